@@ -1,0 +1,555 @@
+"""Benchmark of the outcomes audit at registry scale (not a timed test; run by hand).
+
+    python benchmarks/audit.py [--procedures 100000] [--postgres postgresql://USER:PASS@HOST:PORT/DB]
+
+For each database (an isolated SQLite file in a temporary folder; with --postgres, also a
+fresh PostgreSQL database created beside the one in the URL and dropped afterwards) a worker
+process fills the registry with a synthetic cohort by bulk insertion (one procedure per
+patient, six scheduled assessments, their analgesics, ~8 % adverse events), then times:
+
+- report_s: the governance report's analysis for the whole site (queries + figures, no charts);
+- csv_export_s and fhir_export_s: the pseudonymised CSV and FHIR exports of every patient.
+
+Memory: the resident set size is sampled every 50 ms during each export; rss_growth_mb is
+its peak minus its level when the export started (flat = the export streams). The last line
+printed is one JSON object with the figures per database.
+
+Targets (issue 5): report under 2 s, each export under 60 s, for 100,000 procedures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCH = 5_000
+
+
+class RssSampler:
+    """Peak resident memory of this process while a block runs (Linux /proc)."""
+
+    def __init__(self, interval_s: float = 0.05):
+        self.interval_s = interval_s
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.peak = 0
+        self.start = 0
+        self._stop = threading.Event()
+
+    def rss(self) -> int:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * self.page
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.rss())
+            time.sleep(self.interval_s)
+
+    def __enter__(self):
+        self.start = self.peak = self.rss()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.rss())
+
+    @property
+    def growth_mb(self) -> float:
+        return round((self.peak - self.start) / 2**20, 1)
+
+
+def insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert rows with one executemany: much faster than bulk_create at this scale.
+
+    Columns not given get the field's default (prepared once), so fields added to the models
+    later do not break the benchmark. Values are given as the database takes them (JSON as
+    text, dates, numbers); nothing is validated: the benchmark measures reading, not writing.
+    """
+    from django.db import connection
+
+    given = set(columns)
+    extra = [
+        f
+        for f in model._meta.concrete_fields
+        if f.column not in given and f.attname not in given and not f.primary_key
+    ]
+    names = list(columns) + [f.column for f in extra]
+    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in extra)
+    table = connection.ops.quote_name(model._meta.db_table)
+    sql = f"INSERT INTO {table} ({', '.join(connection.ops.quote_name(n) for n in names)}) VALUES ({', '.join(['%s'] * len(names))})"  # noqa: S608 (names from the models)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 20_000):
+            cursor.executemany(sql, [row + defaults for row in rows[start : start + 20_000]])
+
+
+def load_cohort(procedures: int, seed: int = 5) -> None:
+    """Insert a synthetic cohort: no actions, no audit trail, no per-row validation."""
+    from datetime import timedelta
+
+    import numpy as np
+    from django.contrib.auth.models import User
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from thermablate.clinical import followup
+    from thermablate.registry import models as m
+
+    rng = np.random.default_rng(seed)
+    today = timezone.localdate()
+    site = m.Site.objects.create(code="bench", name="Benchmark General Hospital")
+    operators = []
+    for index in range(8):
+        user = User.objects.create(
+            username=f"operator{index}", first_name="Operator", last_name=str(index)
+        )
+        m.StaffProfile.objects.create(user=user, site=site, role="clinician")
+        operators.append(user.pk)
+    nhs_field = m.Patient._meta.get_field("nhs_number")
+    # A fixed stand-in, encrypted once: encrypting 100,000 numbers would only time the cipher.
+    nhs = nhs_field.get_db_prep_save("9000000009", connection)
+    has_hash = any(f.name == "nhs_number_hash" for f in m.Patient._meta.concrete_fields)
+    types = ["rfa_vertebroplasty", "rfa_kyphoplasty", "rfa_spinal_metastasis"]
+    cement = {
+        "rfa_vertebroplasty": "vertebroplasty",
+        "rfa_kyphoplasty": "kyphoplasty",
+        "rfa_spinal_metastasis": "none",
+    }
+    events = [
+        "cement_leakage",
+        "infection",
+        "thermal_injury",
+        "neurological_deficit",
+        "new_fracture",
+        "haematoma",
+    ]
+    guidance = json.dumps(["fluoroscopy"])
+    protection = json.dumps(["thermocouple"])
+    roles = json.dumps(["interventional_radiologist", "clinical_oncologist"])
+    now = timezone.now()
+    assessment_id = analgesic_id = event_id = 0
+    for start in range(0, procedures, BATCH):
+        ids = range(start + 1, min(start + BATCH, procedures) + 1)
+        n = len(ids)
+        days_ago = rng.integers(3, 3 * 365, n)
+        kinds = rng.integers(0, 3, n)
+        patients, lesions, mdts, consents, procs, through, cycles = [], [], [], [], [], [], []
+        assessments, analgesics, adverse = [], [], []
+        for j, pid in enumerate(ids):
+            when = today - timedelta(days=int(days_ago[j]))
+            kind = types[kinds[j]]
+            row = (
+                pid,
+                site.pk,
+                f"TB-{pid:07d}",
+                nhs,
+                1940 + pid % 40,
+                "female" if pid % 2 else "male",
+                now,
+            )
+            patients.append(row + ((f"bench-{pid}",) if has_hash else ()))
+            lesions.append((pid, pid, "L2", "", "spinal_metastasis", "breast", "lytic"))
+            if pid % 20:
+                mdts.append((pid, pid, when - timedelta(days=10), roles, "proceed", ""))
+            if pid % 15:
+                consents.append(
+                    (
+                        pid,
+                        when - timedelta(days=2),
+                        "RF ablation leaflet",
+                        "2",
+                        pid % 7 != 0,
+                        True,
+                        True,
+                        "",
+                    )
+                )
+            procs.append(
+                (
+                    pid,
+                    pid,
+                    pid,
+                    when,
+                    kind,
+                    "day_case",
+                    "general",
+                    "transpedicular",
+                    "percutaneous",
+                    guidance,
+                    "Medtronic",
+                    "OsteoCool",
+                    "" if pid % 3 else f"L{pid}",
+                    "bipolar",
+                    10,
+                    cement[kind],
+                    3.5 if cement[kind] != "none" else None,
+                    protection,
+                    "L2",
+                    60,
+                    now,
+                )
+            )
+            through.append((pid, operators[pid % len(operators)]))
+            cycles.append((pid, 1, 70, 300))
+            baseline_pain = int(rng.integers(5, 10))
+            baseline_ome = int(rng.choice([0, 20, 40, 60, 120]))
+            responder = rng.random() < 0.7
+            for due in followup.schedule_for(when):
+                assessment_id += 1
+                done = due.opens <= today and (due.timepoint == "baseline" or rng.random() < 0.85)
+                if not done:
+                    assessments.append(
+                        (
+                            assessment_id,
+                            pid,
+                            pid,
+                            due.timepoint,
+                            due.target,
+                            due.opens,
+                            due.closes,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            False,
+                            "",
+                        )
+                    )
+                    continue
+                relief = (
+                    0
+                    if due.timepoint == "baseline"
+                    else (int(rng.integers(2, 6)) if responder else int(rng.integers(-1, 2)))
+                )
+                pain = max(0, min(10, baseline_pain - relief))
+                level = max(1, min(5, 1 + pain // 2))
+                ome = (
+                    baseline_ome
+                    if due.timepoint == "baseline" or not responder
+                    else baseline_ome // 2
+                )
+                assessed = (
+                    when - timedelta(days=1)
+                    if due.timepoint == "baseline"
+                    else min(today, due.target)
+                )
+                assessments.append(
+                    (
+                        assessment_id,
+                        pid,
+                        pid,
+                        due.timepoint,
+                        due.target,
+                        due.opens,
+                        due.closes,
+                        assessed,
+                        pain,
+                        max(0, pain - 1),
+                        level,
+                        max(1, level - 1),
+                        level,
+                        level,
+                        max(1, level - 1),
+                        False,
+                        "",
+                    )
+                )
+                analgesic_id += 1
+                analgesics.append(
+                    (analgesic_id, assessment_id, "paracetamol", 1000, "mg", "oral", 4, False)
+                )
+                if ome:
+                    analgesic_id += 1
+                    analgesics.append(
+                        (analgesic_id, assessment_id, "morphine", ome / 2, "mg", "oral", 2, False)
+                    )
+                if pid % 97 == 0:
+                    analgesic_id += 1
+                    analgesics.append(
+                        (analgesic_id, assessment_id, "kratom", 1, "mg", "oral", 1, False)
+                    )
+            if rng.random() < 0.08:
+                event_id += 1
+                adverse.append(
+                    (
+                        event_id,
+                        pid,
+                        pid,
+                        events[int(rng.integers(0, len(events)))],
+                        False,
+                        when,
+                        int(rng.integers(1, 5)),
+                        "unknown",
+                        "resolved",
+                        "Synthetic benchmark event.",
+                        None,
+                        "",
+                    )
+                )
+        with transaction.atomic():
+            insert(
+                m.Patient,
+                (
+                    "id",
+                    "site_id",
+                    "registry_number",
+                    "nhs_number",
+                    "year_of_birth",
+                    "sex",
+                    "created_at",
+                )
+                + (("nhs_number_hash",) if has_hash else ()),
+                patients,
+            )
+            insert(
+                m.Lesion,
+                (
+                    "id",
+                    "patient_id",
+                    "spinal_levels",
+                    "bone_site",
+                    "diagnosis",
+                    "primary_tumour",
+                    "lesion_type",
+                ),
+                lesions,
+            )
+            insert(
+                m.MdtDecisionRecord,
+                ("patient_id", "lesion_id", "meeting_date", "member_roles", "decision", "reasons"),
+                mdts,
+            )
+            insert(
+                m.Consent,
+                (
+                    "patient_id",
+                    "consent_date",
+                    "leaflet_title",
+                    "leaflet_version",
+                    "nice_information_offered",
+                    "uncertainties_discussed",
+                    "registry_audit_consent",
+                    "notes",
+                ),
+                consents,
+            )
+            insert(
+                m.Procedure,
+                (
+                    "id",
+                    "patient_id",
+                    "lesion_id",
+                    "procedure_date",
+                    "procedure_type",
+                    "setting",
+                    "anaesthesia",
+                    "approach",
+                    "access",
+                    "image_guidance",
+                    "device_manufacturer",
+                    "device_model",
+                    "device_lot",
+                    "polarity",
+                    "active_tip_mm",
+                    "cement",
+                    "cement_volume_ml",
+                    "thermal_protection",
+                    "levels_treated",
+                    "duration_min",
+                    "created_at",
+                ),
+                procs,
+            )
+            insert(m.Procedure.operators.through, ("procedure_id", "user_id"), through)
+            insert(
+                m.AblationCycle,
+                ("procedure_id", "order", "target_temp_c", "time_at_target_s"),
+                cycles,
+            )
+            insert(
+                m.Assessment,
+                (
+                    "id",
+                    "patient_id",
+                    "procedure_id",
+                    "timepoint",
+                    "due_date",
+                    "window_opens",
+                    "window_closes",
+                    "assessed_on",
+                    "pain_worst",
+                    "pain_average",
+                    "eq5d_mobility",
+                    "eq5d_self_care",
+                    "eq5d_usual_activities",
+                    "eq5d_pain_discomfort",
+                    "eq5d_anxiety_depression",
+                    "no_analgesics",
+                    "notes",
+                ),
+                assessments,
+            )
+            insert(
+                m.AnalgesicEntry,
+                (
+                    "id",
+                    "assessment_id",
+                    "drug",
+                    "dose",
+                    "unit",
+                    "route",
+                    "doses_per_day",
+                    "as_needed",
+                ),
+                analgesics,
+            )
+            insert(
+                m.AdverseEvent,
+                (
+                    "id",
+                    "patient_id",
+                    "procedure_id",
+                    "event_type",
+                    "symptomatic",
+                    "onset_date",
+                    "severity",
+                    "device_related",
+                    "outcome",
+                    "description",
+                    "yellow_card_reported_on",
+                    "yellow_card_reference",
+                ),
+                adverse,
+            )
+    if connection.vendor == "postgresql":
+        # Rows were inserted with explicit ids: move the sequences past them.
+        from django.core.management.color import no_style
+
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_sql(
+                no_style(),
+                [m.Patient, m.Lesion, m.Procedure, m.Assessment, m.AnalgesicEntry, m.AdverseEvent],
+            ):
+                cursor.execute(sql)
+
+
+def worker(procedures: int) -> dict:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from thermablate.audit import reports
+    from thermablate.audit.exports.run import export
+    from thermablate.audit.queries import CohortFilter
+    from thermablate.registry.models import Site
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    load_cohort(procedures)
+    load_s = time.perf_counter() - started
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    site = Site.objects.get(code="bench")
+    started = time.perf_counter()
+    figures = reports.figures_for(CohortFilter(site=site))
+    report_s = time.perf_counter() - started
+    started = time.perf_counter()
+    reports.chart_set(figures)
+    charts_s = time.perf_counter() - started
+    out_dir = Path(os.environ["THERMABLATE_DATA_DIR"])
+    result = {
+        "procedures": figures.size.procedures,
+        "load_s": round(load_s, 1),
+        "report_s": round(report_s, 2),
+        "charts_s": round(charts_s, 2),
+    }
+    for name, export_format in (("csv_export", "csv"), ("fhir_export", "fhir")):
+        out = out_dir / f"bench.{export_format}"
+        with RssSampler() as memory:
+            started = time.perf_counter()
+            export(export_format=export_format, out=out, pseudonymised=True)
+            result[f"{name}_s"] = round(time.perf_counter() - started, 1)
+        result[f"{name}_rss_growth_mb"] = memory.growth_mb
+        result[f"{name}_mb"] = round(out.stat().st_size / 2**20, 1)
+    return result
+
+
+def _run_worker(procedures: int, database_url: str, data_dir: str) -> dict:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "THERMABLATE_DATA_DIR": data_dir,
+        "DJANGO_SETTINGS_MODULE": "thermablate.web.settings",
+    }
+    completed = subprocess.run(  # noqa: S603 (our own script)
+        [sys.executable, __file__, "--worker", "--procedures", str(procedures)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode:
+        sys.stderr.write(completed.stdout + completed.stderr)
+        raise SystemExit(f"worker failed for {urlparse(database_url).scheme}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _postgres_database(url: str, name: str):
+    """Create a fresh database beside the one in ``url``; return its URL and a cleanup."""
+    import psycopg
+
+    parts = urlparse(url)
+    admin = psycopg.connect(url, autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+    return urlunparse(parts._replace(path=f"/{name}")), drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--procedures", type=int, default=100_000)
+    parser.add_argument("--postgres", help="postgresql://USER:PASS@HOST:PORT/DB (needs CREATEDB)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.procedures)))
+        return
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="thermablate-bench-") as data_dir:
+        url = f"sqlite:///{Path(data_dir) / 'bench.sqlite3'}"
+        results["sqlite"] = _run_worker(args.procedures, url, data_dir)
+        print("sqlite", results["sqlite"], flush=True)
+        if args.postgres:
+            pg_url, drop = _postgres_database(args.postgres, "thermablate_bench")
+            try:
+                results["postgresql"] = _run_worker(args.procedures, pg_url, data_dir)
+                print("postgresql", results["postgresql"], flush=True)
+            finally:
+                drop()
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

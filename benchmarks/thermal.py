@@ -1,0 +1,212 @@
+"""Benchmark: the thermal engine against FiPy on the osteoid-osteoma preset.
+
+    python benchmarks/thermal.py [--spacing-mm 0.5] [--duration-s 300] [--peer-dt-s 5]
+
+1. Engine: the ``osteoid-osteoma`` preset at 0.5 mm for 300 s of temperature-controlled
+   heating, timed after a short warm-up run that compiles the Numba kernels (a cold start adds
+   the compile time, ~10 s, once per machine thanks to ``cache=True``).
+2. Peer: the same problem in FiPy 4 (finite volumes, the library a researcher would reach for):
+   same grid and labels, same tissue properties, harmonic face conductivities, Pennes' equation
+   with perfusion shut off where the Arrhenius damage reaches 1, isothermal electrode contact,
+   the potential re-solved at the engine's re-solve times with the same sigma(T). FiPy is run
+   implicitly (backward Euler, SciPy PCG) with its own, larger step (``--peer-dt-s``; explicit
+   FiPy at the engine's step would take ~50 minutes). To compare solutions rather than two
+   controllers, the peer is driven by the power the engine's controller delivered (averaged
+   over each peer step).
+3. A memory-copy bandwidth measured in the same run, and the engine's memory traffic
+   (``bioheat.BYTES_PER_CELL_UPDATE`` per cell update) as a fraction of it.
+
+The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from thermablate.physics import iterate, scenario_from_dict, simulate
+from thermablate.physics.bioheat import BYTES_PER_CELL_UPDATE
+from thermablate.physics.damage import arrhenius_rate_per_s
+from thermablate.physics.electric import conductivity_factor
+from thermablate.physics.engine import Simulation
+
+
+def copy_bandwidth_gbs(n_bytes: int = 512 * 2**20, repeats: int = 5) -> float:
+    """Best-of-``repeats`` bandwidth of a large array copy, counting read + write. [GB/s]"""
+    a = np.ones(n_bytes // 8)
+    b = np.empty_like(a)
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(b, a)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * a.nbytes / best / 1e9
+
+
+def scenario(spacing_mm: float, duration_s: float):
+    return scenario_from_dict(
+        {
+            "anatomy": {"preset": "osteoid-osteoma"},
+            "grid": {"spacing_mm": spacing_mm},
+            "duration_s": duration_s,
+        }
+    )
+
+
+def engine_trace(s):
+    """Per-step power and the times at which the engine re-solved the potential."""
+    times, powers, solves = [0.0], [0.0], [0.0]
+    last = 1
+    state = None
+    for t, state in iterate(s):
+        times.append(t)
+        powers.append(state.power_w)
+        if state.electric_solves != last:
+            solves.append(t)
+            last = state.electric_solves
+    return np.asarray(times), np.asarray(powers), solves, np.array(state.temperature_c)
+
+
+def _face_joule(v, sigma, h):
+    """Face-wise Joule heat density sigma |grad V|^2 of a cell-centred potential. [W/m^3]"""
+    p = np.zeros(v.shape)
+    for axis in range(3):
+        n = v.shape[axis]
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[axis] = slice(0, n - 1)
+        hi[axis] = slice(1, n)
+        lo, hi = tuple(lo), tuple(hi)
+        s1, s2 = sigma[lo], sigma[hi]
+        den = s1 + s2
+        g = np.divide(2 * s1 * s2, den, out=np.zeros_like(den), where=den > 0) * h
+        half = 0.5 * g * (v[hi] - v[lo]) ** 2
+        p[lo] += half
+        p[hi] += half
+    return p / h**3
+
+
+def peer_fipy(s, times, powers, solve_times, dt_peer_s: float):
+    """Solve the scenario with FiPy; returns (final temperature, wall time, steps)."""
+    from fipy import CellVariable, DiffusionTerm, Grid3D, ImplicitSourceTerm, TransientTerm
+    from fipy.solvers.scipy import LinearPCGSolver
+
+    sim = Simulation(s)  # labels, tables and electrode masks only (no engine solver is used)
+    t0 = time.perf_counter()
+    nx, ny, nz = s.grid.shape
+    h = s.grid.spacing_m
+    mesh = Grid3D(nx=nx, ny=ny, nz=nz, dx=h, dy=h, dz=h)
+
+    def to_fipy(a):  # FiPy numbers cells x fastest
+        return np.asarray(a, float).transpose(2, 1, 0).ravel()
+
+    def from_fipy(v):
+        return np.asarray(v).reshape(nz, ny, nx).transpose(2, 1, 0)
+
+    labels = sim.labels
+    tabs = sim.tables
+    k = CellVariable(mesh=mesh, value=to_fipy(tabs.k[labels]))
+    rhoc = CellVariable(mesh=mesh, value=to_fipy(tabs.rhoc[labels]))
+    sink0 = to_fipy(tabs.sink[labels])
+    sink = CellVariable(mesh=mesh, value=sink0.copy())
+    q = CellVariable(mesh=mesh, value=0.0)
+    temp = CellVariable(mesh=mesh, value=s.initial_temp_c)
+    temp.constrain(s.initial_temp_c, mesh.exteriorFaces)
+    ta = s.initial_temp_c
+    heat = (
+        TransientTerm(coeff=rhoc)
+        == DiffusionTerm(coeff=k.harmonicFaceValue) - ImplicitSourceTerm(coeff=sink) + sink * ta + q
+    )
+    solver = LinearPCGSolver(tolerance=1e-10, iterations=5000)
+    # Potential: electrode contacts pinned by a stiff source, insulation pinned and cut off.
+    pinned = to_fipy(sim.masks.active | sim.masks.insulated)
+    value = to_fipy(sim.masks.active_a)
+    big = 1e6
+    sigma = CellVariable(mesh=mesh, value=1.0)
+    pin = CellVariable(mesh=mesh, value=big * pinned)
+    potential = CellVariable(mesh=mesh, value=0.0)
+    potential.constrain(0.0, mesh.exteriorFaces)
+    electric = (
+        DiffusionTerm(coeff=sigma.harmonicFaceValue) - ImplicitSourceTerm(coeff=pin) + pin * value
+        == 0
+    )
+    contacts = [(np.ravel_multi_index(idx, (nx, ny, nz)), w) for idx, w in sim.contacts]
+    fipy_index = np.arange(nx * ny * nz).reshape(nz, ny, nx).transpose(2, 1, 0).ravel()
+
+    damage = np.zeros(nx * ny * nz)
+    q_unit = None
+    n_steps = int(round(s.duration_s / dt_peer_s))
+    energy = np.concatenate([[0.0], np.cumsum(powers[1:] * np.diff(times))])
+    solve_times = list(solve_times)
+    for n in range(n_steps):
+        ta0, tb = n * dt_peer_s, (n + 1) * dt_peer_s
+        if q_unit is None or (solve_times and solve_times[0] <= ta0 + 1e-9):
+            while solve_times and solve_times[0] <= ta0 + 1e-9:
+                solve_times.pop(0)
+            t_now = from_fipy(temp.value)
+            sig = sim.sigma37 * conductivity_factor(t_now, sim.alpha)
+            sigma.setValue(to_fipy(sig))
+            electric.solve(var=potential, solver=solver)
+            q_unit = to_fipy(_face_joule(from_fipy(potential.value), sig, h))
+            q_unit /= q_unit.sum() * h**3  # unit power
+        mean_power = (np.interp(tb, times, energy) - np.interp(ta0, times, energy)) / dt_peer_s
+        q.setValue(q_unit * mean_power)
+        sink.setValue(np.where(damage < 1.0, sink0, 0.0))
+        heat.solve(var=temp, dt=dt_peer_s, solver=solver)
+        tv = np.array(temp.value)
+        for flat, w in contacts:
+            cells = fipy_index[flat]
+            tv[cells] = np.dot(w, tv[cells])
+        temp.setValue(tv)
+        damage += dt_peer_s * arrhenius_rate_per_s(tv)
+    return from_fipy(temp.value), time.perf_counter() - t0, n_steps
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--spacing-mm", type=float, default=0.5)
+    p.add_argument("--duration-s", type=float, default=300.0)
+    p.add_argument("--peer-dt-s", type=float, default=5.0)
+    p.add_argument("--no-peer", action="store_true")
+    args = p.parse_args()
+
+    simulate(scenario(args.spacing_mm, 2.0))  # warm-up: JIT compilation (cached on disk)
+    s = scenario(args.spacing_mm, args.duration_s)
+    t0 = time.perf_counter()
+    result = simulate(s)
+    engine_s = time.perf_counter() - t0
+    bandwidth = copy_bandwidth_gbs()
+    cells, steps = result.cells, result.steps
+    traffic_gbs = cells * steps * BYTES_PER_CELL_UPDATE / engine_s / 1e9
+    print(
+        f"engine: {cells:,} cells, {steps} steps, {engine_s:.2f} s, {result.electric_solves} potential solves"
+    )
+    out = {
+        "engine_s": round(engine_s, 3),
+        "cells": cells,
+        "steps": steps,
+        "cell_updates_per_s": round(cells * steps / engine_s),
+        "electric_solves": result.electric_solves,
+        "copy_bandwidth_gbs": round(bandwidth, 2),
+        "bandwidth_fraction": round(traffic_gbs / bandwidth, 3),
+    }
+    if not args.no_peer:
+        times, powers, solves, t_engine = engine_trace(s)
+        t_peer, peer_s, peer_steps = peer_fipy(s, times, powers, solves, args.peer_dt_s)
+        diff = np.abs(t_engine - t_peer)
+        print(f"peer (FiPy): {peer_steps} implicit steps of {args.peer_dt_s:g} s, {peer_s:.1f} s")
+        out.update(
+            peer_s=round(peer_s, 2),
+            peer_steps=peer_steps,
+            speedup=round(peer_s / engine_s, 1),
+            max_temperature_difference_c=round(float(diff.max()), 3),
+            mean_temperature_difference_c=round(float(diff.mean()), 4),
+        )
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

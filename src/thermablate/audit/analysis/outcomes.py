@@ -1,0 +1,185 @@
+"""The key efficacy outcomes (HTG670 3.2): pain, analgesic (opioid) use and quality of life,
+as paired change from each patient's baseline at each follow-up time point.
+
+Only procedures with both the baseline and that follow-up answered enter a time point (a
+complete-case, paired analysis); how many were left out is reported beside every figure.
+
+Measures and what counts as a clinically important improvement:
+
+- Worst pain in the last 24 h (NRS 0-10), the primary pain end point of the international
+  consensus on palliative radiotherapy of bone metastases (Chow et al. 2012, Int J Radiat
+  Oncol Biol Phys 82(5):1730-7). Improvement: a fall of >= 2 points or >= 30 % (IMMPACT,
+  Dworkin et al. 2008; ``thermablate.clinical.pain``); baseline 0 is not evaluable.
+- Oral morphine equivalent (OME, mg/day, ``thermablate.clinical.opioids``). No minimal
+  important difference for OME has been validated, so we report the share whose opioid use
+  fell at all, among those taking opioids at baseline. Pairs with an analgesic the table could
+  not convert are left out (their OME is a lower bound) and counted.
+- EQ-5D-5L index under the default value set (``thermablate.clinical.eq5d.describe()``).
+  Improvement: a rise of >= 0.074, the mean minimally important difference of the UK EQ-5D
+  index (Walters SJ, Brazier JE. Qual Life Res 2005;14(6):1523-32,
+  doi:10.1007/s11136-004-7713-0), which applies to the 3L values the default maps onto.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from thermablate.audit.analysis.stats import (
+    Estimate,
+    Proportion,
+    mean_with_t_interval,
+    median_with_order_statistic_interval,
+    wilson_interval,
+)
+from thermablate.audit.analysis.tables import FOLLOW_UP_TIMEPOINTS, TIMEPOINT_LABELS
+from thermablate.clinical import pain
+
+EQ5D_MINIMAL_IMPORTANT_DIFFERENCE = 0.074  # Walters & Brazier 2005, mean MID (see docstring)
+
+
+@dataclass(frozen=True)
+class Measure:
+    column: str
+    label: str
+    unit: str
+    improvement_label: str
+    lower_is_better: bool
+
+
+PAIN = Measure(
+    "pain_worst",
+    "Worst pain (NRS 0-10)",
+    "points",
+    "fall of >= 2 points or >= 30 % (IMMPACT)",
+    True,
+)
+OME = Measure(
+    "ome_mg_per_day",
+    "Opioid use (OME mg/day)",
+    "mg/day",
+    "any fall in OME, of those on opioids at baseline",
+    True,
+)
+EQ5D = Measure(
+    "eq5d_index",
+    "EQ-5D-5L index",
+    "index points",
+    "rise of >= 0.074 (Walters & Brazier 2005)",
+    False,
+)
+MEASURES = (PAIN, OME, EQ5D)
+
+
+@dataclass(frozen=True)
+class OutcomeAtTimepoint:
+    measure: Measure
+    timepoint: str
+    label: str
+    pairs: int
+    left_out: int  # follow-ups done but without a usable pair
+    baseline_mean: float | None
+    follow_up_mean: float | None
+    mean_change: Estimate
+    median_change: Estimate
+    improved: Proportion
+
+
+def _wide(assessments: pd.DataFrame) -> pd.DataFrame:
+    """One row per procedure, a column per (value, time point): built once for all measures."""
+    done = assessments[assessments.assessed_on.notna()]
+    return done.pivot_table(
+        index="procedure_id",
+        columns="timepoint",
+        values=[measure.column for measure in MEASURES] + ["ome_not_convertible"],
+        aggfunc="first",
+        dropna=False,
+    )
+
+
+def paired_values(wide: pd.DataFrame, column: str, timepoint: str) -> pd.DataFrame:
+    """Baseline and follow-up values of one measure, one row per procedure with both.
+
+    ``wide`` comes from ``_wide``. Columns: procedure_id, baseline, follow_up;
+    ``attrs["left_out"]`` counts follow-ups done without a usable pair. For OME, pairs with
+    an unconvertible analgesic are left out.
+    """
+
+    def values(name: str, tp: str) -> pd.Series:
+        if (name, tp) in wide.columns:
+            return wide[(name, tp)].astype(float)
+        return pd.Series(np.nan, index=wide.index)
+
+    follow_up = values(column, timepoint)
+    baseline = values(column, "baseline")
+    done_at_timepoint = values("ome_not_convertible", timepoint).notna() | follow_up.notna()
+    usable = follow_up.notna() & baseline.notna()
+    if column == "ome_mg_per_day":
+        usable &= (values("ome_not_convertible", timepoint).fillna(0) == 0) & (
+            values("ome_not_convertible", "baseline").fillna(0) == 0
+        )
+    result = pd.DataFrame(
+        {
+            "procedure_id": wide.index[usable],
+            "baseline": baseline[usable].to_numpy(),
+            "follow_up": follow_up[usable].to_numpy(),
+        }
+    )
+    result.attrs["left_out"] = int((done_at_timepoint & ~usable).sum())
+    return result
+
+
+def improved_share(measure: Measure, pairs: pd.DataFrame) -> Proportion:
+    base, follow_up = pairs.baseline, pairs.follow_up
+    if measure is PAIN:
+        evaluable = base > 0
+        points = base - follow_up
+        percent = 100.0 * points / base.where(evaluable)
+        better = (points >= pain.IMPORTANT_REDUCTION_POINTS) | (
+            percent >= pain.IMPORTANT_REDUCTION_PERCENT
+        )
+    elif measure is OME:
+        evaluable = base > 0
+        better = follow_up < base
+    else:
+        evaluable = pd.Series(True, index=pairs.index)
+        # A small tolerance: index values are published to 3 decimals.
+        better = (follow_up - base) >= EQ5D_MINIMAL_IMPORTANT_DIFFERENCE - 1e-9
+    return wilson_interval(int((better & evaluable).sum()), int(evaluable.sum()))
+
+
+def _outcome(wide: pd.DataFrame, measure: Measure, timepoint: str) -> OutcomeAtTimepoint:
+    pairs = paired_values(wide, measure.column, timepoint)
+    change = (pairs.follow_up - pairs.baseline).to_numpy()
+    return OutcomeAtTimepoint(
+        measure=measure,
+        timepoint=timepoint,
+        label=TIMEPOINT_LABELS[timepoint],
+        pairs=len(pairs),
+        left_out=pairs.attrs["left_out"],
+        baseline_mean=float(pairs.baseline.mean()) if len(pairs) else None,
+        follow_up_mean=float(pairs.follow_up.mean()) if len(pairs) else None,
+        mean_change=mean_with_t_interval(change),
+        median_change=median_with_order_statistic_interval(change),
+        improved=improved_share(measure, pairs),
+    )
+
+
+def outcome_at(assessments: pd.DataFrame, measure: Measure, timepoint: str) -> OutcomeAtTimepoint:
+    return _outcome(_wide(assessments), measure, timepoint)
+
+
+def outcomes(assessments: pd.DataFrame) -> dict[str, list[OutcomeAtTimepoint]]:
+    """Every measure at every follow-up time point, keyed by the measure's column."""
+    wide = _wide(assessments)
+    return {
+        measure.column: [_outcome(wide, measure, tp) for tp in FOLLOW_UP_TIMEPOINTS]
+        for measure in MEASURES
+    }
+
+
+def unconvertible_analgesic_count(assessments: pd.DataFrame) -> int:
+    """Analgesic entries (all assessments) the OME table could not convert: report them."""
+    return int(assessments.ome_not_convertible.fillna(0).sum())

@@ -1,0 +1,133 @@
+"""The column contract of the tables the analysis takes (built by ``audit.queries``).
+
+Dates are pandas datetime64 columns (day precision); missing values are NaN / NaT / None.
+One row per:
+
+PROCEDURES  procedure: procedure_id, patient_id, site (site code), procedure_type,
+            procedure_date, device_lot (str, "" if unknown), cement ("none" or a type),
+            cement_volume_ml (float or NaN)
+OPERATORS   (procedure, operator) pair: procedure_id, operator_id, operator_name
+ASSESSMENTS scheduled assessment: procedure_id, timepoint ("baseline", "1w", "1m", "3m",
+            "6m", "12m"), window_opens, window_closes, assessed_on (NaT if not done),
+            pain_worst, pain_average (NRS 0-10 or NaN), eq5d_index (NaN if not answered),
+            ome_mg_per_day (NaN if no analgesic answer), ome_not_convertible (int: entries the
+            conversion table could not convert)
+EVENTS      adverse event: event_id, procedure_id, event_type, severity (CTCAE grade 1-5),
+            onset_date, device_related, outcome, yellow_card_reported (bool)
+MDT         MDT decision: patient_id, meeting_date, decision
+CONSENTS    consent: patient_id, consent_date, leaflet_title, nice_information_offered,
+            uncertainties_discussed, registry_audit_consent
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+PROCEDURE_COLUMNS = (
+    "procedure_id",
+    "patient_id",
+    "site",
+    "procedure_type",
+    "procedure_date",
+    "device_lot",
+    "cement",
+    "cement_volume_ml",
+)
+OPERATOR_COLUMNS = ("procedure_id", "operator_id", "operator_name")
+ASSESSMENT_COLUMNS = (
+    "procedure_id",
+    "timepoint",
+    "window_opens",
+    "window_closes",
+    "assessed_on",
+    "pain_worst",
+    "pain_average",
+    "eq5d_index",
+    "ome_mg_per_day",
+    "ome_not_convertible",
+)
+EVENT_COLUMNS = (
+    "event_id",
+    "procedure_id",
+    "event_type",
+    "severity",
+    "onset_date",
+    "device_related",
+    "outcome",
+    "yellow_card_reported",
+)
+MDT_COLUMNS = ("patient_id", "meeting_date", "decision")
+CONSENT_COLUMNS = (
+    "patient_id",
+    "consent_date",
+    "leaflet_title",
+    "nice_information_offered",
+    "uncertainties_discussed",
+    "registry_audit_consent",
+)
+
+DATE_COLUMNS = {
+    "procedure_date",
+    "window_opens",
+    "window_closes",
+    "assessed_on",
+    "onset_date",
+    "meeting_date",
+    "consent_date",
+}
+
+FOLLOW_UP_TIMEPOINTS = ("1w", "1m", "3m", "6m", "12m")
+TIMEPOINT_LABELS = {
+    "baseline": "Baseline",
+    "1w": "1 week",
+    "1m": "1 month",
+    "3m": "3 months",
+    "6m": "6 months",
+    "12m": "12 months",
+}
+
+
+def frame(rows, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A table from row tuples in ``columns`` order, with the date columns parsed."""
+    table = pd.DataFrame.from_records(list(rows), columns=list(columns))
+    for column in columns:
+        if column in DATE_COLUMNS:
+            table[column] = pd.to_datetime(table[column])
+    return table
+
+
+@dataclass(frozen=True)
+class AuditTables:
+    procedures: pd.DataFrame
+    operators: pd.DataFrame
+    assessments: pd.DataFrame
+    events: pd.DataFrame
+    mdt: pd.DataFrame
+    consents: pd.DataFrame
+
+    def restricted_to(self, procedure_ids) -> AuditTables:
+        """The same tables for a subset of procedures (e.g. one operator's cases)."""
+        ids = set(procedure_ids)
+        procedures = self.procedures[self.procedures.procedure_id.isin(ids)]
+        patients = set(procedures.patient_id)
+        return AuditTables(
+            procedures=procedures,
+            operators=self.operators[self.operators.procedure_id.isin(ids)],
+            assessments=self.assessments[self.assessments.procedure_id.isin(ids)],
+            events=self.events[self.events.procedure_id.isin(ids)],
+            mdt=self.mdt[self.mdt.patient_id.isin(patients)],
+            consents=self.consents[self.consents.patient_id.isin(patients)],
+        )
+
+
+def empty_tables() -> AuditTables:
+    return AuditTables(
+        procedures=frame([], PROCEDURE_COLUMNS),
+        operators=frame([], OPERATOR_COLUMNS),
+        assessments=frame([], ASSESSMENT_COLUMNS),
+        events=frame([], EVENT_COLUMNS),
+        mdt=frame([], MDT_COLUMNS),
+        consents=frame([], CONSENT_COLUMNS),
+    )

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "thermablate.audit"
+    label = "audit"
+    verbose_name = "Audit and governance"

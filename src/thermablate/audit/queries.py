@@ -1,0 +1,244 @@
+"""Build the analysis tables (``analysis.tables``) from the registry.
+
+One SQL query per table, whatever the cohort size: the querysets are compiled by the ORM and
+their rows fetched with the database cursor (no model instances, no per-row queries). Scores
+are derived here from the raw answers with ``thermablate.clinical``: the EQ-5D index under the
+default value set, and the OME of each distinct analgesic entry (drug, dose, unit, route,
+frequency), computed once and shared by every assessment that lists it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+from django.db.models import QuerySet
+
+from thermablate.audit.analysis import tables as t
+from thermablate.clinical import eq5d, opioids
+from thermablate.registry import choices as c
+from thermablate.registry.models import (
+    AdverseEvent,
+    AnalgesicEntry,
+    Assessment,
+    Consent,
+    MdtDecisionRecord,
+    Procedure,
+    Site,
+)
+
+EVENT_TYPES = dict(c.AdverseEventType.choices)
+PROCEDURE_TYPES = dict(c.ProcedureType.choices)
+
+
+@dataclass(frozen=True)
+class CohortFilter:
+    """Which procedures a report covers. ``None`` means no restriction."""
+
+    site: Site
+    procedure_type: str | None = None
+    guidance: str | None = None  # a NICE guidance key, e.g. HTG670
+    operator_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def describe(self) -> str:
+        parts = [self.site.name]
+        if self.procedure_type:
+            parts.append(PROCEDURE_TYPES.get(self.procedure_type, self.procedure_type))
+        if self.guidance:
+            parts.append(f"procedures under {self.guidance}")
+        if self.date_from or self.date_to:
+            start = f"{self.date_from:%d %b %Y}" if self.date_from else "the start"
+            end = f"{self.date_to:%d %b %Y}" if self.date_to else "today"
+            parts.append(f"procedures from {start} to {end}")
+        return "; ".join(parts)
+
+
+def procedure_types_for_guidance(key: str) -> list[str]:
+    """The procedure types a NICE guidance governs (the guidance app's mapping)."""
+    from thermablate.guidance.governance import guidance_key_for
+
+    return [code for code in c.ProcedureType.values if guidance_key_for(code) == key]
+
+
+def procedures_in(cohort: CohortFilter) -> QuerySet:
+    procedures = Procedure.objects.filter(patient__site=cohort.site)
+    if cohort.procedure_type:
+        procedures = procedures.filter(procedure_type=cohort.procedure_type)
+    if cohort.guidance:
+        procedures = procedures.filter(
+            procedure_type__in=procedure_types_for_guidance(cohort.guidance)
+        )
+    if cohort.operator_id:
+        procedures = procedures.filter(operators=cohort.operator_id)
+    if cohort.date_from:
+        procedures = procedures.filter(procedure_date__gte=cohort.date_from)
+    if cohort.date_to:
+        procedures = procedures.filter(procedure_date__lte=cohort.date_to)
+    return procedures
+
+
+def fetch(queryset: QuerySet, fields: tuple[str, ...]) -> list[tuple]:
+    """Rows of ``fields`` in one query through the cursor, without model instances."""
+    sql, params = queryset.values_list(*fields).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _convert(drug: str, dose: float, unit: str, route: str, per_day: float) -> tuple[float, int]:
+    """OME mg/day of one entry and whether it could not be converted (1) or could (0)."""
+    entry = opioids.AnalgesicEntry(
+        drug=drug,
+        dose=float(dose),
+        unit=unit,
+        route=route,
+        doses_per_day=None if np.isnan(per_day) else float(per_day),
+    )
+    result = opioids.ome_breakdown([entry])
+    return result.total_mg_per_day, len(result.not_convertible)
+
+
+def _ome_per_assessment(assessment_ids: QuerySet) -> pd.DataFrame:
+    """OME mg/day and unconvertible entry count per assessment that lists any analgesic."""
+    columns = ["assessment_id", "drug", "dose", "unit", "route", "doses_per_day"]
+    rows = fetch(
+        AnalgesicEntry.objects.filter(assessment__in=assessment_ids).order_by(), tuple(columns)
+    )
+    entries = pd.DataFrame.from_records(rows, columns=columns)
+    if entries.empty:
+        return pd.DataFrame({"assessment_id": [], "ome": [], "not_convertible": []})
+    entries["dose"] = entries.dose.astype(float)
+    entries["doses_per_day"] = entries.doses_per_day.astype(float)
+    key = columns[1:]
+    distinct = entries[key].drop_duplicates().reset_index(drop=True)
+    converted = [_convert(*row) for row in distinct.itertuples(index=False)]
+    distinct["ome"] = [ome for ome, _ in converted]
+    distinct["not_convertible"] = [bad for _, bad in converted]
+    merged = entries.merge(distinct, on=key, how="left")
+    return merged.groupby("assessment_id", as_index=False).agg(
+        ome=("ome", "sum"), not_convertible=("not_convertible", "sum")
+    )
+
+
+_EQ5D_FIELDS = tuple(name for name, _ in c.EQ5D_DIMENSIONS)
+
+
+def eq5d_indices(profiles: pd.DataFrame, value_set: str = eq5d.DEFAULT_VALUE_SET) -> pd.Series:
+    """Index of each row's five answers (NaN when not all answered), by table look-up.
+
+    Vectorised: the five levels become one integer code (e.g. 2,1,3,2,5 -> 21325) that is
+    mapped through the value set, so 600,000 assessments take a fraction of a second.
+    """
+    by_code = {int(code): value for code, value in eq5d.VALUE_SETS[value_set].values.items()}
+    levels = profiles.astype(float).to_numpy()
+    codes = levels @ np.array([10_000.0, 1_000.0, 100.0, 10.0, 1.0])
+    return pd.Series(codes, index=profiles.index).map(by_code)
+
+
+def assessments_table(procedure_ids: QuerySet) -> pd.DataFrame:
+    assessments = Assessment.objects.filter(procedure__in=procedure_ids).order_by()
+    fields = (
+        "id",
+        "procedure_id",
+        "timepoint",
+        "window_opens",
+        "window_closes",
+        "assessed_on",
+        "pain_worst",
+        "pain_average",
+        *_EQ5D_FIELDS,
+        "no_analgesics",
+    )
+    raw = t.frame(fetch(assessments, fields), fields)
+    if raw.empty:
+        return t.frame([], t.ASSESSMENT_COLUMNS)
+    ome = _ome_per_assessment(assessments.values("id"))
+    raw = raw.merge(ome, left_on="id", right_on="assessment_id", how="left")
+    done = raw.assessed_on.notna()
+    no_analgesics = raw.no_analgesics.fillna(False).astype(bool)
+    raw["ome_mg_per_day"] = np.where(
+        done & raw.ome.notna(), raw.ome, np.where(done & no_analgesics, 0.0, np.nan)
+    )
+    raw["ome_not_convertible"] = raw.not_convertible.fillna(0).astype(int)
+    raw["eq5d_index"] = eq5d_indices(raw[list(_EQ5D_FIELDS)])
+    for column in ("pain_worst", "pain_average"):
+        raw[column] = raw[column].astype(float)
+    return raw[list(t.ASSESSMENT_COLUMNS)]
+
+
+def load_tables(cohort: CohortFilter) -> t.AuditTables:
+    procedures = procedures_in(cohort).order_by()
+    ids = procedures.values("id")
+    patients = procedures.values("patient_id")
+    procedure_rows = fetch(
+        procedures,
+        (
+            "id",
+            "patient_id",
+            "patient__site__code",
+            "procedure_type",
+            "procedure_date",
+            "device_lot",
+            "cement",
+            "cement_volume_ml",
+        ),
+    )
+    procedure_table = t.frame(procedure_rows, t.PROCEDURE_COLUMNS)
+    procedure_table["cement_volume_ml"] = procedure_table.cement_volume_ml.astype(float)
+    through = Procedure.operators.through
+    operator_rows = fetch(
+        through.objects.filter(procedure__in=ids).order_by(),
+        ("procedure_id", "user_id", "user__first_name", "user__last_name", "user__username"),
+    )
+    operators = t.frame(
+        [
+            (procedure, user, " ".join(filter(None, (first, last))) or username)
+            for procedure, user, first, last, username in operator_rows
+        ],
+        t.OPERATOR_COLUMNS,
+    )
+    events = t.frame(
+        [
+            (*row[:-1], bool(row[-1]))
+            for row in fetch(
+                AdverseEvent.objects.filter(procedure__in=ids).order_by(),
+                (
+                    "id",
+                    "procedure_id",
+                    "event_type",
+                    "severity",
+                    "onset_date",
+                    "device_related",
+                    "outcome",
+                    "yellow_card_reported_on",
+                ),
+            )
+        ],
+        t.EVENT_COLUMNS,
+    )
+    mdt = t.frame(
+        fetch(
+            MdtDecisionRecord.objects.filter(patient__in=patients).order_by(),
+            t.MDT_COLUMNS,
+        ),
+        t.MDT_COLUMNS,
+    )
+    consents = t.frame(
+        fetch(Consent.objects.filter(patient__in=patients).order_by(), t.CONSENT_COLUMNS),
+        t.CONSENT_COLUMNS,
+    )
+    for column in t.CONSENT_COLUMNS[3:]:
+        consents[column] = consents[column].astype(bool)
+    return t.AuditTables(
+        procedures=procedure_table,
+        operators=operators,
+        assessments=assessments_table(ids),
+        events=events,
+        mdt=mdt,
+        consents=consents,
+    )

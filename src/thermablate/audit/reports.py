@@ -1,0 +1,161 @@
+"""The governance committee report and the operator's appraisal report: figures, charts and
+the text that says where every number comes from, rendered to HTML or PDF (WeasyPrint)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from thermablate import __version__ as thermablate_version
+from thermablate.audit import charts, queries
+from thermablate.audit.analysis import cusum, funnel, outcomes, safety
+from thermablate.audit.analysis.summary import AuditFigures, analyse
+from thermablate.clinical import eq5d, opioids
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The methods line printed under every report."""
+
+    eq5d_value_set: str = eq5d.describe()
+    ome_table: str = f"opioid conversion table v{opioids.CONVERSION_TABLE_VERSION}: " + "; ".join(
+        source.split(". ")[0] for source in opioids.CONVERSION_TABLE_SOURCES
+    )
+    cusum: str = (
+        f"Bernoulli CUSUM (Steiner et al. 2000, Biostatistics 1:441-52), not risk-adjusted; "
+        f"acceptable rate {cusum.ACCEPTABLE_RATE:.0%}, detects an odds ratio of "
+        f"{cusum.ODDS_RATIO_TO_DETECT:g}, decision limit h = {cusum.DECISION_LIMIT:g}"
+    )
+    funnel: str = (
+        "exact binomial 95 % and 99.8 % limits (Spiegelhalter 2005, Stat Med 24:1185-1202)"
+    )
+    intervals: str = (
+        "proportions: Wilson 1927 score interval; mean change: paired t interval; median change: "
+        "sign-test order-statistic interval (Conover 1999), achieved coverage >= 95 %"
+    )
+    evidence: str = safety.EVIDENCE_NOTE
+
+
+def figures_for(cohort: queries.CohortFilter, as_of: date | None = None) -> AuditFigures:
+    tables = queries.load_tables(cohort)
+    return analyse(tables, as_of or timezone.localdate(), queries.EVENT_TYPES)
+
+
+def chart_set(figures: AuditFigures) -> dict[str, str]:
+    result = {
+        "follow_up": charts.follow_up_chart(figures.follow_up),
+        "events": charts.events_chart(figures.events),
+        "cusum": charts.cusum_chart(figures.cusum),
+        "funnel": charts.funnel_chart(figures.operator_funnel),
+    }
+    for measure in outcomes.MEASURES:
+        result[measure.column] = charts.outcome_chart(figures.outcomes[measure.column])
+    return result
+
+
+def governance_context(cohort: queries.CohortFilter, as_of: date | None = None) -> dict:
+    figures = figures_for(cohort, as_of)
+    return {
+        "title": "Outcomes audit: governance committee report",
+        "cohort": cohort,
+        "cohort_description": cohort.describe(),
+        "figures": figures,
+        "measures": [(m, figures.outcomes[m.column]) for m in outcomes.MEASURES],
+        "charts": chart_set(figures),
+        "sources": Sources(),
+        "generated_at": timezone.now(),
+        "version": thermablate_version,
+    }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    label: str
+    operator: str
+    site: str
+
+
+def _share_text(proportion) -> str:
+    if proportion.share is None:
+        return "–"
+    return f"{100 * proportion.share:.0f} % ({proportion.count}/{proportion.total})"
+
+
+def appraisal_context(
+    cohort: queries.CohortFilter, operator_id: int, operator_name: str, as_of: date | None = None
+) -> dict:
+    """The operator's own cases beside the site's, for their annual appraisal (NICE 2022
+    consultation 1.2: discuss the outcomes during annual appraisal)."""
+    as_of = as_of or timezone.localdate()
+    site_tables = queries.load_tables(replace(cohort, operator_id=None))
+    own_ids = site_tables.operators.loc[
+        site_tables.operators.operator_id == operator_id, "procedure_id"
+    ]
+    own_tables = site_tables.restricted_to(own_ids)
+    site_figures = analyse(site_tables, as_of, queries.EVENT_TYPES)
+    own_figures = analyse(own_tables, as_of, queries.EVENT_TYPES)
+    rows = [
+        Comparison(
+            "Procedures", str(own_figures.size.procedures), str(site_figures.size.procedures)
+        )
+    ]
+    for measure in outcomes.MEASURES:
+        for own, site in zip(
+            own_figures.outcomes[measure.column], site_figures.outcomes[measure.column], strict=True
+        ):
+            if site.pairs == 0:
+                continue
+            rows.append(
+                Comparison(
+                    f"{measure.label} at {own.label}: {measure.improvement_label}",
+                    _share_text(own.improved),
+                    _share_text(site.improved),
+                )
+            )
+    for own, site in zip(own_figures.events, site_figures.events, strict=True):
+        if site.events or own.events or site.code == "any":
+            rows.append(
+                Comparison(
+                    f"Adverse events: {own.label}", _share_text(own.rate), _share_text(site.rate)
+                )
+            )
+    own_cusum = [chart for chart in site_figures.cusum if chart.unit == operator_name]
+    highlighted = funnel.Funnel(
+        site_figures.operator_funnel.target,
+        [
+            point if point.unit == operator_name else replace(point, unit="")
+            for point in site_figures.operator_funnel.points
+        ],
+        site_figures.operator_funnel.n_grid,
+        site_figures.operator_funnel.limits,
+    )
+    return {
+        "title": f"Annual appraisal: outcomes of {operator_name}",
+        "cohort": cohort,
+        "cohort_description": cohort.describe(),
+        "operator_name": operator_name,
+        "rows": rows,
+        "own": own_figures,
+        "site": site_figures,
+        "own_cusum": own_cusum[0] if own_cusum else None,
+        "charts": {
+            "cusum": charts.cusum_chart(own_cusum),
+            "funnel": charts.funnel_chart(highlighted),
+        },
+        "sources": Sources(),
+        "generated_at": timezone.now(),
+        "version": thermablate_version,
+    }
+
+
+def render_html(template: str, context: dict) -> str:
+    return render_to_string(template, context)
+
+
+def render_pdf(template: str, context: dict) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=render_html(template, {**context, "for_pdf": True})).write_pdf()

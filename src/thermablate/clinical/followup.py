@@ -1,0 +1,86 @@
+"""The follow-up schedule created when a procedure is recorded.
+
+NICE asks for the outcomes of everyone having the procedure to be audited (HTG670, 2025;
+IPG consultation ID 1783, 2022) but sets no time points. Thermablate uses the time points of
+the issue (baseline, 1 week, 1, 3 and 6 months) and adds 12 months, the last follow-up in the
+prospective OsteoCool RF ablation registry (Levy et al., J Vasc Interv Radiol 2020;31(8)) so
+longer-lived patients are followed for a year. Windows are centred on the target day and
+widen with time since the procedure; the 1-month window (days 21-42) is the one the issue
+gives as its example.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+SCHEDULE_VERSION = "thermablate-followup-1"
+
+
+@dataclass(frozen=True)
+class Window:
+    timepoint: str
+    label: str
+    target_day: int
+    first_day: int
+    last_day: int
+
+
+# Days relative to the procedure date (day 0). The baseline is taken before the procedure.
+SCHEDULE: tuple[Window, ...] = (
+    Window("baseline", "Baseline", 0, -42, 0),
+    Window("1w", "1 week", 7, 4, 10),
+    Window("1m", "1 month", 30, 21, 42),
+    Window("3m", "3 months", 91, 76, 120),
+    Window("6m", "6 months", 182, 152, 212),
+    Window("12m", "12 months", 365, 335, 395),
+)
+WINDOWS = {window.timepoint: window for window in SCHEDULE}
+
+DUE_SOON_DAYS = 14
+
+
+class Status(StrEnum):
+    DONE = "done"
+    UPCOMING = "upcoming"
+    DUE_SOON = "due_soon"
+    DUE = "due"
+    OVERDUE = "overdue"
+
+
+@dataclass(frozen=True)
+class Due:
+    timepoint: str
+    target: date
+    opens: date
+    closes: date
+
+
+def schedule_for(procedure_date: date) -> list[Due]:
+    return [
+        Due(
+            w.timepoint,
+            procedure_date + timedelta(days=w.target_day),
+            procedure_date + timedelta(days=w.first_day),
+            procedure_date + timedelta(days=w.last_day),
+        )
+        for w in SCHEDULE
+    ]
+
+
+def status(opens: date, closes: date, done_on: date | None, today: date) -> Status:
+    """Where a scheduled assessment stands on ``today``."""
+    if done_on is not None:
+        return Status.DONE
+    if today > closes:
+        return Status.OVERDUE
+    if today >= opens:
+        return Status.DUE
+    if (opens - today).days <= DUE_SOON_DAYS:
+        return Status.DUE_SOON
+    return Status.UPCOMING
+
+
+def within_window(timepoint: str, procedure_date: date, assessed_on: date) -> bool:
+    window = WINDOWS[timepoint]
+    day = (assessed_on - procedure_date).days
+    return window.first_day <= day <= window.last_day

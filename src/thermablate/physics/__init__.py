@@ -1,0 +1,34 @@
+"""The thermal engine: 3-D simulation of temperature-controlled RF ablation in bone and spine.
+
+Pure NumPy/SciPy/Numba, no Django. Typical use::
+
+    from thermablate.physics import load_scenario, simulate
+    result = simulate(load_scenario("examples/osteoid-osteoma.toml"))
+    print(result.zone.volume_ml, result.safe)
+
+See docs/thermal-engine.md for the models, the scenario format and the verification.
+"""
+
+from thermablate.physics.engine import State, iterate, simulate
+from thermablate.physics.results import ProbeResult, Result, Zone
+from thermablate.physics.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    preset_scenario,
+    scenario_from_dict,
+)
+
+__all__ = [
+    "ProbeResult",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "State",
+    "Zone",
+    "iterate",
+    "load_scenario",
+    "preset_scenario",
+    "scenario_from_dict",
+    "simulate",
+]

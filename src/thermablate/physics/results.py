@@ -1,0 +1,267 @@
+"""Results of a simulation: probes, ablation zone, per-tissue maxima, energy, safety verdict."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from thermablate.physics.damage import ablated
+from thermablate.physics.electrodes import Needle
+from thermablate.physics.grid import trilinear
+
+
+@dataclass
+class ProbeResult:
+    """A virtual thermocouple. Temperatures [°C], CEM43 [min]."""
+
+    name: str
+    position_mm: tuple[float, float, float]
+    final_temp_c: float
+    max_temp_c: float
+    cem43_min: float
+
+
+@dataclass
+class Zone:
+    """The ablation zone under ``criterion``.
+
+    ``axial_mm`` is its extent along the (first) electrode's axis, ``transverse_mm`` the largest
+    extent across it, ``volume_ml`` its volume. Each extent counts whole voxels.
+    """
+
+    criterion: str
+    axial_mm: float
+    transverse_mm: float
+    volume_ml: float
+
+
+@dataclass
+class Result:
+    """Everything a simulation reports.
+
+    Attributes
+    ----------
+    time_s : ndarray
+        Sample times. [s]
+    probe_temperature_c : dict
+        Probe name -> temperature at ``time_s``. [°C]
+    tip_temperature_c, power_w, impedance_ohm : ndarray
+        Generator traces at ``time_s``. [°C], [W], [ohm]
+    probes : list of ProbeResult
+    zone : Zone
+    tissues : dict
+        Tissue name -> {"max_temp_c", "max_cem43_min"} over the tissue's cells (electrode
+        cells excluded).
+    energy_delivered_j : float
+        Electrical energy into the tissue (held mode: heat supplied by the held surface). [J]
+    safety : list
+        One entry per neural structure present, with the thresholds it passes.
+    """
+
+    title: str
+    duration_s: float
+    time_step_s: float
+    steps: int
+    cells: int
+    spacing_mm: float
+    wall_time_s: float
+    time_s: np.ndarray
+    probe_temperature_c: dict[str, np.ndarray]
+    tip_temperature_c: np.ndarray
+    power_w: np.ndarray
+    impedance_ohm: np.ndarray
+    probes: list[ProbeResult]
+    zone: Zone
+    tissues: dict[str, dict[str, float]]
+    energy_delivered_j: float
+    energy_balance: dict[str, float]
+    safety: list
+    stopped_reason: str | None
+    electric_solves: int = 0
+    fields: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    scenario: object = field(repr=False, default=None)
+
+    @property
+    def safe(self) -> bool:
+        return not any(v.at_risk for v in self.safety)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (the ``--json`` output)."""
+        return {
+            "title": self.title,
+            "duration_s": self.duration_s,
+            "stopped_reason": self.stopped_reason,
+            "grid": {"spacing_mm": self.spacing_mm, "cells": self.cells},
+            "time_step_s": self.time_step_s,
+            "steps": self.steps,
+            "electric_solves": self.electric_solves,
+            "wall_time_s": round(self.wall_time_s, 3),
+            "probes": {
+                p.name: {
+                    "position_mm": list(p.position_mm),
+                    "final_temp_c": round(p.final_temp_c, 2),
+                    "max_temp_c": round(p.max_temp_c, 2),
+                    "cem43_min": float(f"{p.cem43_min:.4g}"),
+                }
+                for p in self.probes
+            },
+            "ablation_zone": {
+                "criterion": self.zone.criterion,
+                "axial_extent_mm": round(self.zone.axial_mm, 2),
+                "transverse_extent_mm": round(self.zone.transverse_mm, 2),
+                "volume_ml": round(self.zone.volume_ml, 3),
+            },
+            "tissues": {
+                k: {
+                    "max_temp_c": round(v["max_temp_c"], 2),
+                    "max_cem43_min": float(f"{v['max_cem43_min']:.4g}"),
+                }
+                for k, v in self.tissues.items()
+            },
+            "energy_delivered_j": round(self.energy_delivered_j, 1),
+            "mean_power_w": round(self.energy_delivered_j / max(self.time_s[-1], 1e-12), 3),
+            "final_impedance_ohm": None
+            if not np.isfinite(self.impedance_ohm[-1])
+            else round(float(self.impedance_ohm[-1]), 1),
+            "safety": {
+                "safe": self.safe,
+                "structures": [
+                    {
+                        "tissue": v.tissue,
+                        "max_temp_c": round(v.max_temperature_c, 2),
+                        "max_cem43_min": float(f"{v.max_cem43_min:.4g}"),
+                        "at_risk": v.at_risk,
+                        "reason": v.reason(),
+                    }
+                    for v in self.safety
+                ],
+            },
+            "time_series": {
+                "time_s": np.round(self.time_s, 3).tolist(),
+                "tip_temp_c": np.round(self.tip_temperature_c, 2).tolist(),
+                "power_w": np.round(self.power_w, 3).tolist(),
+                "probes_c": {
+                    k: np.round(v, 2).tolist() for k, v in self.probe_temperature_c.items()
+                },
+            },
+        }
+
+    def to_json(self, path) -> None:
+        with open(path, "w") as f:
+            json.dump(self.to_dict(), f, indent=2, ensure_ascii=False)
+
+
+def zone_metrics(grid, mask: np.ndarray, electrode, criterion: str) -> Zone:
+    """Extent along and across the electrode axis and volume of ``mask``."""
+    h_mm = grid.spacing_mm
+    n = int(mask.sum())
+    if n == 0:
+        return Zone(criterion, 0.0, 0.0, 0.0)
+    idx = np.argwhere(mask)
+    pts = np.asarray(grid.origin_m) * 1e3 + (idx + 0.5) * h_mm
+    u = electrode.unit_direction if isinstance(electrode, Needle) else np.array([0.0, 0.0, 1.0])
+    # Two unit vectors perpendicular to u.
+    a = np.eye(3)[int(np.argmin(np.abs(u)))]
+    v = np.cross(u, a)
+    v /= np.linalg.norm(v)
+    w = np.cross(u, v)
+    axial = float(np.ptp(pts @ u)) + h_mm
+    transverse = max(float(np.ptp(pts @ v)), float(np.ptp(pts @ w))) + h_mm
+    return Zone(criterion, axial, transverse, n * grid.cell_volume_m3 * 1e6)
+
+
+class Recorder:
+    """Collects probe samples during a run and assembles the :class:`Result`."""
+
+    def __init__(self, sim):
+        self.sim = sim
+        s = sim.scenario
+        self.times = [0.0]
+        self.tip = [s.initial_temp_c]
+        self.power = [0.0]
+        self.impedance = [float("nan")]
+        self.probe_points_m = {k: np.asarray(p) * 1e-3 for k, p in s.probes_mm.items()}
+        self.probe_t = {k: [s.initial_temp_c] for k in s.probes_mm}
+
+    def record(self, t: float, state) -> None:
+        g = self.sim.scenario.grid
+        self.times.append(t)
+        self.tip.append(state.tip_temperature_c)
+        self.power.append(state.power_w)
+        self.impedance.append(state.impedance_ohm)
+        for k, p in self.probe_points_m.items():
+            self.probe_t[k].append(trilinear(g, state.temperature_c, p))
+
+    def result(self, state, wall_time_s: float) -> Result:
+        from thermablate.planning.safety import neural_verdict
+
+        sim = self.sim
+        s = sim.scenario
+        g = s.grid
+        temp = np.array(state.temperature_c)
+        probes = []
+        for k, p in self.probe_points_m.items():
+            series = np.asarray(self.probe_t[k])
+            probes.append(
+                ProbeResult(
+                    k,
+                    tuple(s.probes_mm[k]),
+                    float(series[-1]),
+                    max(float(series.max()), trilinear(g, state.max_temperature_c, p)),
+                    trilinear(g, state.cem43_min, p),
+                )  # fmt: skip
+            )
+        mask = ablated(s.criterion, state.damage, state.cem43_min, state.max_temperature_c)
+        zone = zone_metrics(g, mask, s.electrodes[0], s.criterion)
+        tissues = {}
+        stats = {}
+        tissue_cells = sim.tissue_cells
+        for i, t in enumerate(s.tissues):
+            cells = (sim.labels == i) & tissue_cells
+            if not cells.any():
+                continue
+            tmax = float(state.max_temperature_c[cells].max())
+            dmax = float(state.cem43_min[cells].max())
+            tissues[t.name] = {"max_temp_c": tmax, "max_cem43_min": dmax}
+            stats[t.name] = (tmax, dmax)
+        safety = neural_verdict(stats, {t.name for t in s.tissues if t.neural})
+        balance = {
+            "delivered_j": state.energy_delivered_j,
+            "stored_j": state.stored_energy_j,
+            "perfusion_j": state.perfusion_loss_j,
+            "boundary_j": state.boundary_loss_j,
+        }
+        return Result(
+            title=s.title,
+            duration_s=s.duration_s,
+            time_step_s=sim.dt_s,
+            steps=int(round(state.time_s / sim.dt_s)),
+            cells=g.n_cells,
+            spacing_mm=g.spacing_mm,
+            wall_time_s=wall_time_s,
+            time_s=np.asarray(self.times),
+            probe_temperature_c={k: np.asarray(v) for k, v in self.probe_t.items()},
+            tip_temperature_c=np.asarray(self.tip),
+            power_w=np.asarray(self.power),
+            impedance_ohm=np.asarray(self.impedance),
+            probes=probes,
+            zone=zone,
+            tissues=tissues,
+            energy_delivered_j=state.energy_delivered_j,
+            energy_balance=balance,
+            safety=safety,
+            stopped_reason=state.stopped_reason,
+            electric_solves=state.electric_solves,
+            fields={
+                "temperature_c": temp,
+                "max_temperature_c": np.array(state.max_temperature_c),
+                "damage": np.array(state.damage),
+                "cem43_min": np.array(state.cem43_min),
+                "ablated": mask,
+                "labels": sim.labels,
+                "electrode": sim.masks.metal,
+            },
+            scenario=s,
+        )

@@ -1,0 +1,184 @@
+"""Tissue properties for RF ablation of bone and spine.
+
+Each tissue carries a cited central value and, where the literature gives one, a range
+``(low, high)`` that the uncertainty analysis can sample. Units are SI except perfusion, which
+is kept as published (ml of blood per minute per kg of tissue) and converted by
+:func:`perfusion_rate_per_s`.
+
+References
+----------
+[ITIS] Hasgall PA, Di Gennaro F, Baumgartner C, et al. IT'IS Database for thermal and
+    electromagnetic parameters of biological tissues, version 4.1 (2022).
+    doi:10.13099/VIP21000-04-1. Thermal values: "Thermal" tables (mean of the compiled
+    studies); electrical conductivity: Gabriel 4-Cole-Cole model evaluated near 500 kHz;
+    perfusion: "Heat transfer rate" tables.
+[IRA16] Irastorza RM, Trujillo M, Martel Villagran J, Berjano E. Computer modelling of RF
+    ablation in cortical osteoid osteoma: assessment of the insulating effect of the reactive
+    zone. Int J Hyperthermia 2016;32(3):221-230. doi:10.3109/02656736.2015.1135998
+    (cortical 0.02 S/m, trabecular 0.087 S/m).
+[BER06] Berjano EJ. Theoretical modeling for radiofrequency ablation: state-of-the-art and
+    challenges for the future. Biomed Eng Online 2006;5:24. doi:10.1186/1475-925X-5-24
+    (temperature coefficient of electrical conductivity +1 to +2 %/K; 1.5 %/K typical).
+[STA04] Stanczyk M, van Rietbergen B. Thermal analysis of bone cement polymerisation at the
+    cement-bone interface. J Biomech 2004;37(12):1803-1810.
+    doi:10.1016/j.jbiomech.2004.03.002 (PMMA thermal properties).
+[GAB96] Gabriel C, Gabriel S, Corthout E. The dielectric properties of biological tissues: I.
+    Literature survey. Phys Med Biol 1996;41:2231-2249. doi:10.1088/0031-9155/41/11/001
+    (spread of measured conductivities, used for the ranges).
+
+The values were transcribed for this engine from the sources above; the ranges are the spread
+reported in [ITIS]/[GAB96] rounded outwards. Tumour values are soft-tissue (lytic) or bone-like
+(sclerotic) surrogates because bone-tumour measurements are scarce; their ranges are wide on
+purpose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+BODY_TEMPERATURE_C = 37.0
+"""Core body temperature, arterial blood temperature in Pennes' equation. [°C]"""
+
+BLOOD_DENSITY_KG_M3 = 1050.0
+"""Density of blood [ITIS]. [kg/m^3]"""
+
+BLOOD_HEAT_CAPACITY_J_KGK = 3617.0
+"""Specific heat capacity of blood [ITIS]. [J/(kg K)]"""
+
+SIGMA_TEMPERATURE_COEFFICIENT_PER_K = 0.015
+"""Relative increase of electrical conductivity per kelvin, central value [BER06]. [1/K]"""
+
+SIGMA_TEMPERATURE_COEFFICIENT_RANGE_PER_K = (0.01, 0.02)
+"""Range of the conductivity temperature coefficient [BER06]. [1/K]"""
+
+
+@dataclass(frozen=True)
+class Tissue:
+    """Physical properties of one tissue at body temperature.
+
+    Parameters
+    ----------
+    name : str
+        Identifier used in scenario files and label tables (lower case, hyphenated).
+    electrical_conductivity_s_m : float
+        Electrical conductivity at 37 °C near 500 kHz. [S/m]
+    thermal_conductivity_w_mk : float
+        Thermal conductivity. [W/(m K)]
+    density_kg_m3 : float
+        Mass density. [kg/m^3]
+    heat_capacity_j_kgk : float
+        Specific heat capacity. [J/(kg K)]
+    perfusion_ml_min_kg : float
+        Blood perfusion. [ml/(min kg)]
+    sigma_temperature_coefficient_per_k : float
+        Relative change of electrical conductivity per kelvin above 37 °C. [1/K]
+    neural : bool
+        True for structures the safety verdict protects (spinal cord, nerve root).
+    source : str
+        Citation key(s) for the values.
+    ranges : dict
+        ``{field_name: (low, high)}`` for the properties whose spread is known.
+    """
+
+    name: str
+    electrical_conductivity_s_m: float
+    thermal_conductivity_w_mk: float
+    density_kg_m3: float
+    heat_capacity_j_kgk: float
+    perfusion_ml_min_kg: float
+    sigma_temperature_coefficient_per_k: float = SIGMA_TEMPERATURE_COEFFICIENT_PER_K
+    neural: bool = False
+    source: str = "ITIS"
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def volumetric_heat_capacity_j_m3k(self) -> float:
+        """rho * c. [J/(m^3 K)]"""
+        return self.density_kg_m3 * self.heat_capacity_j_kgk
+
+    @property
+    def perfusion_rate_per_s(self) -> float:
+        """Volumetric blood perfusion rate omega. [1/s]"""
+        return perfusion_rate_per_s(self.perfusion_ml_min_kg, self.density_kg_m3)
+
+    @property
+    def perfusion_heat_sink_w_m3k(self) -> float:
+        """Pennes' sink coefficient omega * rho_b * c_b. [W/(m^3 K)]"""
+        return self.perfusion_rate_per_s * BLOOD_DENSITY_KG_M3 * BLOOD_HEAT_CAPACITY_J_KGK
+
+    def with_overrides(self, **values: float) -> Tissue:
+        """A copy with some properties replaced (unknown names raise ``TypeError``)."""
+        return replace(self, **values)
+
+
+def perfusion_rate_per_s(perfusion_ml_min_kg: float, density_kg_m3: float) -> float:
+    """Convert perfusion from ml/(min kg) to a volumetric rate.
+
+    Parameters
+    ----------
+    perfusion_ml_min_kg : float
+        Perfusion per unit tissue mass. [ml/(min kg)]
+    density_kg_m3 : float
+        Tissue density. [kg/m^3]
+
+    Returns
+    -------
+    float
+        Volume of blood per volume of tissue per second. [1/s]
+    """
+    return perfusion_ml_min_kg * 1e-6 * density_kg_m3 / 60.0
+
+
+def _t(name, sigma, k, rho, c, perf, ranges, source="ITIS", **kw) -> Tissue:
+    return Tissue(name, sigma, k, rho, c, perf, source=source, ranges=ranges, **kw)
+
+
+TISSUES: dict[str, Tissue] = {
+    t.name: t
+    for t in (
+        _t("cortical-bone", 0.02, 0.32, 1908.0, 1313.0, 10.0,
+           {"electrical_conductivity_s_m": (0.01, 0.06), "thermal_conductivity_w_mk": (0.25, 0.40),
+            "perfusion_ml_min_kg": (5.0, 20.0)}, source="ITIS; IRA16 (sigma)"),
+        _t("cancellous-bone", 0.087, 0.31, 1178.0, 2274.0, 30.0,
+           {"electrical_conductivity_s_m": (0.05, 0.2), "thermal_conductivity_w_mk": (0.25, 0.45),
+            "perfusion_ml_min_kg": (10.0, 60.0)}, source="ITIS; IRA16 (sigma)"),
+        _t("tumour-lytic", 0.40, 0.51, 1050.0, 3600.0, 40.0,
+           {"electrical_conductivity_s_m": (0.2, 0.8), "thermal_conductivity_w_mk": (0.45, 0.60),
+            "perfusion_ml_min_kg": (10.0, 150.0)}, source="ITIS (soft-tissue surrogate); BER06"),
+        _t("tumour-sclerotic", 0.03, 0.32, 1900.0, 1313.0, 10.0,
+           {"electrical_conductivity_s_m": (0.02, 0.087), "thermal_conductivity_w_mk": (0.25, 0.40),
+            "perfusion_ml_min_kg": (5.0, 30.0)}, source="ITIS (cortical-bone surrogate); IRA16"),
+        _t("intervertebral-disc", 0.83, 0.49, 1100.0, 3300.0, 0.0,
+           {"electrical_conductivity_s_m": (0.5, 1.2), "thermal_conductivity_w_mk": (0.45, 0.55)},
+           source="ITIS (cartilage/disc); nucleus avascular"),
+        _t("spinal-cord", 0.11, 0.51, 1075.0, 3630.0, 160.0,
+           {"electrical_conductivity_s_m": (0.03, 0.3), "perfusion_ml_min_kg": (100.0, 500.0)},
+           neural=True),
+        _t("csf", 2.0, 0.57, 1007.0, 4096.0, 0.0,
+           {"electrical_conductivity_s_m": (1.7, 2.0)}),
+        _t("nerve-root", 0.13, 0.49, 1075.0, 3613.0, 160.0,
+           {"electrical_conductivity_s_m": (0.03, 0.3), "perfusion_ml_min_kg": (50.0, 300.0)},
+           neural=True),
+        _t("muscle", 0.446, 0.49, 1090.0, 3421.0, 37.0,
+           {"electrical_conductivity_s_m": (0.3, 0.6), "perfusion_ml_min_kg": (20.0, 100.0)}),
+        _t("fat", 0.0247, 0.21, 911.0, 2348.0, 33.0,
+           {"electrical_conductivity_s_m": (0.02, 0.05), "perfusion_ml_min_kg": (10.0, 60.0)}),
+        # PMMA is an electrical insulator; 1e-4 S/m keeps the linear system well conditioned
+        # while carrying a negligible current (< 1e-3 of the neighbouring bone's).
+        _t("bone-cement", 1e-4, 0.20, 1190.0, 1460.0, 0.0,
+           {"thermal_conductivity_w_mk": (0.17, 0.26)}, source="STA04",
+           sigma_temperature_coefficient_per_k=0.0),
+        # Ex vivo liver, used only to compare with Goldberg et al. 1995 (unperfused).
+        _t("liver-ex-vivo", 0.33, 0.52, 1079.0, 3540.0, 0.0,
+           {"electrical_conductivity_s_m": (0.1, 0.5)}),
+    )
+}  # fmt: skip
+
+
+def get_tissue(name: str) -> Tissue:
+    """Look a tissue up by name; raise ``KeyError`` naming the known tissues otherwise."""
+    try:
+        return TISSUES[name]
+    except KeyError:
+        known = ", ".join(sorted(TISSUES))
+        raise KeyError(f"unknown tissue {name!r} (known: {known})") from None

@@ -1,0 +1,91 @@
+"""Preset scenarios: sensible defaults for the two clinical situations of the guidance.
+
+Each preset is a function of its anatomy parameters returning a scenario *dictionary* in the
+same shape as a TOML scenario file, so a file that names a preset only needs to state what it
+changes. Clinical settings:
+
+- ``osteoid-osteoma``: NICE IPG53 (CT-guided thermocoagulation of osteoid osteoma): the probe in
+  the centre of the nidus, heated to 85-90 °C for 4-6 minutes. Default 90 °C for 300 s with a
+  17-gauge needle and a 5 mm active tip.
+- ``lumbar-metastasis``: NICE HTG670 (RF ablation as an adjunct to kyphoplasty or
+  vertebroplasty for spinal metastases): transpedicular electrode in the tumour; default
+  monopolar, 10 mm active tip, 90 °C for 300 s, with probes at the posterior wall, in the
+  epidural space, on the cord and on the exiting nerve root.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from thermablate.planning.anatomy import LumbarVertebra, OsteoidOsteoma
+
+PRESET_NAMES = ("osteoid-osteoma", "lumbar-metastasis")
+
+
+def anatomy_model(name: str, parameters: dict):
+    """The anatomy object for a preset name and its parameters (``TypeError`` on unknown)."""
+    if name == "osteoid-osteoma":
+        return OsteoidOsteoma(**parameters)
+    if name == "lumbar-metastasis":
+        return LumbarVertebra(**parameters)
+    raise KeyError(f"unknown preset {name!r} (known: {', '.join(PRESET_NAMES)})")
+
+
+def default_scenario(name: str, parameters: dict | None = None) -> dict:
+    """Scenario dictionary for preset ``name`` with anatomy ``parameters`` (mm)."""
+    parameters = dict(parameters or {})
+    model = anatomy_model(name, parameters)
+    if name == "osteoid-osteoma":
+        active = 5.0
+        direction = (0.0, -1.0, 0.0)  # from the skin (+y) into the bone
+        tip = tuple(0.5 * active * np.asarray(direction))
+        rn = 0.5 * model.nidus_diameter_mm
+        return {
+            "title": f"Osteoid osteoma, {model.nidus_diameter_mm:g} mm nidus, 90 °C for 5 min",
+            "duration_s": 300.0,
+            "grid": {"spacing_mm": 0.5, "extent_mm": [30.0, 30.0, 30.0]},
+            "anatomy": {"preset": name, "parameters": parameters},
+            "electrodes": [
+                {"geometry": "needle", "tip_mm": list(tip), "direction": list(direction),
+                 "active_tip_mm": active, "gauge": 17}
+            ],
+            "generator": {"mode": "temperature", "target_temp_c": 90.0, "max_power_w": 20.0,
+                          "ramp_s": 60.0},
+            "probes": {
+                "nidus margin": [rn, 0.0, 0.0],
+                "cortex 3 mm beyond nidus": [rn + 3.0, 0.0, 0.0],
+                "periosteum": [0.0, model.bone_axis_y_mm + model.bone_outer_radius_mm, 6.0],
+            },
+        }  # fmt: skip
+    tc = np.asarray(model.tumour_centre_mm)
+    sign = 1.0 if model.side == "left" else -1.0
+    posterior, anterior = model.pedicle_axis_mm(sign)
+    through = 0.5 * (np.asarray(posterior) + np.asarray(anterior))
+    direction = tc - through
+    direction /= np.linalg.norm(direction)
+    active = 10.0
+    tip = tc + 0.5 * active * direction
+    yw = model.posterior_wall_y_mm
+    cx, cy = model.canal_centre_mm
+    root_start, _ = model.nerve_root_axis_mm(sign)
+    return {
+        "title": (
+            f"Lumbar metastasis, {model.tumour_diameter_mm:g} mm {model.tumour_type} tumour "
+            f"{model.posterior_wall_distance_mm:g} mm from the posterior wall, 90 °C for 5 min"
+        ),
+        "duration_s": 300.0,
+        "grid": {"spacing_mm": 1.0, "extent_mm": [64.0, 70.0, 48.0], "origin_mm": [-32.0, -48.0, -24.0]},
+        "anatomy": {"preset": name, "parameters": parameters},
+        "electrodes": [
+            {"geometry": "needle", "tip_mm": [float(v) for v in tip],
+             "direction": [float(v) for v in direction], "active_tip_mm": active, "gauge": 17}
+        ],
+        "generator": {"mode": "temperature", "target_temp_c": 90.0, "max_power_w": 50.0,
+                      "ramp_s": 60.0},
+        "probes": {
+            "posterior wall": [float(tc[0]), yw + 0.5, float(tc[2])],
+            "epidural space": [float(tc[0]), yw - 1.5, float(tc[2])],
+            "spinal cord surface": [cx, cy + 0.5 * model.cord_diameter_mm, float(tc[2])],
+            "nerve root": [float(v) for v in root_start],
+        },
+    }  # fmt: skip

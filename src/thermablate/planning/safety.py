@@ -1,0 +1,83 @@
+"""Neural safety thresholds and the verdict on a simulated ablation.
+
+References
+----------
+[DUP00] Dupuy DE, Hong R, Oliver B, Goldberg SN. Radiofrequency ablation of spinal tumors:
+    temperature distribution in the spinal canal. AJR Am J Roentgenol 2000;175(5):1263-1266.
+    doi:10.2214/ajr.175.5.1751263 (45 °C as the threshold for neural injury; epidural
+    temperatures measured during vertebral RFA).
+[YAR11] Yarmolenko PS, Moon EJ, Landon C, et al. Thresholds for thermal damage to normal
+    tissues: an update. Int J Hyperthermia 2011;27(4):320-343.
+    doi:10.3109/02656736.2010.534527 (CEM43 thresholds for nervous tissue of the order of
+    minutes; the most sensitive endpoints near 1 min).
+[VRH13] van Rhoon GC, Samaras T, Yarmolenko PS, Dewhirst MW, Neufeld E, Kuster N. CEM43°C
+    thermal dose thresholds: a potential guide for magnetic resonance radiofrequency exposure
+    levels? Eur Radiol 2013;23(8):2215-2227. doi:10.1007/s00330-013-2825-y
+
+The CEM43 threshold below is deliberately conservative (the lowest order of magnitude reported
+for nervous tissue in [YAR11]/[VRH13]) and should be reviewed by the clinical lead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NEURAL_TEMPERATURE_THRESHOLD_C = 45.0
+"""Temperature above which neural tissue is at risk of thermal injury [DUP00]. [°C]"""
+
+NEURAL_CEM43_THRESHOLD_MIN = 1.0
+"""Thermal dose above which neural tissue is at risk, conservative [YAR11, VRH13]. [min]"""
+
+
+@dataclass(frozen=True)
+class StructureVerdict:
+    """Safety of one neural structure."""
+
+    tissue: str
+    max_temperature_c: float
+    max_cem43_min: float
+    temperature_exceeded: bool
+    dose_exceeded: bool
+
+    @property
+    def at_risk(self) -> bool:
+        return self.temperature_exceeded or self.dose_exceeded
+
+    def reason(self) -> str:
+        parts = []
+        if self.temperature_exceeded:
+            parts.append(
+                f"{self.max_temperature_c:.1f} °C >= {NEURAL_TEMPERATURE_THRESHOLD_C:g} °C"
+            )
+        if self.dose_exceeded:
+            parts.append(
+                f"CEM43 {self.max_cem43_min:.2g} min >= {NEURAL_CEM43_THRESHOLD_MIN:g} min"
+            )
+        return "; ".join(parts)
+
+
+def neural_verdict(
+    tissue_stats: dict[str, tuple[float, float]], neural: set[str]
+) -> list[StructureVerdict]:
+    """Verdict for each neural tissue present.
+
+    Parameters
+    ----------
+    tissue_stats : dict
+        Tissue name -> (maximum temperature [°C], maximum CEM43 [min]).
+    neural : set of str
+        Names of the neural tissues.
+    """
+    out = []
+    for name, (tmax, dmax) in tissue_stats.items():
+        if name in neural:
+            out.append(
+                StructureVerdict(
+                    name,
+                    tmax,
+                    dmax,
+                    tmax >= NEURAL_TEMPERATURE_THRESHOLD_C,
+                    dmax >= NEURAL_CEM43_THRESHOLD_MIN,
+                )  # fmt: skip
+            )
+    return out

@@ -1,0 +1,208 @@
+"""Coded vocabularies of the registry.
+
+The stored values are stable codes shared with the pure core (OPCS-4 coding in
+``thermablate.clinical.opcs`` uses the same procedure, access and imaging codes); the labels
+are what users read.
+"""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    CLINICIAN = "clinician", "Clinician"
+    COORDINATOR = "coordinator", "MDT coordinator / nurse"
+    GOVERNANCE = "governance", "Clinical governance lead"
+    ANALYST = "analyst", "Analyst"
+    ADMINISTRATOR = "administrator", "Administrator"
+
+
+class Sex(models.TextChoices):
+    # NHS Data Dictionary "Person stated gender code" categories, reduced to what audit needs.
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    NOT_KNOWN = "not_known", "Not known"
+
+
+class Diagnosis(models.TextChoices):
+    SPINAL_METASTASIS = "spinal_metastasis", "Spinal metastasis"
+    BONE_METASTASIS = "bone_metastasis", "Bone metastasis (non-spinal)"
+    OSTEOID_OSTEOMA = "osteoid_osteoma", "Osteoid osteoma"
+    DISCOGENIC_PAIN = "discogenic_pain", "Discogenic low back pain"
+    OTHER = "other", "Other"
+
+
+class LesionType(models.TextChoices):
+    # HTG670 (2025) 1.x: RF ablation with cement for lytic lesions; the 2022 consultation
+    # (ID 1783) notes sclerotic lesions, where cement may not be needed.
+    LYTIC = "lytic", "Lytic"
+    SCLEROTIC = "sclerotic", "Sclerotic"
+    MIXED = "mixed", "Mixed"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
+class MdtDecision(models.TextChoices):
+    PROCEED = "proceed", "Proceed with thermal ablation"
+    NOT_SUITABLE = "not_suitable", "Not suitable"
+    OTHER_TREATMENT = "other_treatment", "Other treatment recommended"
+
+
+class MdtMemberRole(models.TextChoices):
+    INTERVENTIONAL_RADIOLOGIST = "interventional_radiologist", "Interventional radiologist"
+    SPINAL_SURGEON = "spinal_surgeon", "Spinal surgeon"
+    ORTHOPAEDIC_SURGEON = "orthopaedic_surgeon", "Orthopaedic surgeon"
+    CLINICAL_ONCOLOGIST = "clinical_oncologist", "Clinical oncologist"
+    MEDICAL_ONCOLOGIST = "medical_oncologist", "Medical oncologist"
+    PALLIATIVE_CARE = "palliative_care", "Palliative care physician"
+    PAIN_SPECIALIST = "pain_specialist", "Pain medicine specialist"
+    RADIOLOGIST = "radiologist", "Diagnostic radiologist"
+    NURSE_SPECIALIST = "nurse_specialist", "Clinical nurse specialist"
+    OTHER = "other", "Other"
+
+
+class ProcedureType(models.TextChoices):
+    RFA_SPINAL_METASTASIS = "rfa_spinal_metastasis", "RF ablation of spinal metastasis"
+    RFA_VERTEBROPLASTY = "rfa_vertebroplasty", "RF ablation plus percutaneous vertebroplasty"
+    RFA_KYPHOPLASTY = "rfa_kyphoplasty", "RF ablation plus balloon kyphoplasty"
+    OSTEOID_OSTEOMA = (
+        "osteoid_osteoma_thermocoagulation",
+        "CT-guided thermocoagulation of osteoid osteoma",
+    )
+    IDET = "idet", "Percutaneous intradiscal electrothermal therapy"
+
+
+SPINAL_PROCEDURES = {
+    ProcedureType.RFA_SPINAL_METASTASIS,
+    ProcedureType.RFA_VERTEBROPLASTY,
+    ProcedureType.RFA_KYPHOPLASTY,
+    ProcedureType.IDET,
+}
+
+
+class Setting(models.TextChoices):
+    DAY_CASE = "day_case", "Day case"
+    INPATIENT = "inpatient", "Inpatient"
+
+
+class Anaesthesia(models.TextChoices):
+    GENERAL = "general", "General anaesthesia"
+    LOCAL_WITH_SEDATION = "local_sedation", "Local anaesthesia with sedation"
+    IV_SEDATION = "iv_sedation", "Intravenous sedation"
+    LOCAL = "local", "Local anaesthesia only"
+
+
+class Approach(models.TextChoices):
+    TRANSPEDICULAR = "transpedicular", "Transpedicular"
+    PARAPEDICULAR = "parapedicular", "Parapedicular"
+    OTHER = "other", "Other"
+
+
+class Access(models.TextChoices):
+    PERCUTANEOUS = "percutaneous", "Percutaneous"
+    ENDOSCOPIC = "endoscopic", "Endoscopic"
+    SURGICAL = "surgical", "Surgical (open)"
+
+
+class Imaging(models.TextChoices):
+    CT = "ct", "CT"
+    FLUOROSCOPY = "fluoroscopy", "Fluoroscopy"
+    MRI = "mri", "MRI"
+    ULTRASOUND = "ultrasound", "Ultrasound"
+    CBCT = "cbct", "Cone-beam CT"
+
+
+class Polarity(models.TextChoices):
+    MONOPOLAR = "monopolar", "Monopolar"
+    BIPOLAR = "bipolar", "Bipolar"
+
+
+class Cement(models.TextChoices):
+    NONE = "none", "None"
+    VERTEBROPLASTY = "vertebroplasty", "Vertebroplasty"
+    KYPHOPLASTY = "kyphoplasty", "Balloon kyphoplasty"
+
+
+class ThermalProtection(models.TextChoices):
+    THERMOCOUPLE = "thermocouple", "Thermocouple monitoring"
+    HYDRODISSECTION = "hydrodissection", "Hydrodissection"
+    CO2_DISSECTION = "co2_dissection", "CO2 dissection"
+    NONE = "none", "None"
+
+
+class PostImaging(models.TextChoices):
+    CT = "ct", "CT"
+    MRI = "mri", "MRI"
+    RADIOGRAPH = "radiograph", "Radiograph"
+    NONE = "none", "None"
+
+
+class Timepoint(models.TextChoices):
+    BASELINE = "baseline", "Baseline"
+    WEEK_1 = "1w", "1 week"
+    MONTH_1 = "1m", "1 month"
+    MONTH_3 = "3m", "3 months"
+    MONTH_6 = "6m", "6 months"
+    MONTH_12 = "12m", "12 months"
+
+
+class AdverseEventType(models.TextChoices):
+    # HTG670 key safety outcomes: cement leakage, infection, thermal damage to adjacent
+    # structures including neurological damage; the rest are reported in its evidence.
+    CEMENT_LEAKAGE = "cement_leakage", "Cement leakage"
+    INFECTION = "infection", "Infection"
+    THERMAL_INJURY = "thermal_injury", "Thermal injury to adjacent structures"
+    NEUROLOGICAL_DEFICIT = "neurological_deficit", "Neurological deficit"
+    NEW_FRACTURE = "new_fracture", "New vertebral fracture"
+    HAEMATOMA = "haematoma", "Haematoma"
+    OTHER = "other", "Other"
+
+
+class Severity(models.IntegerChoices):
+    # Common Terminology Criteria for Adverse Events (CTCAE) v5.0, US National Cancer
+    # Institute, 27 November 2017: the general grade definitions.
+    GRADE_1 = 1, "Grade 1: mild; observation only, intervention not indicated"
+    GRADE_2 = 2, "Grade 2: moderate; minimal, local or non-invasive intervention"
+    GRADE_3 = 3, "Grade 3: severe or medically significant; hospitalisation"
+    GRADE_4 = 4, "Grade 4: life-threatening; urgent intervention"
+    GRADE_5 = 5, "Grade 5: death related to the adverse event"
+
+
+class DeviceRelated(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    UNKNOWN = "unknown", "Not known"
+
+
+class EventOutcome(models.TextChoices):
+    RESOLVED = "resolved", "Resolved"
+    RESOLVED_SEQUELAE = "resolved_sequelae", "Resolved with lasting effects"
+    ONGOING = "ongoing", "Ongoing"
+    FATAL = "fatal", "Fatal"
+    UNKNOWN = "unknown", "Not known"
+
+
+class DoseUnit(models.TextChoices):
+    MG = "mg", "mg"
+    MICROGRAM = "microgram", "microgram"
+    MICROGRAM_PER_HOUR = "microgram/h", "microgram/hour (patch)"
+
+
+class Route(models.TextChoices):
+    ORAL = "oral", "Oral"
+    TRANSDERMAL = "transdermal", "Transdermal"
+    SUBCUTANEOUS = "subcutaneous", "Subcutaneous"
+    INTRAVENOUS = "intravenous", "Intravenous"
+    INTRAMUSCULAR = "intramuscular", "Intramuscular"
+    SUBLINGUAL = "sublingual", "Sublingual"
+    BUCCAL = "buccal", "Buccal"
+    INTRANASAL = "intranasal", "Intranasal"
+    RECTAL = "rectal", "Rectal"
+
+
+EQ5D_DIMENSIONS = (
+    ("eq5d_mobility", "Mobility"),
+    ("eq5d_self_care", "Self-care"),
+    ("eq5d_usual_activities", "Usual activities"),
+    ("eq5d_pain_discomfort", "Pain / discomfort"),
+    ("eq5d_anxiety_depression", "Anxiety / depression"),
+)

@@ -1,0 +1,608 @@
+"""The registry: sites, staff, patients and every step of their journey.
+
+Models hold data and the checks that involve only their own fields (``clean``); anything
+that writes goes through ``thermablate.registry.actions``, which also writes the audit trail.
+"""
+
+import hashlib
+import json
+import secrets
+from datetime import UTC, date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.utils import timezone
+
+from thermablate.clinical import followup
+from thermablate.clinical.spine import SpinalLevelError, format_levels, parse_levels
+from thermablate.registry import choices as c
+from thermablate.registry.fields import EncryptedTextField, KeyedHashField, identifier_hash
+from thermablate.registry.validators import validate_nhs_number, validate_not_future
+
+
+class Site(models.Model):
+    code = models.SlugField(max_length=20, unique=True, help_text="Short code, e.g. an ODS code")
+    name = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffProfile(models.Model):
+    """Ties a Django user to one site and one role (the role is also a Django group)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff"
+    )
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="staff")
+    role = models.CharField(max_length=20, choices=c.Role.choices)
+
+    def __str__(self) -> str:
+        return f"{self.user.get_full_name() or self.user.username} ({self.get_role_display()}, {self.site.code})"
+
+
+GENESIS_HASH = "0" * 64  # the "previous hash" of the first audit entry
+
+
+class RoleSecurityPolicy(models.Model):
+    """What an administrator requires of a role at sign-in (two-factor authentication)."""
+
+    role = models.CharField(max_length=20, choices=c.Role.choices, unique=True)
+    require_two_factor = models.BooleanField(
+        default=False,
+        help_text="Users of this role must confirm sign-in with an authenticator app code",
+    )
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: two-factor {'required' if self.require_two_factor else 'optional'}"
+
+
+_PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+
+def new_registry_number() -> str:
+    """A random pseudonym such as TB-7KQ9XF: it reveals neither order nor count of patients."""
+    return "TB-" + "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(6))
+
+
+class Patient(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
+    registry_number = models.CharField(max_length=12, unique=True, editable=False)
+    # Encrypted at rest; found through its keyed hash (thermablate.registry.fields).
+    nhs_number = EncryptedTextField(
+        "NHS number", validators=[validate_nhs_number], help_text="10 digits"
+    )
+    nhs_number_hash = KeyedHashField(source="nhs_number", db_index=True)
+    year_of_birth = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1900), MaxValueValidator(2100)]
+    )
+    sex = models.CharField(max_length=10, choices=c.Sex.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Optimistic locking: an edit made from an older version is refused (registry.actions).
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "nhs_number_hash"],
+                name="unique_nhs_number_per_site",
+                violation_error_message="A patient with this NHS number is already registered at this site.",
+            )
+        ]
+        permissions = [("view_identifiers", "Can see patient identifiers (NHS number)")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.registry_number
+
+    def clean(self):
+        # The unique-per-site check compares hashes, so bring the hash up to date first.
+        self.nhs_number_hash = identifier_hash(self.nhs_number) if self.nhs_number else ""
+        if self.year_of_birth and self.year_of_birth > timezone.localdate().year:
+            raise ValidationError({"year_of_birth": "The year of birth cannot be in the future."})
+
+
+class Lesion(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lesions")
+    spinal_levels = models.CharField(
+        max_length=40, blank=True, help_text="Spinal level or contiguous levels, e.g. L3 or T12-L1"
+    )
+    bone_site = models.CharField(
+        max_length=100, blank=True, help_text="For a lesion outside the spine, e.g. femur, tibia"
+    )
+    diagnosis = models.CharField(max_length=30, choices=c.Diagnosis.choices)
+    primary_tumour = models.CharField(
+        max_length=100, blank=True, help_text="For metastases, e.g. breast"
+    )
+    lesion_type = models.CharField(max_length=20, choices=c.LesionType.choices)
+    size_mm = models.DecimalField(
+        "Size (mm)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.1), MaxValueValidator(300)],
+    )
+    posterior_wall_intact = models.BooleanField(
+        null=True, blank=True, help_text="Posterior vertebral wall intact (spinal lesions)"
+    )
+    distance_to_neural_mm = models.DecimalField(
+        "Shortest distance to spinal cord or nerve roots (mm)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(300)],
+    )
+    pain_at_site = models.PositiveSmallIntegerField(
+        "Pain at the site (0-10)", null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+
+    def __str__(self) -> str:
+        return f"{self.location} {self.get_diagnosis_display().lower()}"
+
+    @property
+    def location(self) -> str:
+        return self.spinal_levels or self.bone_site
+
+    @property
+    def level_list(self) -> list[str]:
+        return parse_levels(self.spinal_levels) if self.spinal_levels else []
+
+    def clean(self):
+        if self.spinal_levels:
+            try:
+                self.spinal_levels = format_levels(parse_levels(self.spinal_levels))
+            except SpinalLevelError as exc:
+                raise ValidationError({"spinal_levels": str(exc)}) from None
+        if bool(self.spinal_levels) == bool(self.bone_site.strip()):
+            raise ValidationError(
+                {
+                    "spinal_levels": "Give either the spinal level(s) or another bone site, not both or neither."
+                }
+            )
+
+
+class MdtDecisionRecord(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="mdt_decisions")
+    lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, null=True, blank=True)
+    meeting_date = models.DateField(validators=[validate_not_future])
+    member_roles = models.JSONField(default=list, help_text="Roles present at the meeting")
+    decision = models.CharField(max_length=20, choices=c.MdtDecision.choices)
+    reasons = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["meeting_date"]
+
+    def __str__(self) -> str:
+        return f"MDT decision of {self.meeting_date:%d %b %Y}: {self.get_decision_display()}"
+
+    def clean(self):
+        allowed = set(c.MdtMemberRole.values)
+        if not self.member_roles or not set(self.member_roles) <= allowed:
+            raise ValidationError({"member_roles": "Choose the roles of the members present."})
+        if len(set(self.member_roles)) < 2:
+            # A decision by one specialty is not a multidisciplinary decision (HTG670 1.2).
+            raise ValidationError(
+                {"member_roles": "A multidisciplinary team needs at least two specialties."}
+            )
+
+
+class Consent(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consents")
+    consent_date = models.DateField(validators=[validate_not_future])
+    leaflet_title = models.CharField("Written information (leaflet title)", max_length=200)
+    leaflet_version = models.CharField(max_length=40)
+    nice_information_offered = models.BooleanField(
+        "NICE's information for the public offered", default=False
+    )
+    uncertainties_discussed = models.BooleanField(
+        "Uncertainties of the procedure discussed", default=False
+    )
+    registry_audit_consent = models.BooleanField(
+        "Consents to registry and audit use of data", default=False
+    )
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["consent_date"]
+
+    def __str__(self) -> str:
+        return f"Consent of {self.consent_date:%d %b %Y}"
+
+
+class Procedure(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="procedures")
+    lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, related_name="procedures")
+    procedure_date = models.DateField(validators=[validate_not_future])
+    operators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="procedures_performed"
+    )
+    procedure_type = models.CharField(max_length=40, choices=c.ProcedureType.choices)
+    setting = models.CharField(max_length=20, choices=c.Setting.choices)
+    anaesthesia = models.CharField(max_length=20, choices=c.Anaesthesia.choices)
+    approach = models.CharField(max_length=20, choices=c.Approach.choices, blank=True)
+    access = models.CharField(max_length=20, choices=c.Access.choices)
+    image_guidance = models.JSONField(default=list)
+    device_manufacturer = models.CharField(max_length=100)
+    device_model = models.CharField(max_length=100)
+    device_lot = models.CharField("Device lot number", max_length=60, blank=True)
+    polarity = models.CharField(max_length=10, choices=c.Polarity.choices)
+    active_tip_mm = models.DecimalField(
+        "Active tip length (mm)",
+        max_digits=4,
+        decimal_places=1,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+    )
+    biopsy_taken = models.BooleanField(default=False)
+    cement = models.CharField(max_length=20, choices=c.Cement.choices, default=c.Cement.NONE)
+    cement_volume_ml = models.DecimalField(
+        "Cement volume (ml)",
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(50)],
+    )
+    thermal_protection = models.JSONField(default=list)
+    levels_treated = models.CharField(max_length=40, blank=True, help_text="e.g. L2 or L2-L3")
+    duration_min = models.PositiveSmallIntegerField(
+        "Total duration (minutes)", validators=[MinValueValidator(1), MaxValueValidator(600)]
+    )
+    post_imaging = models.CharField(
+        "Post-procedure imaging",
+        max_length=20,
+        choices=c.PostImaging.choices,
+        default=c.PostImaging.CT,
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # OPCS-4 codes as accepted or changed by a coder (suggestions are computed, not stored).
+    opcs_codes = models.JSONField(default=list, blank=True)
+    opcs_coded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    opcs_coded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["procedure_date"]
+
+    def __str__(self) -> str:
+        return f"{self.get_procedure_type_display()} on {self.procedure_date:%d %b %Y}"
+
+    @property
+    def is_spinal(self) -> bool:
+        return self.procedure_type in c.SPINAL_PROCEDURES
+
+    def clean(self):
+        errors: dict[str, str] = {}
+        if not self.image_guidance or not set(self.image_guidance) <= set(c.Imaging.values):
+            errors["image_guidance"] = "Choose the image guidance used."
+        if not self.thermal_protection or not set(self.thermal_protection) <= set(
+            c.ThermalProtection.values
+        ):
+            errors["thermal_protection"] = "Choose the thermal protection used, or none."
+        elif "none" in self.thermal_protection and len(self.thermal_protection) > 1:
+            errors["thermal_protection"] = "'None' cannot be combined with a protection method."
+        if self.cement == c.Cement.NONE and self.cement_volume_ml:
+            errors["cement_volume_ml"] = "A cement volume is given but no cement was used."
+        if self.cement != c.Cement.NONE and self.cement_volume_ml is None:
+            errors["cement_volume_ml"] = "Give the volume of cement injected."
+        expected_cement = {
+            c.ProcedureType.RFA_VERTEBROPLASTY: c.Cement.VERTEBROPLASTY,
+            c.ProcedureType.RFA_KYPHOPLASTY: c.Cement.KYPHOPLASTY,
+        }.get(self.procedure_type)
+        if expected_cement and self.cement != expected_cement:
+            errors["cement"] = f"This procedure includes {c.Cement(expected_cement).label.lower()}."
+        if self.levels_treated:
+            try:
+                self.levels_treated = format_levels(parse_levels(self.levels_treated))
+            except SpinalLevelError as exc:
+                errors["levels_treated"] = str(exc)
+        if self.lesion_id and self.patient_id and self.lesion.patient_id != self.patient_id:
+            errors["lesion"] = "This lesion belongs to another patient."
+        if errors:
+            raise ValidationError(errors)
+
+
+class AblationCycle(models.Model):
+    # Temperature-controlled RF generators for bone run 70-95 °C; the osteoid osteoma guidance
+    # (IPG53) heats the nidus to 85-90 °C for 4-6 minutes. 100 °C is the ceiling: above it
+    # tissue boils and chars, and no bone RF system targets it.
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="cycles")
+    order = models.PositiveSmallIntegerField()
+    target_temp_c = models.DecimalField(
+        "Target temperature (°C)",
+        max_digits=4,
+        decimal_places=1,
+        validators=[MinValueValidator(37), MaxValueValidator(100)],
+    )
+    time_at_target_s = models.PositiveIntegerField(
+        "Time at target (s)", validators=[MinValueValidator(1), MaxValueValidator(3600)]
+    )
+    power_w = models.DecimalField(
+        "Power (W)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(250)],
+    )
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self) -> str:
+        return f"Cycle {self.order}: {self.target_temp_c} °C for {self.time_at_target_s} s"
+
+
+class Assessment(models.Model):
+    """One scheduled follow-up (or the baseline): raw answers only; scores are derived."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="assessments")
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="assessments")
+    timepoint = models.CharField(max_length=10, choices=c.Timepoint.choices)
+    due_date = models.DateField()
+    window_opens = models.DateField()
+    window_closes = models.DateField()
+    assessed_on = models.DateField(null=True, blank=True, validators=[validate_not_future])
+    pain_worst = models.PositiveSmallIntegerField(
+        "Worst pain in the last 24 hours (0-10)",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(10)],
+    )
+    pain_average = models.PositiveSmallIntegerField(
+        "Average pain in the last 24 hours (0-10)",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(10)],
+    )
+    eq5d_mobility = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=[(i, str(i)) for i in range(1, 6)]
+    )
+    eq5d_self_care = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=[(i, str(i)) for i in range(1, 6)]
+    )
+    eq5d_usual_activities = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=[(i, str(i)) for i in range(1, 6)]
+    )
+    eq5d_pain_discomfort = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=[(i, str(i)) for i in range(1, 6)]
+    )
+    eq5d_anxiety_depression = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=[(i, str(i)) for i in range(1, 6)]
+    )
+    no_analgesics = models.BooleanField("Takes no analgesics", default=False)
+    notes = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["due_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["procedure", "timepoint"], name="one_assessment_per_timepoint"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_timepoint_display()} assessment"
+
+    @property
+    def is_done(self) -> bool:
+        return self.assessed_on is not None
+
+    def status(self, today: date | None = None) -> followup.Status:
+        return followup.status(
+            self.window_opens, self.window_closes, self.assessed_on, today or timezone.localdate()
+        )
+
+    @property
+    def eq5d_profile(self) -> tuple[int, ...] | None:
+        answers = tuple(getattr(self, name) for name, _ in c.EQ5D_DIMENSIONS)
+        return answers if all(a is not None for a in answers) else None
+
+    def clean(self):
+        if self.assessed_on is None:
+            return
+        procedure_date = self.procedure.procedure_date
+        if self.timepoint == c.Timepoint.BASELINE:
+            if self.assessed_on > procedure_date:
+                raise ValidationError(
+                    {
+                        "assessed_on": "A baseline assessment is made on or before the procedure date."
+                    }
+                )
+        elif self.assessed_on < procedure_date:
+            raise ValidationError(
+                {"assessed_on": "A follow-up cannot be dated before its procedure."}
+            )
+        if (
+            self.pain_worst is not None
+            and self.pain_average is not None
+            and self.pain_average > self.pain_worst
+        ):
+            raise ValidationError(
+                {"pain_average": "Average pain cannot be higher than the worst pain."}
+            )
+        given = [getattr(self, name) for name, _ in c.EQ5D_DIMENSIONS]
+        if any(a is not None for a in given) and not all(a is not None for a in given):
+            raise ValidationError({"eq5d_mobility": "Answer all five EQ-5D-5L questions, or none."})
+
+
+class AnalgesicEntry(models.Model):
+    """A drug as the patient takes it; the morphine equivalent is computed from these."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="analgesics")
+    drug = models.CharField(
+        max_length=80, help_text="Generic name, e.g. morphine, oxycodone, paracetamol"
+    )
+    dose = models.DecimalField(max_digits=8, decimal_places=2, validators=[MinValueValidator(0.01)])
+    unit = models.CharField(max_length=15, choices=c.DoseUnit.choices)
+    route = models.CharField(max_length=15, choices=c.Route.choices)
+    doses_per_day = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.1), MaxValueValidator(24)],
+        help_text="Regular doses in 24 hours (leave empty for a patch)",
+    )
+    as_needed = models.BooleanField("As needed (PRN)", default=False)
+
+    def __str__(self) -> str:
+        return f"{self.drug} {self.dose} {self.unit} {self.route}"
+
+    def clean(self):
+        if self.unit == c.DoseUnit.MICROGRAM_PER_HOUR:
+            if self.route != c.Route.TRANSDERMAL:
+                raise ValidationError(
+                    {"unit": "microgram/hour is the dose unit of a transdermal patch."}
+                )
+        elif self.doses_per_day is None:
+            raise ValidationError({"doses_per_day": "Give the number of doses in 24 hours."})
+
+
+class AdverseEvent(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="adverse_events")
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, related_name="adverse_events"
+    )
+    event_type = models.CharField(max_length=30, choices=c.AdverseEventType.choices)
+    symptomatic = models.BooleanField(
+        null=True, blank=True, help_text="For cement leakage: symptomatic or not"
+    )
+    onset_date = models.DateField(validators=[validate_not_future])
+    severity = models.PositiveSmallIntegerField(
+        choices=c.Severity.choices, help_text="CTCAE v5.0 grade"
+    )
+    device_related = models.CharField(max_length=10, choices=c.DeviceRelated.choices)
+    outcome = models.CharField(max_length=20, choices=c.EventOutcome.choices)
+    description = models.TextField()
+    yellow_card_reported_on = models.DateField(
+        "Reported to MHRA Yellow Card on", null=True, blank=True
+    )
+    yellow_card_reference = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["onset_date"]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_type_display()} (grade {self.severity})"
+
+    def clean(self):
+        errors = {}
+        if (
+            self.procedure_id
+            and self.onset_date
+            and self.onset_date < self.procedure.procedure_date
+        ):
+            errors["onset_date"] = (
+                "An adverse event of a procedure cannot start before the procedure."
+            )
+        if self.procedure_id and self.patient_id and self.procedure.patient_id != self.patient_id:
+            errors["procedure"] = "This procedure belongs to another patient."
+        if self.event_type == c.AdverseEventType.CEMENT_LEAKAGE and self.symptomatic is None:
+            errors["symptomatic"] = "Say whether the cement leakage was symptomatic."
+        if self.yellow_card_reference and not self.yellow_card_reported_on:
+            errors["yellow_card_reported_on"] = "Give the date the Yellow Card report was made."
+        if self.yellow_card_reported_on:
+            if self.onset_date and self.yellow_card_reported_on < self.onset_date:
+                errors["yellow_card_reported_on"] = "The report cannot precede the event."
+            if self.yellow_card_reported_on > timezone.localdate():
+                errors["yellow_card_reported_on"] = "The date cannot be in the future."
+        if errors:
+            raise ValidationError(errors)
+
+
+class AuditChainHead(models.Model):
+    """The hash of the newest audit entry: one row, locked by every writer, so entries form a
+    single chain even with concurrent writers on PostgreSQL."""
+
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    def __str__(self) -> str:
+        return self.last_hash
+
+
+class AuditEvent(models.Model):
+    """One create, update, delete, override, view or export of clinical data: who, when, what,
+    with old and new values.
+
+    Append-only and tamper-evident: each entry stores the SHA-256 of its own content and of the
+    entry before it, so an edited, inserted or deleted entry breaks the chain
+    (``thermablate audit verify``). Written by ``registry.actions`` in the same transaction as
+    the change itself.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True)
+    action = models.CharField(max_length=10)  # create, update, delete, override, view, export
+    model = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=40)
+    # No database constraint: the trail keeps the id even if the patient record is removed.
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    changes = models.JSONField(default=dict)
+    previous_hash = models.CharField(max_length=64, editable=False)
+    entry_hash = models.CharField(max_length=64, editable=False, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.model} {self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("The audit trail is append-only: an entry cannot be changed.")
+        # Store exactly what is hashed: JSON round-trip turns dates and decimals into text.
+        self.changes = json.loads(json.dumps(self.changes, default=str))
+        # Milliseconds, as Django's serialiser writes times: a restored backup then verifies.
+        self.at = self.at.replace(microsecond=self.at.microsecond // 1000 * 1000)
+        with transaction.atomic():
+            head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+            self.previous_hash = head.last_hash
+            self.entry_hash = self.content_hash(head.last_hash)
+            super().save(*args, **kwargs)
+            head.last_hash = self.entry_hash
+            head.save(update_fields=["last_hash"])
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("The audit trail is append-only: an entry cannot be deleted.")
+
+    def content_hash(self, previous_hash: str) -> str:
+        content = {
+            "at": self.at.astimezone(UTC).isoformat(timespec="milliseconds"),
+            "actor": self.actor_id,
+            "action": self.action,
+            "model": self.model,
+            "object_id": self.object_id,
+            "patient": self.patient_id,
+            "changes": self.changes,
+        }
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(f"{previous_hash}|{canonical}".encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for another hospital system; only its SHA-256 hash is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"

@@ -1,0 +1,80 @@
+"""What each role may do, as Django permissions held by one group per role.
+
+Least privilege: only clinicians and coordinators write clinical records; governance leads
+read them with identifiers; analysts read them without identifiers; administrators manage
+accounts and sites but see no clinical data.
+"""
+
+from thermablate.registry.choices import Role
+
+CLINICAL_MODELS = (
+    "patient",
+    "lesion",
+    "mdtdecisionrecord",
+    "consent",
+    "procedure",
+    "ablationcycle",
+    "assessment",
+    "analgesicentry",
+    "adverseevent",
+)
+
+
+def _perms(actions: tuple[str, ...]) -> set[str]:
+    return {f"registry.{action}_{model}" for action in actions for model in CLINICAL_MODELS}
+
+
+# Everyone who works with patients reads the NICE catalogue and the site's approvals.
+GUIDANCE_READ = {"guidance.view_guidance", "guidance.view_localapproval"}
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    Role.CLINICIAN: _perms(("view", "add", "change"))
+    | {"registry.view_identifiers", "audit.view_dashboard"}
+    | GUIDANCE_READ,
+    Role.COORDINATOR: _perms(("view", "add", "change"))
+    | {"registry.view_identifiers"}
+    | GUIDANCE_READ,
+    Role.GOVERNANCE: _perms(("view",))
+    | {"registry.view_identifiers", "registry.view_auditevent", "guidance.manage_approvals"}
+    | {"audit.view_dashboard", "audit.view_any_appraisal"}
+    | GUIDANCE_READ,
+    Role.ANALYST: _perms(("view",)) | {"audit.view_dashboard"} | GUIDANCE_READ,
+    Role.ADMINISTRATOR: {
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "registry.view_site",
+        "registry.add_site",
+        "registry.change_site",
+        "registry.view_staffprofile",
+        "registry.add_staffprofile",
+        "registry.change_staffprofile",
+        "registry.view_rolesecuritypolicy",
+        "registry.add_rolesecuritypolicy",
+        "registry.change_rolesecuritypolicy",
+    },
+}
+
+
+def sync_role_groups(**_kwargs) -> None:
+    """Create or update one group per role with exactly its permissions (run after migrate)."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    # post_migrate reaches the apps one by one; make sure every app's permissions exist first.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+
+    for role, wanted in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=str(role))
+        permissions = []
+        for dotted in sorted(wanted):
+            app_label, codename = dotted.split(".")
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is None:
+                raise RuntimeError(f"role {role}: permission {dotted} does not exist")
+            permissions.append(permission)
+        group.permissions.set(permissions)

@@ -1,0 +1,116 @@
+"""The patient page's timeline and the flags for what is missing."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.urls import reverse
+from django.utils import timezone
+
+from thermablate.clinical.followup import Status
+from thermablate.registry.models import Patient
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    when: date
+    kind: str  # mdt, consent, procedure, assessment, adverse_event
+    title: str
+    detail: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    message: str
+    url: str = ""
+
+
+def patient_timeline(patient: Patient) -> list[TimelineEntry]:
+    entries: list[TimelineEntry] = []
+    for mdt in patient.mdt_decisions.all():
+        entries.append(
+            TimelineEntry(mdt.meeting_date, "mdt", "MDT decision", mdt.get_decision_display())
+        )
+    for consent in patient.consents.all():
+        entries.append(
+            TimelineEntry(
+                consent.consent_date,
+                "consent",
+                "Consent",
+                f"Written information: {consent.leaflet_title} (version {consent.leaflet_version})",
+            )
+        )
+    for procedure in patient.procedures.prefetch_related("cycles"):
+        cycles = ", ".join(
+            f"{c.target_temp_c} °C for {c.time_at_target_s} s" for c in procedure.cycles.all()
+        )
+        entries.append(
+            TimelineEntry(
+                procedure.procedure_date,
+                "procedure",
+                procedure.get_procedure_type_display(),
+                f"{procedure.lesion.location}; {cycles}",
+                reverse("procedure_detail", args=[procedure.pk]),
+            )
+        )
+    for assessment in patient.assessments.filter(assessed_on__isnull=False):
+        pain = "" if assessment.pain_worst is None else f"worst pain {assessment.pain_worst}/10"
+        entries.append(
+            TimelineEntry(
+                assessment.assessed_on,
+                "assessment",
+                f"{assessment.get_timepoint_display()} assessment",
+                pain,
+                reverse("assessment_record", args=[assessment.pk]),
+            )
+        )
+    for event in patient.adverse_events.all():
+        entries.append(
+            TimelineEntry(
+                event.onset_date,
+                "adverse_event",
+                f"Adverse event: {event.get_event_type_display()}",
+                f"CTCAE grade {event.severity}; {event.get_outcome_display().lower()}",
+                reverse("yellow_card_draft", args=[event.pk]),
+            )
+        )
+    order = {"mdt": 0, "consent": 1, "assessment": 2, "procedure": 3, "adverse_event": 4}
+    return sorted(entries, key=lambda e: (e.when, order[e.kind]))
+
+
+def patient_flags(patient: Patient, today: date | None = None) -> list[Flag]:
+    """What the journey NICE describes still lacks for this patient."""
+    today = today or timezone.localdate()
+    rn = patient.registry_number
+    flags: list[Flag] = []
+    if not patient.lesions.exists():
+        flags.append(Flag("no_lesion", "No lesion recorded", reverse("lesion_create", args=[rn])))
+    if not patient.mdt_decisions.exists():
+        flags.append(Flag("no_mdt", "No MDT decision recorded", reverse("mdt_create", args=[rn])))
+    if not patient.consents.exists():
+        flags.append(
+            Flag("no_consent", "No consent recorded", reverse("consent_create", args=[rn]))
+        )
+    for procedure in patient.procedures.all():
+        baseline = procedure.assessments.filter(timepoint="baseline").first()
+        if baseline is not None and not baseline.is_done:
+            flags.append(
+                Flag(
+                    "no_baseline",
+                    f"No baseline assessment for the procedure of {procedure.procedure_date:%d %b %Y}",
+                    reverse("assessment_record", args=[baseline.pk]),
+                )
+            )
+    for assessment in patient.assessments.filter(assessed_on__isnull=True).exclude(
+        timepoint="baseline"
+    ):
+        if assessment.status(today) is Status.OVERDUE:
+            flags.append(
+                Flag(
+                    "overdue",
+                    f"{assessment.get_timepoint_display()} follow-up overdue since {assessment.window_closes:%d %b %Y}",
+                    reverse("assessment_record", args=[assessment.pk]),
+                )
+            )
+    return flags

@@ -1,0 +1,386 @@
+"""Registry pages. Each view authorises through ``access``, parses a form and calls one action."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from thermablate.clinical import eq5d
+from thermablate.clinical.followup import Status
+from thermablate.guidance.actions import record_governed_procedure
+from thermablate.guidance.forms import CodingForm
+from thermablate.guidance.governance import special_arrangements_checklist
+from thermablate.registry import access, actions, coding
+from thermablate.registry.audit_trail import record_access
+from thermablate.registry.fields import identifier_hash
+from thermablate.registry.forms import (
+    AblationCycleFormSet,
+    AdverseEventForm,
+    AnalgesicFormSet,
+    AssessmentForm,
+    ConsentForm,
+    DateInput,
+    FindPatientForm,
+    LesionForm,
+    MdtDecisionForm,
+    PatientForm,
+    ProcedureForm,
+)
+from thermablate.registry.models import (
+    AdverseEvent,
+    Assessment,
+    AuditEvent,
+    Lesion,
+    MdtDecisionRecord,
+    Patient,
+    Procedure,
+    StaffProfile,
+)
+from thermablate.registry.scores import scores_for
+from thermablate.registry.timeline import patient_flags, patient_timeline
+from thermablate.registry.validators import normalise_nhs_number
+
+
+def apply_errors(form, exc: ValidationError) -> None:
+    """Show an action's refusal next to the field it concerns, or above the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def home(request):
+    staff = access.staff_of(request.user)
+    context = {"staff": staff}
+    if request.user.has_perm("registry.view_assessment"):
+        today = timezone.localdate()
+        open_assessments = Assessment.objects.filter(
+            patient__site=staff.site, assessed_on__isnull=True
+        )
+        context["overdue_count"] = open_assessments.filter(window_closes__lt=today).count()
+        context["due_count"] = open_assessments.filter(
+            window_opens__lte=today, window_closes__gte=today
+        ).count()
+    return render(request, "registry/home.html", context)
+
+
+def patient_list(request):
+    patients = access.patients_for(request.user)
+    form = FindPatientForm(request.GET or None)
+    query = ""
+    if form.is_bound and not form.is_valid():
+        patients = patients.none()  # a refused search shows its error, not everyone
+    elif form.is_valid() and form.cleaned_data["q"]:
+        query = form.cleaned_data["q"].strip()
+        if access.can_see_identifiers(request.user):
+            patients = patients.filter(
+                Q(registry_number__iexact=query)
+                | Q(nhs_number_hash=identifier_hash(normalise_nhs_number(query)))
+            )
+        else:
+            patients = patients.filter(registry_number__iexact=query)
+    patients = patients.annotate(procedure_count=Count("procedures"))[:200]
+    return render(
+        request, "registry/patient_list.html", {"patients": patients, "form": form, "query": query}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def patient_create(request):
+    staff = access.require(request.user, "registry.add_patient")
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            fields = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+            patient = actions.create_patient(site=staff.site, acting_user=request.user, **fields)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Patient {patient.registry_number} registered.")
+            return redirect("patient_detail", patient.registry_number)
+    return render(request, "registry/form_page.html", {"form": form, "title": "Register a patient"})
+
+
+@require_http_methods(["GET", "POST"])
+def patient_edit(request, registry_number):
+    patient = access.get_patient(request.user, registry_number, "registry.change_patient")
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_patient(patient, acting_user=request.user, **form.pop_version())
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "Patient details saved.")
+            return redirect("patient_detail", patient.registry_number)
+    return render(
+        request,
+        "registry/form_page.html",
+        {"form": form, "title": f"Edit {patient}", "patient": patient},
+    )
+
+
+def patient_detail(request, registry_number):
+    patient = access.get_patient(request.user, registry_number)
+    show_identifiers = access.can_see_identifiers(request.user)
+    if show_identifiers:
+        record_access(request.user, "view", patient, patient, {"shown": ["nhs_number"]})
+    context = {
+        "patient": patient,
+        "show_identifiers": show_identifiers,
+        "timeline": patient_timeline(patient),
+        "flags": patient_flags(patient),
+        "checklist": special_arrangements_checklist(patient),
+        "lesions": patient.lesions.all(),
+        "can_edit": request.user.has_perm("registry.add_procedure"),
+    }
+    return render(request, "registry/patient_detail.html", context)
+
+
+def _simple_create(
+    request,
+    registry_number,
+    *,
+    permission,
+    form_class,
+    action,
+    title,
+    needs_patient=False,
+    model=None,
+):
+    patient = access.get_patient(request.user, registry_number, permission)
+    kwargs = {"patient": patient} if needs_patient else {}
+    instance = model(patient=patient) if model else None
+    form = form_class(request.POST or None, instance=instance, **kwargs)
+    if request.method == "POST" and form.is_valid():
+        try:
+            action(patient, acting_user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"{title.split(' ', 1)[1].capitalize()} saved.")
+            return redirect("patient_detail", patient.registry_number)
+    return render(
+        request, "registry/form_page.html", {"form": form, "title": title, "patient": patient}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def lesion_create(request, registry_number):
+    return _simple_create(
+        request,
+        registry_number,
+        permission="registry.add_lesion",
+        form_class=LesionForm,
+        action=actions.add_lesion,
+        title="Record a lesion",
+        model=Lesion,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def mdt_create(request, registry_number):
+    return _simple_create(
+        request,
+        registry_number,
+        permission="registry.add_mdtdecisionrecord",
+        form_class=MdtDecisionForm,
+        action=actions.record_mdt_decision,
+        title="Record an MDT decision",
+        needs_patient=True,
+        model=MdtDecisionRecord,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def consent_create(request, registry_number):
+    return _simple_create(
+        request,
+        registry_number,
+        permission="registry.add_consent",
+        form_class=ConsentForm,
+        action=actions.record_consent,
+        title="Record consent",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def adverse_event_create(request, registry_number):
+    return _simple_create(
+        request,
+        registry_number,
+        permission="registry.add_adverseevent",
+        form_class=AdverseEventForm,
+        action=actions.record_adverse_event,
+        title="Record an adverse event",
+        needs_patient=True,
+        model=AdverseEvent,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def procedure_create(request, registry_number):
+    patient = access.get_patient(request.user, registry_number, "registry.add_procedure")
+    data = request.POST or None
+    form = ProcedureForm(data, patient=patient, instance=Procedure(patient=patient))
+    cycles = AblationCycleFormSet(data, prefix="cycles")
+    if request.method == "POST" and form.is_valid() and cycles.is_valid():
+        fields = dict(form.cleaned_data)
+        operators = fields.pop("operators")
+        override_reason = fields.pop("override_reason")
+        cycle_rows = [row for row in cycles.cleaned_data if row]
+        try:
+            procedure = record_governed_procedure(
+                patient,
+                acting_user=request.user,
+                operators=operators,
+                cycles=cycle_rows,
+                override_reason=override_reason,
+                **fields,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "Procedure saved; its follow-up schedule has been created.")
+            return redirect("procedure_detail", procedure.pk)
+    return render(
+        request,
+        "registry/procedure_form.html",
+        {"form": form, "cycles": cycles, "patient": patient},
+    )
+
+
+def procedure_detail(request, procedure_id):
+    procedure = access.get_procedure(request.user, procedure_id)
+    schedule = [(a, scores_for(a)) for a in procedure.assessments.prefetch_related("analgesics")]
+    suggested = coding.suggestions(procedure)
+    coding_form = None
+    if request.user.has_perm("registry.change_procedure"):
+        initial = "\n".join(
+            procedure.opcs_codes or [s.code for s in suggested if s.determined and s.code]
+        )
+        coding_form = CodingForm(initial={"codes": initial})
+    context = {
+        "procedure": procedure,
+        "patient": procedure.patient,
+        "schedule": schedule,
+        "value_set": eq5d.describe(),
+        "suggestions": suggested,
+        "coding_form": coding_form,
+        "governance": getattr(procedure, "governance", None),
+    }
+    return render(request, "registry/procedure_detail.html", context)
+
+
+@require_http_methods(["POST"])
+def procedure_coding(request, procedure_id):
+    procedure = access.get_procedure(request.user, procedure_id, "registry.change_procedure")
+    form = CodingForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.record_coding(procedure, acting_user=request.user, codes=form.code_list())
+        except ValidationError as exc:
+            for message in exc.message_dict.get("codes", exc.messages):
+                messages.error(request, message)
+        else:
+            messages.success(request, "OPCS-4 codes saved.")
+    else:
+        messages.error(request, "Enter the codes to save.")
+    return redirect("procedure_detail", procedure.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def assessment_record(request, assessment_id):
+    assessment = access.get_assessment(request.user, assessment_id, "registry.change_assessment")
+    data = request.POST or None
+    form = AssessmentForm(data, instance=assessment)
+    initial = [
+        {f: getattr(a, f) for f in ("drug", "dose", "unit", "route", "doses_per_day", "as_needed")}
+        for a in assessment.analgesics.all()
+    ]
+    analgesics = AnalgesicFormSet(data, prefix="drugs", initial=initial or None)
+    if request.method == "POST" and form.is_valid() and analgesics.is_valid():
+        rows = [row for row in analgesics.cleaned_data if row]
+        try:
+            actions.record_assessment(
+                assessment, acting_user=request.user, analgesics=rows, **form.pop_version()
+            )
+        except ValidationError as exc:
+            assessment.refresh_from_db()
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"{assessment.get_timepoint_display()} assessment saved.")
+            return redirect("patient_detail", assessment.patient.registry_number)
+    return render(
+        request,
+        "registry/assessment_form.html",
+        {
+            "form": form,
+            "analgesics": analgesics,
+            "assessment": assessment,
+            "patient": assessment.patient,
+            "scores": scores_for(assessment) if assessment.is_done else None,
+        },
+    )
+
+
+def follow_ups(request):
+    staff = access.require(request.user, "registry.view_assessment")
+    today = timezone.localdate()
+    pending = (
+        Assessment.objects.filter(patient__site=staff.site, assessed_on__isnull=True)
+        .select_related("patient", "procedure")
+        .order_by("window_closes")
+    )
+    overdue, due, due_soon = [], [], []
+    for assessment in pending:
+        state = assessment.status(today)
+        if state is Status.OVERDUE:
+            overdue.append(assessment)
+        elif state is Status.DUE:
+            due.append(assessment)
+        elif state is Status.DUE_SOON:
+            due_soon.append(assessment)
+    return render(
+        request,
+        "registry/follow_ups.html",
+        {"overdue": overdue, "due": due, "due_soon": due_soon, "today": today, "site": staff.site},
+    )
+
+
+class AuditTrailSearchForm(forms.Form):
+    patient = forms.CharField(label="Registry number", max_length=12, required=False)
+    user = forms.CharField(label="User name", max_length=150, required=False)
+    date_from = forms.DateField(label="From", required=False, widget=DateInput())
+    date_to = forms.DateField(label="To", required=False, widget=DateInput())
+
+
+def audit_trail(request):
+    """Governance leads search the trail of their site's patients by patient, user and date."""
+    staff = access.require(request.user, "registry.view_auditevent")
+    form = AuditTrailSearchForm(request.GET or None)
+    site_patients = Patient.objects.filter(site=staff.site).values("pk")
+    site_users = StaffProfile.objects.filter(site=staff.site).values("user_id")
+    entries = AuditEvent.objects.filter(
+        Q(patient_id__in=site_patients) | Q(actor_id__in=site_users)
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["patient"]:
+            entries = entries.filter(patient__registry_number=data["patient"].strip().upper())
+        if data["user"]:
+            entries = entries.filter(actor__username=data["user"].strip())
+        if data["date_from"]:
+            entries = entries.filter(at__date__gte=data["date_from"])
+        if data["date_to"]:
+            entries = entries.filter(at__date__lte=data["date_to"])
+    entries = entries.select_related("actor").order_by("-id")[:500]
+    registry_numbers = dict(
+        Patient.objects.filter(site=staff.site).values_list("pk", "registry_number")
+    )
+    rows = [(e, registry_numbers.get(e.patient_id, "")) for e in entries]
+    return render(request, "registry/audit_trail.html", {"form": form, "rows": rows})

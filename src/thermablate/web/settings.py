@@ -1,0 +1,220 @@
+"""Django settings for Thermablate, read from environment variables.
+
+DATABASE_URL          sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/DB
+                      (default: SQLite file thermablate.sqlite3 in the data folder)
+THERMABLATE_DATA_DIR  folder for the embedded database and generated files (default: ./data)
+SECRET_KEY            Django's signing key (default: a random key kept in the data folder)
+DEBUG                 true/false (default false)
+ALLOWED_HOSTS         comma-separated host names (default: localhost,127.0.0.1,[::1])
+SESSION_IDLE_MINUTES  sign a user out after this many idle minutes (default 30)
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from thermablate.web.env import (
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_path,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = env_path("THERMABLATE_DATA_DIR", Path.cwd() / "data")
+
+DEBUG = env_bool("DEBUG", False)
+
+
+def _secret_key() -> str:
+
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        if len(key) < 32:
+            raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
+        return key
+    # The embedded deployment keeps a random key beside its database so sessions survive a
+    # restart without anyone having to invent a key.
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+
+def _field_keys() -> tuple[list[str], str]:
+    """Keys for identifiers at rest (see thermablate.registry.fields).
+
+    THERMABLATE_FIELD_KEYS: comma-separated Fernet keys, newest first (older keys still
+    decrypt: add a new key in front, run `thermablate rotate_keys`, then drop the old one).
+    THERMABLATE_HASH_KEY: the key of the lookup hash (changing it needs `rotate_keys --rehash`).
+    The embedded deployment keeps generated keys in the data folder, readable by its owner only;
+    a multi-user deployment sets both variables from its secret store, away from the database.
+    """
+    from cryptography.fernet import Fernet
+
+    raw_keys = os.environ.get("THERMABLATE_FIELD_KEYS")
+    if raw_keys:
+        keys = [k.strip() for k in raw_keys.split(",") if k.strip()]
+        for key in keys:
+            try:
+                Fernet(key.encode())
+            except ValueError:
+                raise ImproperlyConfigured(
+                    "THERMABLATE_FIELD_KEYS: each key must be a Fernet key (32 url-safe base64 bytes)"
+                ) from None
+    else:
+        key_file = DATA_DIR / "field_keys"
+        if not key_file.exists():
+            key_file.write_text(Fernet.generate_key().decode())
+            key_file.chmod(0o600)
+        keys = [k for k in key_file.read_text().split() if k]
+    hash_key = os.environ.get("THERMABLATE_HASH_KEY")
+    if hash_key is None:
+        hash_file = DATA_DIR / "hash_key"
+        if not hash_file.exists():
+            hash_file.write_text(secrets.token_urlsafe(32))
+            hash_file.chmod(0o600)
+        hash_key = hash_file.read_text().strip()
+    if len(hash_key) < 32:
+        raise ImproperlyConfigured("THERMABLATE_HASH_KEY must be at least 32 characters long")
+    return keys, hash_key
+
+
+FIELD_ENCRYPTION_KEYS, IDENTIFIER_HASH_KEY = _field_keys()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "thermablate.registry",
+    "thermablate.guidance",
+    "thermablate.audit",
+    "thermablate.web",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "ninja",  # serves the API docs' assets itself instead of from a CDN (CSP allows only 'self')
+    "axes",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "thermablate.web.middleware.RejectNulBytes",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "thermablate.web.middleware.LoginRequiredEverywhere",
+    "thermablate.web.middleware.TwoFactorWhereRequired",
+    "thermablate.web.middleware.ContentSecurityPolicy",
+    # Last, as django-axes asks: it locks out after repeated failed sign-ins.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses sign-in while locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock a user name from one address after 5 failures for 30 minutes (NCSC password guidance
+# recommends throttling over complex rules; 5 attempts is its example of a lockout threshold).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = 0.5  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+ROOT_URLCONF = "thermablate.web.urls"
+WSGI_APPLICATION = "thermablate.web.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "thermablate.web.context.staff_context",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'thermablate.sqlite3'}"
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+OTP_TOTP_ISSUER = "Thermablate"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
+SESSION_SAVE_EVERY_REQUEST = True  # the age counts from the last request: an idle timeout
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Served over HTTPS (any deployment but the local demo): secure cookies, HSTS, redirect to HTTPS.
+HTTPS = env_bool("THERMABLATE_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0  # one year, as the NHS's own services send
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+# The header allows preloading; submitting the domain to browsers' lists stays the trust's act.
+SECURE_HSTS_PRELOAD = HTTPS
+if env_bool("THERMABLATE_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Everything from our own origin; the NHS.UK frontend's Frutiger font from the NHS asset host.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self' https://assets.nhs.uk; connect-src 'self'; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'self'; object-src 'none'"
+)
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}

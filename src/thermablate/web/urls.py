@@ -1,0 +1,49 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from thermablate.registry import views as registry
+from thermablate.registry.api import api
+from thermablate.web import two_factor
+
+urlpatterns = [
+    path("", registry.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/setup/", two_factor.two_factor_setup, name="two_factor_setup"),
+    path("accounts/two-factor/", two_factor.two_factor_verify, name="two_factor_verify"),
+    path("patients/", registry.patient_list, name="patient_list"),
+    path("patients/new/", registry.patient_create, name="patient_create"),
+    path("patients/<str:registry_number>/", registry.patient_detail, name="patient_detail"),
+    path("patients/<str:registry_number>/edit/", registry.patient_edit, name="patient_edit"),
+    path(
+        "patients/<str:registry_number>/lesions/new/", registry.lesion_create, name="lesion_create"
+    ),
+    path("patients/<str:registry_number>/mdt/new/", registry.mdt_create, name="mdt_create"),
+    path(
+        "patients/<str:registry_number>/consent/new/",
+        registry.consent_create,
+        name="consent_create",
+    ),
+    path(
+        "patients/<str:registry_number>/procedures/new/",
+        registry.procedure_create,
+        name="procedure_create",
+    ),
+    path(
+        "patients/<str:registry_number>/adverse-events/new/",
+        registry.adverse_event_create,
+        name="adverse_event_create",
+    ),
+    path("procedures/<int:procedure_id>/", registry.procedure_detail, name="procedure_detail"),
+    path(
+        "procedures/<int:procedure_id>/coding/", registry.procedure_coding, name="procedure_coding"
+    ),
+    path("assessments/<int:assessment_id>/", registry.assessment_record, name="assessment_record"),
+    path("follow-ups/", registry.follow_ups, name="follow_ups"),
+    path("audit-trail/", registry.audit_trail, name="audit_trail"),
+    path("", include("thermablate.guidance.urls")),
+    path("audit/", include("thermablate.audit.urls")),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,110 @@
+"""The CSV export: identifiable or pseudonymised, streamed, and always recorded."""
+
+import csv
+import re
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from thermablate.audit.exports.pseudonyms import MAX_SHIFT_DAYS, date_shift_days, pseudonym
+from thermablate.audit.exports.run import export
+from thermablate.registry.models import AuditEvent
+
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def read_rows(path):
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_it_writes_a_pseudonymised_csv_without_identifiers_or_dates(tmp_path, recorded_cohort):
+    out = tmp_path / "audit.csv"
+    patients, procedures = export(export_format="csv", out=out, pseudonymised=True)
+    assert (patients, procedures) == (1, 1)
+    text = out.read_text()
+    patient = recorded_cohort["patient"]
+    assert patient.nhs_number not in text
+    assert patient.registry_number not in text
+    assert not ISO_DATE.search(text)
+    [row] = read_rows(out)
+    assert row["pseudonym"] == pseudonym(patient.registry_number)
+    assert "year_of_birth" not in row and "nhs_number" not in row
+    procedure = recorded_cohort["procedure"]
+    assert row["age_at_procedure"] == str(procedure.procedure_date.year - patient.year_of_birth)
+    assert row["procedure_year"] == str(procedure.procedure_date.year)
+    # Dates as days from the procedure.
+    assert (row["baseline_day"], row["1m_day"], row["mdt_decision_day"], row["consent_day"]) == (
+        "-1",
+        "30",
+        "-10",
+        "-2",
+    )
+
+
+def test_it_derives_the_scores_from_the_raw_answers(tmp_path, recorded_cohort):
+    out = tmp_path / "audit.csv"
+    export(export_format="csv", out=out, pseudonymised=True)
+    [row] = read_rows(out)
+    assert (row["baseline_pain_worst"], row["1m_pain_worst"]) == ("8", "3")
+    assert row["baseline_eq5d_profile"] == "32342"
+    # Morphine 30 mg twice a day = 60 mg; the unknown "kratom" is counted, not added as 0.
+    assert (row["baseline_ome_mg_per_day"], row["baseline_ome_not_convertible"]) == ("60", "1")
+    assert (row["1m_ome_mg_per_day"], row["1m_ome_not_convertible"]) == ("30", "0")
+    assert row["3m_pain_worst"] == ""
+    assert (row["adverse_events"], row["adverse_event_types"]) == ("1", "cement_leakage")
+    assert row["device_lot"] == "LOT-4471"
+    assert row["eq5d_value_set"] == "en-5l-to-3l-crosswalk-vanhout-2012"
+
+
+def test_it_writes_an_identifiable_csv_when_asked(tmp_path, recorded_cohort):
+    out = tmp_path / "identifiable.csv"
+    export(export_format="csv", out=out, pseudonymised=False)
+    [row] = read_rows(out)
+    assert row["nhs_number"] == recorded_cohort["patient"].nhs_number
+    assert row["procedure_date"] == recorded_cohort["procedure"].procedure_date.isoformat()
+
+
+def test_it_records_every_export_in_the_audit_trail(tmp_path, recorded_cohort, governance):
+    out = tmp_path / "identifiable.csv"
+    call_command("export", "--format", "csv", "--out", str(out), "--user", governance.username)
+    entry = AuditEvent.objects.filter(action="export").get()
+    assert entry.actor == governance
+    assert entry.changes["identifiable"] is True
+    assert entry.changes["procedures"] == 1
+    assert entry.changes["destination"] == str(out)
+
+
+def test_it_exports_only_the_chosen_site(tmp_path, recorded_cohort, site_b):
+    out = tmp_path / "b.csv"
+    call_command(
+        "export", "--format", "csv", "--out", str(out), "--pseudonymised", "--site", site_b.code
+    )
+    assert read_rows(out) == []
+
+
+def test_it_refuses_an_unknown_site_and_writes_nothing(tmp_path, recorded_cohort):
+    out = tmp_path / "x.csv"
+    with pytest.raises(CommandError):
+        call_command("export", "--format", "csv", "--out", str(out), "--site", "nowhere")
+    assert not out.exists()
+    assert not AuditEvent.objects.filter(action="export").exists()
+
+
+def test_it_reads_in_chunks_with_a_fixed_number_of_queries(
+    tmp_path, recorded_cohort, django_assert_max_num_queries
+):
+    from thermablate.audit.exports.csv_export import write_csv
+    from thermablate.audit.exports.records import patient_records
+    from thermablate.registry.models import Patient
+
+    with (tmp_path / "q.csv").open("w") as handle, django_assert_max_num_queries(12):
+        write_csv(handle, patient_records(Patient.objects.all(), chunk_size=1), pseudonymised=True)
+
+
+def test_its_date_shift_stays_within_half_a_year_and_is_stable():
+    shifts = {date_shift_days(f"TB-{n:06d}") for n in range(200)}
+    assert all(-MAX_SHIFT_DAYS <= s <= MAX_SHIFT_DAYS for s in shifts)
+    assert len(shifts) > 50
+    assert date_shift_days("TB-AAAAAA") == date_shift_days("TB-AAAAAA")

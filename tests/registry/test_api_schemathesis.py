@@ -1,0 +1,50 @@
+"""Schemathesis generates requests from the OpenAPI schema for every operation: the API must
+never answer 500, must answer with what its schema promises, and a refused request must change
+nothing."""
+
+import hashlib
+
+import pytest
+import schemathesis
+from django.apps import apps
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
+
+from thermablate.registry.models import ApiToken
+from thermablate.web.wsgi import application
+
+schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
+TOKEN = "tb_schemathesis_token_0123456789"
+
+
+@pytest.fixture
+def bearer(clinician, procedure, approved_site):
+    ApiToken.objects.get_or_create(
+        user=clinician, name="fuzzer", key_hash=hashlib.sha256(TOKEN.encode()).hexdigest()
+    )
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def counts():
+    return {
+        m.__name__: m.objects.count()
+        for m in apps.get_app_config("registry").get_models()
+        if m.__name__ not in {"AuditEvent", "AuditChainHead", "ApiToken"}
+    }
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.slow
+def test_every_operation_holds_up(case, bearer, db):
+    before = counts()
+    response = case.call(headers=bearer)
+    assert response.status_code < 500, response.text
+    # Two checks do not fit this API. ignored_auth: the API accepts a bearer token OR a session,
+    # and the check breaks one scheme while the other still authenticates (anonymous and
+    # wrong-token refusals are tested in test_permissions and test_api). positive_data_acceptance:
+    # many refusals come from rules no schema can state (an NHS number's check digit, contiguous
+    # spinal levels, a duplicate at the site, dates relative to the procedure).
+    case.validate_response(response, excluded_checks=[ignored_auth, positive_data_acceptance])
+    if response.status_code >= 400:
+        assert counts() == before

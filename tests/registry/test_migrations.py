@@ -1,0 +1,65 @@
+"""Schema migrations run forward on a filled database without losing anything."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+FIRST = [("registry", "0001_initial"), ("guidance", None), ("audit", None)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_filled_at_the_first_migration_survives_every_later_one():
+    executor = MigrationExecutor(connection)
+    executor.migrate(FIRST)
+    old = executor.loader.project_state([FIRST[0]]).apps
+
+    # A small registry as the first release stored it: plain-text NHS number, unchained audit.
+    User = old.get_model("auth", "User")
+    Site = old.get_model("registry", "Site")
+    Patient = old.get_model("registry", "Patient")
+    Lesion = old.get_model("registry", "Lesion")
+    AuditEvent = old.get_model("registry", "AuditEvent")
+    user = User.objects.create(username="early-adopter")
+    site = Site.objects.create(code="ngh", name="Northgate")
+    patient = Patient.objects.create(
+        site=site,
+        registry_number="TB-FIRST1",
+        nhs_number="9434765919",
+        year_of_birth=1950,
+        sex="male",
+    )
+    Lesion.objects.create(
+        patient=patient, spinal_levels="L2", diagnosis="spinal_metastasis", lesion_type="lytic"
+    )
+    for n in range(3):
+        AuditEvent.objects.create(
+            actor_id=user.pk,
+            action="create",
+            model="lesion",
+            object_id=str(n),
+            patient_id=patient.pk,
+            changes={"new": {"on": date(2026, 1, n + 1).isoformat()}},
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from thermablate.registry.audit_trail import verify_chain
+    from thermablate.registry.fields import identifier_hash
+    from thermablate.registry.models import AuditEvent as NewAuditEvent
+    from thermablate.registry.models import Lesion as NewLesion
+    from thermablate.registry.models import Patient as NewPatient
+
+    migrated = NewPatient.objects.get(registry_number="TB-FIRST1")
+    assert migrated.nhs_number == "9434765919"  # encrypted by the migration, read back whole
+    assert migrated.nhs_number_hash == identifier_hash("9434765919")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nhs_number FROM registry_patient")
+        assert cursor.fetchone()[0].startswith("fernet:")
+    assert NewLesion.objects.get().spinal_levels == "L2"
+    assert (
+        NewAuditEvent.objects.filter(model="lesion", actor__username="early-adopter").count() == 3
+    )
+    assert verify_chain().intact  # the old entries were chained by the migration

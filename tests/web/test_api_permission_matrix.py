@@ -1,0 +1,122 @@
+"""Every API operation, for every role and for a user of another site: allow or deny.
+
+Bodies are valid, so the request reaches the permission check rather than stopping at schema
+validation. The operations are read from the OpenAPI schema: a new one without an entry fails.
+"""
+
+from datetime import timedelta
+
+import pytest
+
+from tests.factories import login
+
+PERSONAS = ("clinician", "coordinator", "governance", "analyst", "administrator", "outsider")
+READ = (200, 200, 200, 200, 403, 404)
+LIST = (200, 200, 200, 200, 403, 200)  # the outsider gets its own site's (empty) list
+WRITE = (201, 201, 403, 403, 403, 404)
+
+
+def body_for(operation, procedure, lesion):
+    day = procedure.procedure_date
+    return {
+        ("post", "/api/patients"): {
+            "nhs_number": "9000000009",
+            "year_of_birth": 1950,
+            "sex": "male",
+        },
+        ("post", "/api/patients/{registry_number}/lesions"): {
+            "spinal_levels": "L4",
+            "diagnosis": "spinal_metastasis",
+            "lesion_type": "lytic",
+        },
+        ("post", "/api/patients/{registry_number}/mdt-decisions"): {
+            "meeting_date": str(day),
+            "member_roles": ["spinal_surgeon", "clinical_oncologist"],
+            "decision": "proceed",
+        },
+        ("post", "/api/patients/{registry_number}/consents"): {
+            "consent_date": str(day),
+            "leaflet_title": "RFA",
+            "leaflet_version": "1",
+        },
+        ("post", "/api/patients/{registry_number}/procedures"): {
+            "lesion_id": lesion.pk,
+            "procedure_date": str(day),
+            "operators": ["alice"],
+            "procedure_type": "rfa_spinal_metastasis",
+            "setting": "day_case",
+            "anaesthesia": "general",
+            "access": "percutaneous",
+            "image_guidance": ["ct"],
+            "device_manufacturer": "X",
+            "device_model": "Y",
+            "polarity": "bipolar",
+            "active_tip_mm": 10,
+            "thermal_protection": ["none"],
+            "duration_min": 60,
+            "cycles": [{"target_temp_c": 70, "time_at_target_s": 300}],
+        },
+        ("put", "/api/assessments/{assessment_id}"): {
+            "assessed_on": str(day + timedelta(days=30)),
+            "pain_worst": 3,
+        },
+        ("post", "/api/patients/{registry_number}/adverse-events"): {
+            "procedure_id": procedure.pk,
+            "event_type": "haematoma",
+            "onset_date": str(day),
+            "severity": 1,
+            "device_related": "no",
+            "outcome": "resolved",
+            "description": "Bruise",
+        },
+    }.get(operation)
+
+
+EXPECTED = {
+    ("get", "/api/patients"): LIST,
+    ("post", "/api/patients"): WRITE[:5] + (201,),  # the outsider registers at its own site
+    ("get", "/api/patients/{registry_number}"): READ,
+    ("post", "/api/patients/{registry_number}/lesions"): WRITE,
+    ("post", "/api/patients/{registry_number}/mdt-decisions"): WRITE,
+    ("post", "/api/patients/{registry_number}/consents"): WRITE,
+    ("get", "/api/patients/{registry_number}/procedures"): READ,
+    ("post", "/api/patients/{registry_number}/procedures"): WRITE,
+    ("get", "/api/procedures/{procedure_id}"): READ,
+    ("get", "/api/assessments/{assessment_id}"): READ,
+    ("put", "/api/assessments/{assessment_id}"): (200, 200, 403, 403, 403, 404),
+    ("get", "/api/patients/{registry_number}/adverse-events"): READ,
+    ("post", "/api/patients/{registry_number}/adverse-events"): WRITE,
+}
+
+
+def test_the_matrix_covers_every_api_operation(client, clinician):
+    login(client, clinician)
+    schema = client.get("/api/openapi.json").json()
+    assert {(m, p) for p, item in schema["paths"].items() for m in item} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("operation", sorted(EXPECTED), ids=lambda o: f"{o[0]} {o[1]}")
+def test_each_persona_gets_what_the_matrix_says(
+    client, request, procedure, lesion, approved_site, operation
+):
+    from django.db import transaction
+
+    method, path = operation
+    url = (
+        path.replace("{registry_number}", procedure.patient.registry_number)
+        .replace("{procedure_id}", str(procedure.pk))
+        .replace("{assessment_id}", str(procedure.assessments.get(timepoint="1m").pk))
+    )
+    for persona, expected in zip(PERSONAS, EXPECTED[operation], strict=True):
+        login(client, request.getfixturevalue(persona))
+        with transaction.atomic():  # each persona's write is undone, so the next starts afresh
+            body = body_for(operation, procedure, lesion)
+            if method == "get":
+                response = client.get(url)
+            else:
+                response = getattr(client, method)(url, data=body, content_type="application/json")
+            status = response.status_code
+            transaction.set_rollback(True)
+        assert status == expected, (
+            f"{method} {path} as {persona}: {status} {response.content[:200]!r}"
+        )

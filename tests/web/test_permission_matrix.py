@@ -1,0 +1,113 @@
+"""Every page, for every role and for a user of another site: the expected allow or deny.
+
+The matrix lists every named URL of the application; a page added without an entry here fails
+`test_the_matrix_covers_every_page`, so a new view cannot forget its access check unseen.
+"""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import login
+from tests.registry.test_permissions import page_names
+
+PERSONAS = (
+    "anonymous",
+    "clinician",
+    "coordinator",
+    "governance",
+    "analyst",
+    "administrator",
+    "outsider",
+)
+
+# Expected status of a GET, per persona, in PERSONAS order (anonymous first: 302 to sign-in).
+CLINICAL_READ = (302, 200, 200, 200, 200, 403, 404)  # a site A record: others get 404
+CLINICAL_WRITE = (302, 200, 200, 403, 403, 403, 404)
+SITE_READ = (302, 200, 200, 200, 200, 403, 200)  # the outsider sees its own site's page
+SITE_WRITE = (302, 200, 200, 403, 403, 403, 200)
+GOVERNANCE_ONLY = (302, 403, 403, 200, 403, 403, 403)
+
+MATRIX = {
+    "home": (302, 200, 200, 200, 200, 200, 200),
+    "login": (200,) * 7,
+    "logout": (302, 405, 405, 405, 405, 405, 405),  # sign-out is a POST
+    "two_factor_setup": (302, 200, 200, 200, 200, 200, 200),
+    "two_factor_verify": (302, 200, 200, 200, 200, 200, 200),
+    "patient_list": SITE_READ,
+    "patient_create": SITE_WRITE,
+    "follow_ups": SITE_READ,
+    "governance": SITE_READ,
+    "guidance_catalogue": SITE_READ,
+    "guidance_detail": SITE_READ,
+    "approval_create": GOVERNANCE_ONLY,
+    "audit_trail": GOVERNANCE_ONLY,
+    "approval_detail": CLINICAL_READ,
+    "patient_detail": CLINICAL_READ,
+    "procedure_detail": CLINICAL_READ,
+    "patient_edit": CLINICAL_WRITE,
+    "lesion_create": CLINICAL_WRITE,
+    "mdt_create": CLINICAL_WRITE,
+    "consent_create": CLINICAL_WRITE,
+    "procedure_create": CLINICAL_WRITE,
+    "adverse_event_create": CLINICAL_WRITE,
+    "assessment_record": CLINICAL_WRITE,
+    "procedure_coding": (302, 405, 405, 405, 405, 405, 405),  # a POST (tested in the coding tests)
+}
+MATRIX.update(
+    {
+        # The outcomes audit: aggregates of the user's own site, no identifiers.
+        "audit_dashboard": (302, 200, 403, 200, 200, 403, 200),
+        "audit_report": (302, 200, 403, 200, 200, 403, 200),
+        # A clinician sees their own appraisal only; the governance lead anyone's of the site.
+        "audit_appraisal": (302, 200, 403, 200, 403, 403, 403),
+        "yellow_card_draft": CLINICAL_READ,
+    }
+)
+
+
+def args_for(name, procedure, approval, adverse_event):
+    rn = procedure.patient.registry_number
+    return {
+        "guidance_detail": ["HTG670"],
+        "approval_detail": [approval.pk],
+        "patient_detail": [rn],
+        "patient_edit": [rn],
+        "lesion_create": [rn],
+        "mdt_create": [rn],
+        "consent_create": [rn],
+        "procedure_create": [rn],
+        "adverse_event_create": [rn],
+        "procedure_detail": [procedure.pk],
+        "procedure_coding": [procedure.pk],
+        "assessment_record": [procedure.assessments.get(timepoint="1m").pk],
+        "audit_appraisal": [procedure.operators.first().pk],
+        "yellow_card_draft": [adverse_event.pk],
+    }.get(name, [])
+
+
+def test_the_matrix_covers_every_page():
+    assert page_names() == set(MATRIX)
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_each_persona_gets_what_the_matrix_says(client, request, procedure, approved_site, name):
+    from thermablate.registry import actions
+
+    event = actions.record_adverse_event(
+        procedure.patient,
+        acting_user=procedure.operators.first(),
+        procedure=procedure,
+        event_type="haematoma",
+        onset_date=procedure.procedure_date,
+        severity=1,
+        device_related="no",
+        outcome="resolved",
+        description="Small haematoma at the entry site",
+    )
+    for persona, expected in zip(PERSONAS, MATRIX[name], strict=True):
+        client.logout()
+        if persona != "anonymous":
+            login(client, request.getfixturevalue(persona))
+        url = reverse(name, args=args_for(name, procedure, approved_site[0], event))
+        status = client.get(url).status_code
+        assert status == expected, f"{name} as {persona}: {status}, expected {expected}"
