@@ -7,6 +7,8 @@ import hashlib
 import pytest
 import schemathesis
 from django.apps import apps
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
@@ -15,6 +17,18 @@ from thermablate.web.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
 TOKEN = "tb_schemathesis_token_0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transactions_connection():
+    """Schemathesis calls the WSGI application directly, whose request signals would close the
+    database connection holding the test's transaction (PostgreSQL; SQLite's in-memory test
+    database ignores the close). Django's test client disconnects them the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -136,3 +136,116 @@ def test_killing_an_import_half_way_leaves_the_database_as_it_was(tmp_path):
     assert count.stdout.strip().splitlines()[-1] == "0"
     verify = thermablate("audit", "verify")
     assert "intact" in verify.stdout
+
+
+PROCEDURE_HEADER = (
+    "registry_number,lesion,procedure_date,operators,procedure_type,setting,anaesthesia,"
+    "approach,access,image_guidance,device_manufacturer,device_model,polarity,active_tip_mm,"
+    "biopsy_taken,cement,cement_volume_ml,thermal_protection,levels_treated,duration_min,post_imaging,cycles\n"
+)
+
+
+def procedure_row(patient, clinician, **overrides):
+    row = {
+        "registry_number": patient.registry_number,
+        "lesion": "L2",
+        "procedure_date": "2026-03-02",
+        "operators": clinician.username,
+        "procedure_type": "rfa_vertebroplasty",
+        "setting": "day_case",
+        "anaesthesia": "local_sedation",
+        "approach": "transpedicular",
+        "access": "percutaneous",
+        "image_guidance": "ct; fluoroscopy",
+        "device_manufacturer": "Merit Medical",
+        "device_model": "OsteoCool",
+        "polarity": "bipolar",
+        "active_tip_mm": "10",
+        "biopsy_taken": "yes",
+        "cement": "vertebroplasty",
+        "cement_volume_ml": "3.5",
+        "thermal_protection": "thermocouple",
+        "levels_treated": "L2",
+        "duration_min": "75",
+        "post_imaging": "ct",
+        "cycles": "70/300/12; 70/240",
+    }
+    row.update(overrides)
+    return ",".join(row[name] for name in PROCEDURE_HEADER.strip().split(",")) + "\n"
+
+
+def test_procedures_import_through_the_procedure_page_checks(
+    tmp_path, coordinator, clinician, patient, lesion, approved_site
+):
+    from thermablate.registry.models import Procedure
+
+    csv_file = tmp_path / "procedures.csv"
+    csv_file.write_text(PROCEDURE_HEADER + procedure_row(patient, clinician))
+    call_command("import", "procedures", str(csv_file), "--as", coordinator.username)
+    procedure = Procedure.objects.get()
+    assert procedure.lesion == lesion and list(procedure.operators.all()) == [clinician]
+    assert procedure.image_guidance == ["ct", "fluoroscopy"] and procedure.biopsy_taken
+    assert [(c.target_temp_c, c.time_at_target_s, c.power_w) for c in procedure.cycles.all()] == [
+        (70, 300, 12),
+        (70, 240, None),
+    ]
+    # The follow-up schedule and the governance record come with it, as on the web page.
+    assert procedure.assessments.filter(timepoint="baseline").exists()
+    assert procedure.governance.approval is not None
+    assert AuditEvent.objects.filter(model="procedure", action="create", actor=coordinator).exists()
+
+
+def test_bad_procedure_rows_are_each_reported_and_nothing_is_stored(
+    tmp_path, coordinator, clinician, outsider, patient, lesion, approved_site, capsys
+):
+    from thermablate.registry.models import Assessment, Procedure
+
+    rows = [
+        procedure_row(patient, clinician),  # good, but stored only if every row is
+        procedure_row(patient, clinician, lesion="T7"),
+        procedure_row(patient, clinician, operators=outsider.username),
+        procedure_row(patient, clinician, cycles="120/300"),
+        procedure_row(patient, clinician, image_guidance="x-ray"),
+        procedure_row(patient, clinician, registry_number="TB-NOSUCH"),
+        procedure_row(patient, clinician, biopsy_taken="perhaps"),
+        procedure_row(patient, clinician, procedure_date="2999-01-01"),
+        ",".join(["x"] * 3) + "\n",  # a short row: its missing cells are empty
+    ]
+    csv_file = tmp_path / "procedures.csv"
+    csv_file.write_text(PROCEDURE_HEADER + "".join(rows))
+    with pytest.raises(CommandError, match="nothing imported: 8 of 9 rows refused"):
+        call_command("import", "procedures", str(csv_file), "--as", coordinator.username)
+    errors = capsys.readouterr().err
+    for line, text in [
+        (3, "lesion: no lesion at 'T7'"),
+        (4, f"operators: {outsider.username} is not an active clinician"),
+        (5, "cycles: cycle 1"),
+        (6, "image_guidance:"),
+        (7, "registry_number: no patient"),
+        (8, "biopsy_taken: 'perhaps' is not yes or no"),
+        (9, "procedure_date:"),
+        (10, "registry_number: no patient 'X'"),
+    ]:
+        assert f"line {line}: {text}" in errors, (line, errors)
+    assert not Procedure.objects.exists() and not Assessment.objects.exists()
+    assert not AuditEvent.objects.filter(model="procedure").exists()
+
+
+def test_a_procedure_the_site_has_not_approved_is_refused(
+    tmp_path, coordinator, clinician, patient, lesion, capsys
+):
+    from thermablate.registry.models import Procedure
+
+    csv_file = tmp_path / "procedures.csv"
+    csv_file.write_text(PROCEDURE_HEADER + procedure_row(patient, clinician))
+    with pytest.raises(CommandError, match="nothing imported"):
+        call_command("import", "procedures", str(csv_file), "--as", coordinator.username)
+    assert "line 2: procedure_type:" in capsys.readouterr().err
+    assert not Procedure.objects.exists()
+
+
+def test_an_analyst_cannot_import_procedures(tmp_path, analyst):
+    csv_file = tmp_path / "procedures.csv"
+    csv_file.write_text(PROCEDURE_HEADER)
+    with pytest.raises(CommandError, match=r"may not enter clinical records \(procedures\)"):
+        call_command("import", "procedures", str(csv_file), "--as", analyst.username)

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, Field
 from thermablate.guidance.actions import record_governed_procedure
 from thermablate.registry import access, actions
 from thermablate.registry import choices as c
+from thermablate.registry.audit_trail import record_identifiers_shown
 from thermablate.registry.models import ApiToken, Assessment, Patient, Procedure
 from thermablate.registry.validators import normalise_nhs_number
 
@@ -274,9 +275,13 @@ ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: dict}
 
 
 def _patient_out(patient: Patient, user) -> dict:
+    """The patient as the API returns it; showing the NHS number is recorded in the trail."""
+    identifiable = access.can_see_identifiers(user)
+    if identifiable:
+        record_identifiers_shown(user, [patient], via="api")
     return {
         "registry_number": patient.registry_number,
-        "nhs_number": patient.nhs_number if access.can_see_identifiers(user) else None,
+        "nhs_number": patient.nhs_number if identifiable else None,
         "year_of_birth": patient.year_of_birth,
         "sex": patient.sex,
         "site": patient.site.code,

@@ -41,8 +41,12 @@ def verify_chain() -> ChainReport:
     return ChainReport(checked, problems)
 
 
+SHOWN_NHS_NUMBER = {"shown": ["nhs_number"]}
+
+
 def record_access(user, action: str, instance, patient=None, detail: dict | None = None) -> None:
-    """A view or export of identifiable data (NHS number), kept in the same trail as writes."""
+    """A view, search or export of identifiable data (NHS number), kept in the same trail as
+    writes. ``detail`` says what was shown or how it was found, never the identifier itself."""
     AuditEvent.objects.create(
         actor=user if getattr(user, "is_authenticated", False) else None,
         action=action,
@@ -51,3 +55,15 @@ def record_access(user, action: str, instance, patient=None, detail: dict | None
         patient=patient,
         changes=detail or {},
     )
+
+
+def record_identifiers_shown(user, patients, via: str) -> None:
+    """One ``view`` entry per patient whose NHS number was shown to ``user`` (page or API)."""
+    for patient in patients:
+        record_access(user, "view", patient, patient, {**SHOWN_NHS_NUMBER, "via": via})
+
+
+def record_found_by_nhs_number(user, patients) -> None:
+    """A search by NHS number links a person to a record even when no number is displayed."""
+    for patient in patients:
+        record_access(user, "search", patient, patient, {"found_by": "nhs_number"})

@@ -1,8 +1,9 @@
-"""All-or-nothing CSV imports of patients and assessments, with a per-row error report.
+"""All-or-nothing CSV imports of patients, procedures and assessments, with a per-row report.
 
-Every row goes through the same actions as the web pages (validation, audit trail). Each row
-runs in a savepoint so that all bad rows are reported, and the whole import is one
-transaction: if any row is refused, or the process dies half-way, nothing is stored.
+Every row goes through the same forms and actions as the web pages (validation, the site's
+local approval, the audit trail). Each row runs in a savepoint so that all bad rows are
+reported, and the whole import is one transaction: if any row is refused, or the process dies
+half-way, nothing is stored. The columns are described in docs/imports.md.
 """
 
 import csv
@@ -13,9 +14,12 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.datastructures import MultiValueDict
 
+from thermablate.guidance.actions import record_governed_procedure
 from thermablate.registry import actions
-from thermablate.registry.models import Assessment
+from thermablate.registry.forms import AblationCycleForm, ProcedureForm
+from thermablate.registry.models import Assessment, Patient, Procedure
 from thermablate.registry.validators import normalise_nhs_number
 
 PATIENT_COLUMNS = ("nhs_number", "year_of_birth", "sex")
@@ -34,6 +38,39 @@ EQ5D_COLUMNS = (
     "eq5d_pain_discomfort",
     "eq5d_anxiety_depression",
 )
+
+
+PROCEDURE_COLUMNS = (
+    "registry_number",
+    "lesion",
+    "procedure_date",
+    "operators",
+    "procedure_type",
+    "setting",
+    "anaesthesia",
+    "access",
+    "image_guidance",
+    "device_manufacturer",
+    "device_model",
+    "polarity",
+    "active_tip_mm",
+    "thermal_protection",
+    "duration_min",
+    "post_imaging",
+    "cycles",
+)
+# Optional procedure columns, passed to the form as they are when present.
+PROCEDURE_OPTIONAL = (
+    "approach",
+    "device_lot",
+    "cement",
+    "cement_volume_ml",
+    "levels_treated",
+    "notes",
+)
+LIST_SEPARATOR = ";"
+YES = {"yes", "y", "true", "1"}
+NO = {"no", "n", "false", "0", ""}
 
 
 class RowError(ValueError):
@@ -88,6 +125,11 @@ def _import(
             if missing:
                 report.errors.append((line, f"missing columns: {', '.join(missing)}"))
                 break
+            if None in row:  # csv.DictReader files surplus values under the key None
+                report.errors.append((line, "more values than there are columns"))
+                continue
+            # A short row leaves its last columns None: treat them as empty cells.
+            row = {name: "" if value is None else value for name, value in row.items()}
             try:
                 with transaction.atomic():
                     handle_row(row)
@@ -162,4 +204,115 @@ def import_assessments(reader: csv.DictReader, *, site, acting_user, progress=No
     return _import(reader, ASSESSMENT_COLUMNS, handle, progress)
 
 
-IMPORTERS = {"patients": import_patients, "assessments": import_assessments}
+def _list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(LIST_SEPARATOR) if item.strip()]
+
+
+def _yes_no(value: str, column: str) -> bool:
+    answer = value.strip().lower()
+    if answer in YES:
+        return True
+    if answer in NO:
+        return False
+    raise RowError(f"{column}: {value!r} is not yes or no")
+
+
+def _form_errors(form) -> str:
+    return "; ".join(
+        f"{name if name != '__all__' else 'row'}: {message}"
+        for name, messages in form.errors.items()
+        for message in messages
+    )
+
+
+def _cycles(value: str) -> list[dict]:
+    """``target °C/seconds at target[/power W]`` per cycle, cycles separated by semicolons."""
+    cycles = []
+    for number, text in enumerate(_list(value), start=1):
+        parts = [part.strip() for part in text.split("/")]
+        if len(parts) not in (2, 3):
+            raise RowError(
+                f"cycles: cycle {number} {text!r} is not target °C/seconds at target[/power W]"
+            )
+        names = ("target_temp_c", "time_at_target_s", "power_w")
+        form = AblationCycleForm(dict(zip(names, parts, strict=False)))
+        if not form.is_valid():
+            raise RowError(f"cycles: cycle {number}: {_form_errors(form)}")
+        cycles.append(form.cleaned_data)
+    if not cycles:
+        raise RowError("cycles: record at least one ablation cycle")
+    return cycles
+
+
+def _lesion_id(patient: Patient, location: str) -> int:
+    wanted = location.strip().upper()
+    lesions = [lesion for lesion in patient.lesions.all() if lesion.location.upper() == wanted]
+    if len(lesions) != 1:
+        known = ", ".join(sorted(lesion.location for lesion in patient.lesions.all())) or "none"
+        problem = "no lesion" if not lesions else "more than one lesion"
+        raise RowError(
+            f"lesion: {problem} at {location.strip()!r} for this patient (recorded: {known})"
+        )
+    return lesions[0].pk
+
+
+def import_procedures(reader: csv.DictReader, *, site, acting_user, progress=None) -> ImportReport:
+    """One procedure per row, checked as the procedure page checks it (form, approval)."""
+
+    def handle(row: dict) -> None:
+        registry_number = row["registry_number"].strip().upper()
+        patient = Patient.objects.filter(site=site, registry_number=registry_number).first()
+        if patient is None:
+            raise RowError(f"registry_number: no patient {registry_number!r} at your site")
+        usernames = _list(row["operators"])
+        operators = ProcedureForm(patient=patient).fields["operators"].queryset
+        known = dict(operators.filter(username__in=usernames).values_list("username", "pk"))
+        unknown = [name for name in usernames if name not in known]
+        if unknown:
+            raise RowError(
+                f"operators: {', '.join(unknown)} is not an active clinician of your site"
+            )
+        data = MultiValueDict(
+            {
+                name: [row[name].strip()]
+                for name in (*PROCEDURE_COLUMNS, *PROCEDURE_OPTIONAL)
+                if row.get(name) is not None
+            }
+        )
+        if not data.get("cement"):  # as the procedure page preselects it
+            data["cement"] = "none"
+        data.setlist("lesion", [str(_lesion_id(patient, row["lesion"]))])
+        data.setlist("operators", [str(known[name]) for name in usernames])
+        data.setlist("image_guidance", _list(row["image_guidance"]))
+        data.setlist("thermal_protection", _list(row["thermal_protection"]))
+        if _yes_no(row.get("biopsy_taken") or "", "biopsy_taken"):
+            data["biopsy_taken"] = "on"
+        cycles = _cycles(row["cycles"])
+        form = ProcedureForm(data, patient=patient, instance=Procedure(patient=patient))
+        if not form.is_valid():
+            raise RowError(_form_errors(form))
+        fields = dict(form.cleaned_data)
+        fields.pop("override_reason")
+        record_governed_procedure(
+            patient,
+            acting_user=acting_user,
+            operators=fields.pop("operators"),
+            cycles=cycles,
+            override_reason=(row.get("override_reason") or "").strip(),
+            **fields,
+        )
+
+    return _import(reader, PROCEDURE_COLUMNS, handle, progress)
+
+
+IMPORTERS = {
+    "patients": import_patients,
+    "procedures": import_procedures,
+    "assessments": import_assessments,
+}
+# The permission the importing user needs for each kind of file.
+IMPORT_PERMISSIONS = {
+    "patients": "registry.add_patient",
+    "procedures": "registry.add_procedure",
+    "assessments": "registry.change_assessment",
+}

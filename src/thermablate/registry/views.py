@@ -14,7 +14,7 @@ from thermablate.guidance.actions import record_governed_procedure
 from thermablate.guidance.forms import CodingForm
 from thermablate.guidance.governance import special_arrangements_checklist
 from thermablate.registry import access, actions, coding
-from thermablate.registry.audit_trail import record_access
+from thermablate.registry.audit_trail import record_found_by_nhs_number, record_identifiers_shown
 from thermablate.registry.fields import identifier_hash
 from thermablate.registry.forms import (
     AblationCycleFormSet,
@@ -76,11 +76,10 @@ def patient_list(request):
         patients = patients.none()  # a refused search shows its error, not everyone
     elif form.is_valid() and form.cleaned_data["q"]:
         query = form.cleaned_data["q"].strip()
+        by_hash = Q(nhs_number_hash=identifier_hash(normalise_nhs_number(query)))
         if access.can_see_identifiers(request.user):
-            patients = patients.filter(
-                Q(registry_number__iexact=query)
-                | Q(nhs_number_hash=identifier_hash(normalise_nhs_number(query)))
-            )
+            patients = patients.filter(Q(registry_number__iexact=query) | by_hash)
+            record_found_by_nhs_number(request.user, patients.filter(by_hash))
         else:
             patients = patients.filter(registry_number__iexact=query)
     patients = patients.annotate(procedure_count=Count("procedures"))[:200]
@@ -109,6 +108,8 @@ def patient_create(request):
 def patient_edit(request, registry_number):
     patient = access.get_patient(request.user, registry_number, "registry.change_patient")
     form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "GET":  # the form shows the stored NHS number
+        record_identifiers_shown(request.user, [patient], via="edit page")
     if request.method == "POST" and form.is_valid():
         try:
             actions.update_patient(patient, acting_user=request.user, **form.pop_version())
@@ -128,7 +129,7 @@ def patient_detail(request, registry_number):
     patient = access.get_patient(request.user, registry_number)
     show_identifiers = access.can_see_identifiers(request.user)
     if show_identifiers:
-        record_access(request.user, "view", patient, patient, {"shown": ["nhs_number"]})
+        record_identifiers_shown(request.user, [patient], via="patient page")
     context = {
         "patient": patient,
         "show_identifiers": show_identifiers,

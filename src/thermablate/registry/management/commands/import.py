@@ -1,4 +1,4 @@
-"""``thermablate import patients|assessments FILE.csv --as USERNAME``: all or nothing."""
+"""``thermablate import patients|procedures|assessments FILE.csv --as USERNAME``: all or nothing."""
 
 import csv
 import sys
@@ -7,11 +7,14 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from thermablate.registry.imports import IMPORTERS
+from thermablate.registry.imports import IMPORT_PERMISSIONS, IMPORTERS
 
 
 class Command(BaseCommand):
-    help = "Import patients or assessments from CSV; any bad row stores nothing and is reported."
+    help = (
+        "Import patients, procedures or assessments from CSV; any bad row stores nothing and is "
+        "reported (columns: docs/imports.md)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=sorted(IMPORTERS))
@@ -30,8 +33,8 @@ class Command(BaseCommand):
         )
         if user is None or getattr(user, "staff", None) is None:
             raise CommandError(f"{username!r} is not an active user attached to a site")
-        if not user.has_perm("registry.add_patient"):
-            raise CommandError(f"{username} may not enter clinical records")
+        if not user.has_perm(IMPORT_PERMISSIONS[kind]):
+            raise CommandError(f"{username} may not enter clinical records ({kind})")
 
         def show(rows: int) -> None:
             if rows % 100 == 0:
