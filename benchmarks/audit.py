@@ -7,12 +7,15 @@ fresh PostgreSQL database created beside the one in the URL and dropped afterwar
 process fills the registry with a synthetic cohort by bulk insertion (one procedure per
 patient, six scheduled assessments, their analgesics, ~8 % adverse events), then times:
 
-- report_s: the governance report's analysis for the whole site (queries + figures, no charts);
+- report_s: the governance report's analysis for the whole site (queries + figures, no charts:
+  ``reports.figures_for``, i.e. the database aggregates of ``audit.aggregates``);
 - csv_export_s and fhir_export_s: the pseudonymised CSV and FHIR exports of every patient.
 
 Memory: the resident set size is sampled every 50 ms during each export; rss_growth_mb is
-its peak minus its level when the export started (flat = the export streams). The last line
-printed is one JSON object with the figures per database.
+its peak minus its level when the export started (flat = the export streams). The machine's
+1-minute load average is recorded before and after the timings (load_before, load_after):
+on a shared machine the figures mean little without it. The last line printed is one JSON
+object with the figures per database.
 
 Targets (issue 5): report under 2 s, each export under 60 s, for 100,000 procedures.
 """
@@ -467,6 +470,7 @@ def worker(procedures: int) -> dict:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     site = Site.objects.get(code="bench")
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     figures = reports.figures_for(CohortFilter(site=site))
     report_s = time.perf_counter() - started
@@ -488,6 +492,8 @@ def worker(procedures: int) -> dict:
             result[f"{name}_s"] = round(time.perf_counter() - started, 1)
         result[f"{name}_rss_growth_mb"] = memory.growth_mb
         result[f"{name}_mb"] = round(out.stat().st_size / 2**20, 1)
+    result["load_before"] = round(load_before, 2)
+    result["load_after"] = round(os.getloadavg()[0], 2)
     return result
 
 

@@ -50,3 +50,13 @@ def test_an_operator_name_with_markup_is_printed_as_text_in_the_appraisal(
     login(client, governance)
     text = pdf_text(client.get(reverse("audit_appraisal", args=[clinician.pk]), {"format": "pdf"}))
     assert squeezed(f"Annual appraisal: outcomes of Ann Surgeon {PAYLOAD}") in text
+
+
+def test_the_pdf_renderer_fetches_nothing_but_embedded_data():
+    from thermablate.audit.reports import pdf_url_fetcher
+
+    fetcher = pdf_url_fetcher()
+    for url in ("file:///etc/hostname", "http://169.254.169.254/latest/meta-data/"):
+        with pytest.raises(ValueError, match="disallowed protocol"):
+            fetcher.fetch(url)
+    assert fetcher.fetch("data:text/plain;base64,b2s=").read() == b"ok"

@@ -16,6 +16,7 @@ audit everyone) a baseline assessment. A step counts only if dated on or before 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -58,6 +59,28 @@ class FollowUpCompleteness:
     completeness: Proportion
 
 
+def follow_up_from_counts(
+    counts: Mapping[str, tuple[int, int, int, int]],
+) -> list[FollowUpCompleteness]:
+    """One row per time point from (scheduled, done, missed, open) counts per time point."""
+    rows = []
+    for timepoint, label in TIMEPOINT_LABELS.items():
+        scheduled, n_done, n_missed, n_open = counts.get(timepoint, (0, 0, 0, 0))
+        rows.append(
+            FollowUpCompleteness(
+                timepoint=timepoint,
+                label=label,
+                scheduled=int(scheduled),
+                due=int(n_done) + int(n_missed),
+                done=int(n_done),
+                missed=int(n_missed),
+                open=int(n_open),
+                completeness=wilson_interval(int(n_done), int(n_done) + int(n_missed)),
+            )
+        )
+    return rows
+
+
 def follow_up_completeness(assessments: pd.DataFrame, as_of: date) -> list[FollowUpCompleteness]:
     today = pd.Timestamp(as_of)
     done = assessments.assessed_on.notna()
@@ -72,28 +95,12 @@ def follow_up_completeness(assessments: pd.DataFrame, as_of: date) -> list[Follo
         missed=("missed", "sum"),
         open=("open", "sum"),
     )
-    rows = []
-    for timepoint, label in TIMEPOINT_LABELS.items():
-        if timepoint not in counts.index:
-            rows.append(
-                FollowUpCompleteness(timepoint, label, 0, 0, 0, 0, 0, wilson_interval(0, 0))
-            )
-            continue
-        row = counts.loc[timepoint]
-        n_done, n_missed = int(row["done"]), int(row["missed"])
-        rows.append(
-            FollowUpCompleteness(
-                timepoint=timepoint,
-                label=label,
-                scheduled=int(row["scheduled"]),
-                due=n_done + n_missed,
-                done=n_done,
-                missed=n_missed,
-                open=int(row["open"]),
-                completeness=wilson_interval(n_done, n_done + n_missed),
-            )
-        )
-    return rows
+    return follow_up_from_counts(
+        {
+            timepoint: (row["scheduled"], row["done"], row["missed"], row["open"])
+            for timepoint, row in counts.iterrows()
+        }
+    )
 
 
 def overdue_count(assessments: pd.DataFrame, as_of: date) -> int:
@@ -122,10 +129,45 @@ def _baseline(tables: AuditTables) -> pd.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class FieldCounts:
+    """How many procedures have each key field recorded (the denominators are ``procedures``,
+    except cement volume's, ``with_cement``)."""
+
+    procedures: int
+    baseline_pain: int
+    baseline_eq5d: int
+    baseline_analgesics: int
+    device_lot: int
+    with_cement: int
+    cement_volume: int
+    any_follow_up: int
+
+
+def field_completeness(counts: FieldCounts) -> list[FieldCompleteness]:
+    total = counts.procedures
+    checks = [
+        ("baseline_pain", "Baseline pain score", counts.baseline_pain, total),
+        ("baseline_eq5d", "Baseline EQ-5D-5L", counts.baseline_eq5d, total),
+        ("baseline_analgesics", "Baseline analgesics", counts.baseline_analgesics, total),
+        ("device_lot", "Device lot number", counts.device_lot, total),
+        (
+            "cement_volume",
+            "Cement volume (where cement used)",
+            counts.cement_volume,
+            counts.with_cement,
+        ),
+        ("any_follow_up", "At least one follow-up", counts.any_follow_up, total),
+    ]
+    return [
+        FieldCompleteness(field, label, wilson_interval(int(count), int(denominator)))
+        for field, label, count, denominator in checks
+    ]
+
+
 def data_completeness(tables: AuditTables) -> list[FieldCompleteness]:
     """Share of procedures with each key field of the audit recorded."""
     procedures = tables.procedures
-    total = len(procedures)
     baseline = _baseline(tables)
     with_cement = procedures[procedures.cement != "none"]
     followed = set(
@@ -134,38 +176,18 @@ def data_completeness(tables: AuditTables) -> list[FieldCompleteness]:
             "procedure_id",
         ]
     )
-    checks = [
-        ("baseline_pain", "Baseline pain score", int(baseline.pain_worst.notna().sum()), total),
-        ("baseline_eq5d", "Baseline EQ-5D-5L", int(baseline.eq5d_index.notna().sum()), total),
-        (
-            "baseline_analgesics",
-            "Baseline analgesics",
-            int(baseline.ome_mg_per_day.notna().sum()),
-            total,
-        ),
-        (
-            "device_lot",
-            "Device lot number",
-            int((procedures.device_lot.fillna("").str.strip() != "").sum()),
-            total,
-        ),
-        (
-            "cement_volume",
-            "Cement volume (where cement used)",
-            int(with_cement.cement_volume_ml.notna().sum()),
-            len(with_cement),
-        ),
-        (
-            "any_follow_up",
-            "At least one follow-up",
-            int(procedures.procedure_id.isin(followed).sum()),
-            total,
-        ),
-    ]
-    return [
-        FieldCompleteness(field, label, wilson_interval(count, denominator))
-        for field, label, count, denominator in checks
-    ]
+    return field_completeness(
+        FieldCounts(
+            procedures=len(procedures),
+            baseline_pain=int(baseline.pain_worst.notna().sum()),
+            baseline_eq5d=int(baseline.eq5d_index.notna().sum()),
+            baseline_analgesics=int(baseline.ome_mg_per_day.notna().sum()),
+            device_lot=int((procedures.device_lot.fillna("").str.strip() != "").sum()),
+            with_cement=len(with_cement),
+            cement_volume=int(with_cement.cement_volume_ml.notna().sum()),
+            any_follow_up=int(procedures.procedure_id.isin(followed).sum()),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -183,36 +205,63 @@ def _before_procedure(tables: AuditTables, steps: pd.DataFrame, date_column: str
     return joined[joined[date_column] <= joined.procedure_date]
 
 
-def special_arrangements(tables: AuditTables) -> list[ArrangementCompliance]:
-    procedures = tables.procedures
-    total = len(procedures)
-    mdt = _before_procedure(tables, tables.mdt, "meeting_date")
-    consents = _before_procedure(tables, tables.consents, "consent_date")
-    baseline = _baseline(tables)
+@dataclass(frozen=True)
+class ArrangementCounts:
+    """How many of ``procedures`` had each step on or before the procedure date."""
 
-    def share(ids) -> Proportion:
-        return wilson_interval(int(procedures.procedure_id.isin(set(ids)).sum()), total)
+    procedures: int
+    mdt: int
+    written_information: int
+    nice_information: int
+    uncertainties: int
+    consent: int
+    baseline: int
 
-    written = consents[consents.leaflet_title.fillna("").str.strip() != ""]
+
+def arrangement_compliance(counts: ArrangementCounts) -> list[ArrangementCompliance]:
+    def share(count: int) -> Proportion:
+        return wilson_interval(int(count), counts.procedures)
+
     return [
-        ArrangementCompliance("mdt", "MDT decision before the procedure", share(mdt.procedure_id)),
+        ArrangementCompliance("mdt", "MDT decision before the procedure", share(counts.mdt)),
         ArrangementCompliance(
-            "written_information", "Written information given", share(written.procedure_id)
+            "written_information", "Written information given", share(counts.written_information)
         ),
         ArrangementCompliance(
             "nice_information",
             "NICE information for the public offered",
-            share(consents[consents.nice_information_offered.astype(bool)].procedure_id),
+            share(counts.nice_information),
         ),
         ArrangementCompliance(
-            "uncertainties",
-            "Uncertainties discussed",
-            share(consents[consents.uncertainties_discussed.astype(bool)].procedure_id),
+            "uncertainties", "Uncertainties discussed", share(counts.uncertainties)
         ),
-        ArrangementCompliance("consent", "Consent recorded", share(consents.procedure_id)),
-        ArrangementCompliance(
-            "baseline",
-            "Baseline assessment",
-            share(baseline.loc[baseline.assessed_on.notna(), "procedure_id"]),
-        ),
+        ArrangementCompliance("consent", "Consent recorded", share(counts.consent)),
+        ArrangementCompliance("baseline", "Baseline assessment", share(counts.baseline)),
     ]
+
+
+def special_arrangements(tables: AuditTables) -> list[ArrangementCompliance]:
+    procedures = tables.procedures
+    mdt = _before_procedure(tables, tables.mdt, "meeting_date")
+    consents = _before_procedure(tables, tables.consents, "consent_date")
+    baseline = _baseline(tables)
+
+    def count(ids) -> int:
+        return int(procedures.procedure_id.isin(set(ids)).sum())
+
+    written = consents[consents.leaflet_title.fillna("").str.strip() != ""]
+    return arrangement_compliance(
+        ArrangementCounts(
+            procedures=len(procedures),
+            mdt=count(mdt.procedure_id),
+            written_information=count(written.procedure_id),
+            nice_information=count(
+                consents[consents.nice_information_offered.astype(bool)].procedure_id
+            ),
+            uncertainties=count(
+                consents[consents.uncertainties_discussed.astype(bool)].procedure_id
+            ),
+            consent=count(consents.procedure_id),
+            baseline=count(baseline.loc[baseline.assessed_on.notna(), "procedure_id"]),
+        )
+    )

@@ -87,13 +87,21 @@ class OutcomeAtTimepoint:
     improved: Proportion
 
 
-def _wide(assessments: pd.DataFrame) -> pd.DataFrame:
-    """One row per procedure, a column per (value, time point): built once for all measures."""
+WIDE_VALUES = tuple(measure.column for measure in MEASURES) + ("ome_not_convertible",)
+
+
+def wide_table(assessments: pd.DataFrame) -> pd.DataFrame:
+    """One row per procedure, a column per (value, time point): built once for all measures.
+
+    Only completed assessments enter it, so a value column is NaN where that time point was
+    not done and ``ome_not_convertible`` is a number exactly where it was (0 when no entry
+    was unconvertible). ``outcomes_from_wide`` takes this table, however it was built.
+    """
     done = assessments[assessments.assessed_on.notna()]
     return done.pivot_table(
         index="procedure_id",
         columns="timepoint",
-        values=[measure.column for measure in MEASURES] + ["ome_not_convertible"],
+        values=list(WIDE_VALUES),
         aggfunc="first",
         dropna=False,
     )
@@ -102,7 +110,7 @@ def _wide(assessments: pd.DataFrame) -> pd.DataFrame:
 def paired_values(wide: pd.DataFrame, column: str, timepoint: str) -> pd.DataFrame:
     """Baseline and follow-up values of one measure, one row per procedure with both.
 
-    ``wide`` comes from ``_wide``. Columns: procedure_id, baseline, follow_up;
+    ``wide`` is laid out as ``wide_table`` makes it. Columns: procedure_id, baseline, follow_up;
     ``attrs["left_out"]`` counts follow-ups done without a usable pair. For OME, pairs with
     an unconvertible analgesic are left out.
     """
@@ -168,12 +176,16 @@ def _outcome(wide: pd.DataFrame, measure: Measure, timepoint: str) -> OutcomeAtT
 
 
 def outcome_at(assessments: pd.DataFrame, measure: Measure, timepoint: str) -> OutcomeAtTimepoint:
-    return _outcome(_wide(assessments), measure, timepoint)
+    return _outcome(wide_table(assessments), measure, timepoint)
 
 
 def outcomes(assessments: pd.DataFrame) -> dict[str, list[OutcomeAtTimepoint]]:
     """Every measure at every follow-up time point, keyed by the measure's column."""
-    wide = _wide(assessments)
+    return outcomes_from_wide(wide_table(assessments))
+
+
+def outcomes_from_wide(wide: pd.DataFrame) -> dict[str, list[OutcomeAtTimepoint]]:
+    """``outcomes`` from the one-row-per-procedure table (see ``wide_table``)."""
     return {
         measure.column: [_outcome(wide, measure, tp) for tp in FOLLOW_UP_TIMEPOINTS]
         for measure in MEASURES

@@ -38,39 +38,60 @@ class EventRate:
     evidence: str
 
 
-def event_rates(
-    procedures: pd.DataFrame, events: pd.DataFrame, event_types: Mapping[str, str]
-) -> list[EventRate]:
-    """One row per event type (in the order given), then any event, serious and device-related."""
-    total = len(procedures)
-    in_cohort = events[events.procedure_id.isin(set(procedures.procedure_id))]
+@dataclass(frozen=True)
+class EventCounts:
+    """Events and procedures with at least one event: per type, then any, serious, device."""
 
-    def row(code: str, label: str, subset: pd.DataFrame, key: bool = False) -> EventRate:
+    procedures: int  # in the cohort: the rates' denominator
+    by_type: Mapping[str, tuple[int, int]]  # code -> (events, procedures with one)
+    any: tuple[int, int]
+    serious: tuple[int, int]
+    device_related: tuple[int, int]
+
+
+def rates_from_counts(counts: EventCounts, event_types: Mapping[str, str]) -> list[EventRate]:
+    """One row per event type (in the order given), then any event, serious and device-related."""
+
+    def row(code: str, label: str, events_and_procedures, key: bool = False) -> EventRate:
+        events, procedures = events_and_procedures
         return EventRate(
             code=code,
             label=label,
-            events=len(subset),
-            rate=wilson_interval(int(subset.procedure_id.nunique()), total),
+            events=int(events),
+            rate=wilson_interval(int(procedures), counts.procedures),
             key_outcome=key,
             evidence=EVIDENCE_RATES.get(code, ""),
         )
 
     rows = [
-        row(code, label, in_cohort[in_cohort.event_type == code], code in KEY_SAFETY_OUTCOMES)
+        row(code, label, counts.by_type.get(code, (0, 0)), code in KEY_SAFETY_OUTCOMES)
         for code, label in event_types.items()
     ]
-    rows.append(row("any", "Any adverse event", in_cohort))
-    rows.append(
-        row(
-            "serious",
-            f"CTCAE grade {SERIOUS_GRADE} or worse",
-            in_cohort[in_cohort.severity >= SERIOUS_GRADE],
-        )
-    )
-    rows.append(
-        row("device_related", "Related to the device", in_cohort[in_cohort.device_related == "yes"])
-    )
+    rows.append(row("any", "Any adverse event", counts.any))
+    rows.append(row("serious", f"CTCAE grade {SERIOUS_GRADE} or worse", counts.serious))
+    rows.append(row("device_related", "Related to the device", counts.device_related))
     return rows
+
+
+def event_rates(
+    procedures: pd.DataFrame, events: pd.DataFrame, event_types: Mapping[str, str]
+) -> list[EventRate]:
+    """One row per event type (in the order given), then any event, serious and device-related."""
+    in_cohort = events[events.procedure_id.isin(set(procedures.procedure_id))]
+
+    def tally(subset: pd.DataFrame) -> tuple[int, int]:
+        return len(subset), int(subset.procedure_id.nunique())
+
+    return rates_from_counts(
+        EventCounts(
+            procedures=len(procedures),
+            by_type={code: tally(in_cohort[in_cohort.event_type == code]) for code in event_types},
+            any=tally(in_cohort),
+            serious=tally(in_cohort[in_cohort.severity >= SERIOUS_GRADE]),
+            device_related=tally(in_cohort[in_cohort.device_related == "yes"]),
+        ),
+        event_types,
+    )
 
 
 def complications_by_procedure(procedures: pd.DataFrame, events: pd.DataFrame) -> pd.Series:

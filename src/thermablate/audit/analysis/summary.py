@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+import pandas as pd
+
 from thermablate.audit.analysis import cohort, cusum, funnel, outcomes, safety
 from thermablate.audit.analysis.tables import AuditTables
 
@@ -25,12 +27,27 @@ class AuditFigures:
     operator_funnel: funnel.Funnel
 
 
-def analyse(tables: AuditTables, as_of: date, event_types: Mapping[str, str]) -> AuditFigures:
-    complications = safety.complications_by_procedure(tables.procedures, tables.events)
-    per_operator = tables.operators.assign(
-        complication=complications.reindex(tables.operators.procedure_id).to_numpy()
+def monitoring(
+    procedures: pd.DataFrame, operators: pd.DataFrame, complications: pd.Series
+) -> tuple[list[cusum.CusumChart], funnel.Funnel]:
+    """The CUSUM chart of each operator and the funnel plot of their complication rates.
+
+    ``procedures`` needs procedure_id and procedure_date, ``operators`` the OPERATORS columns;
+    ``complications`` is 1 or 0 per procedure, indexed by procedure_id.
+    """
+    per_operator = operators.assign(
+        complication=complications.reindex(operators.procedure_id).to_numpy()
     ).groupby("operator_name", sort=True)["complication"]
     counts = per_operator.agg(["size", "sum"])
+    return (
+        cusum.cusum_by_operator(procedures, operators, complications),
+        funnel.funnel(list(counts.index), counts["size"].tolist(), counts["sum"].tolist()),
+    )
+
+
+def analyse(tables: AuditTables, as_of: date, event_types: Mapping[str, str]) -> AuditFigures:
+    complications = safety.complications_by_procedure(tables.procedures, tables.events)
+    charts, operator_funnel = monitoring(tables.procedures, tables.operators, complications)
     return AuditFigures(
         as_of=as_of,
         size=cohort.cohort_size(tables),
@@ -41,8 +58,6 @@ def analyse(tables: AuditTables, as_of: date, event_types: Mapping[str, str]) ->
         outcomes=outcomes.outcomes(tables.assessments),
         unconvertible_analgesics=outcomes.unconvertible_analgesic_count(tables.assessments),
         events=safety.event_rates(tables.procedures, tables.events, event_types),
-        cusum=cusum.cusum_by_operator(tables.procedures, tables.operators, complications),
-        operator_funnel=funnel.funnel(
-            list(counts.index), counts["size"].tolist(), counts["sum"].tolist()
-        ),
+        cusum=charts,
+        operator_funnel=operator_funnel,
     )

@@ -21,8 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import lru_cache
+from json.encoder import encode_basestring
 from typing import TextIO
 
 from thermablate.audit.exports.pseudonyms import date_shift_days, pseudonym, shifted
@@ -55,25 +58,168 @@ EQ5D_METHOD = eq5d.describe()
 EVENT_TYPES = dict(c.AdverseEventType.choices)
 
 
+_PRIMED = {}  # resource type -> SHA-1 of the URL's constant prefix
+# RFC 4122 variant bits (10xx) over the top bits of the 17th hex digit.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
 def _full_url(resource_type: str, resource_id: str) -> str:
     """A name-based (version 5 style) UUID URN for the resource, built straight from SHA-1:
-    the same resource always gets the same fullUrl, and references need no lookup table."""
-    name = f"{_NAMESPACE_TEXT}{resource_type}/{resource_id}".encode()
-    digest = hashlib.sha1(name, usedforsecurity=False).hexdigest()  # an identifier, not a secret
-    variant = "89ab"[int(digest[16], 16) & 3]
-    return f"urn:uuid:{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
+    the same resource always gets the same fullUrl, and references need no lookup table.
+
+    Called for every resource and reference (millions in a large bundle): the hash of the
+    constant prefix is computed once per resource type and copied.
+    """
+    primed = _PRIMED.get(resource_type)
+    if primed is None:
+        # An identifier, not a secret.
+        primed = hashlib.sha1(f"{_NAMESPACE_TEXT}{resource_type}/".encode(), usedforsecurity=False)
+        _PRIMED[resource_type] = primed
+    sha = primed.copy()
+    sha.update(resource_id.encode())
+    d = sha.hexdigest()
+    return (
+        "urn:uuid:"
+        + d[:8]
+        + "-"
+        + d[8:12]
+        + "-5"
+        + d[13:16]
+        + "-"
+        + _VARIANT[d[16]]
+        + d[17:20]
+        + "-"
+        + d[20:32]
+    )
 
 
-def _entry(resource: dict) -> dict:
-    return {"fullUrl": _full_url(resource["resourceType"], resource["id"]), "resource": resource}
+# --- Writing JSON text directly -----------------------------------------------------------
+# A 100,000-procedure bundle holds about two million resources. Building each as a dict and
+# passing it to json.dumps costs ~40 µs a resource (over a minute in all), so resources are
+# written as JSON text: the constant parts are encoded once below, from ordinary dicts, and
+# only the values are encoded per resource. Strings go through the standard library's C
+# string encoder (``_q``), so escaping is exactly json.dumps's with ensure_ascii=False. The
+# tests parse the bundle and validate every resource with fhir.resources.
+
+_q = encode_basestring  # a str as a JSON string literal (non-ASCII kept as is)
 
 
-def _ref(resource_type: str, resource_id: str) -> dict:
-    return {"reference": _full_url(resource_type, resource_id)}
+def _json(value) -> str:
+    """Compact JSON of a constant or a rarely written value."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _local(code: str, display: str) -> dict:
     return {"coding": [{"system": LOCAL_SYSTEM, "code": code, "display": display}], "text": display}
+
+
+def _meta(profile: str) -> str:
+    return '"meta":' + _json({"profile": [UK_CORE + profile]})
+
+
+def _code(code: str, display: str) -> str:
+    return _json(_local(code, display))
+
+
+def _ref_json(url: str) -> str:
+    return '{"reference":"' + url + '"}'  # urn:uuid: URLs need no escaping
+
+
+_PATIENT_META = _meta("Patient")
+_PROCEDURE_META = _meta("Procedure")
+_OBSERVATION_HEAD = (
+    _meta("Observation")
+    + ',"status":"final","category":'
+    + _json(
+        [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "survey",
+                    }
+                ]
+            }
+        ]
+    )
+)
+_QUESTIONNAIRE_HEAD = (
+    _meta("QuestionnaireResponse")
+    + ',"questionnaire":'
+    + _q(QUESTIONNAIRE)
+    + ',"status":"completed"'
+)
+_PAIN_CODE = _json(
+    {
+        "coding": [
+            {
+                "system": LOINC,
+                "code": "72514-3",
+                "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
+            }
+        ],
+        "text": "Worst pain in the last 24 hours (NRS 0-10)",
+    }
+)
+_EQ5D_CODE = _code("eq5d5l-index", "EQ-5D-5L index value")
+_EQ5D_METHOD = ',"unit":"index"},"method":' + _json({"text": EQ5D_METHOD})
+_OME_CODE = _code("ome-mg-per-day", "Oral morphine equivalent daily dose")
+_OME_METHOD = (
+    ',"unit":"mg/day","system":'
+    + _q(UCUM)
+    + ',"code":"mg/d"},"method":'
+    + _json({"text": f"Thermablate opioid conversion table v{opioids.CONVERSION_TABLE_VERSION}"})
+)
+_PROCEDURE_CODES = {code: _code(code, label) for code, label in PROCEDURE_TYPES.items()}
+_CONSENT_HEAD = (
+    '"status":"active","scope":'
+    + _json(
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "treatment",
+                }
+            ]
+        }
+    )
+    + ',"category":'
+    + _json([{"coding": [{"system": LOINC, "code": "59284-0", "display": "Patient Consent"}]}])
+)
+_CONSENT_POLICY = _json(
+    {"text": "Written information and consent as NICE interventional procedures guidance asks"}
+)
+_CONSENT_CHECKS = (
+    ("NICE information for the public offered", "nice_information_offered"),
+    ("Uncertainties of the procedure discussed", "uncertainties_discussed"),
+    ("Consents to registry and audit use of data", "registry_audit_consent"),
+)
+_SEVERITY = {
+    grade: _json(
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/adverse-event-severity",
+                    "code": code,
+                }
+            ],
+            "text": f"CTCAE v5.0 grade {grade}",
+        }
+    )
+    for grade, code in SEVERITY.items()
+}
+_OUTCOME_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+_EQ5D_LINKS = tuple(name for name, _ in c.EQ5D_DIMENSIONS)
+
+
+def _entry(resource_type: str, resource_id: str, body: str, url: str | None = None) -> str:
+    """One bundle entry; ``body`` is the resource's members after resourceType and id.
+    (One f-string per entry: chained + would copy the growing text at every step.)"""
+    url = url or _full_url(resource_type, resource_id)
+    return (
+        f'{{"fullUrl":"{url}","resource":{{"resourceType":"{resource_type}",'
+        f'"id":{_q(resource_id)},{body}}}}}'
+    )
 
 
 class _Context:
@@ -85,38 +231,59 @@ class _Context:
         registry_number = patient.data["registry_number"]
         self.key = pseudonym(registry_number) if pseudonymised else registry_number
         self.shift = date_shift_days(registry_number) if pseudonymised else 0
+        # Every resource of the patient refers to it: encode the reference once.
+        self.subject = _ref_json(_full_url("Patient", self.key))
 
-    def date(self, value) -> str | None:
+    def date(self, value) -> str:
+        """The (shifted) date as a JSON value."""
         moved = shifted(value, self.shift)
-        return None if moved is None else moved.isoformat()
-
-    def subject(self) -> dict:
-        return _ref("Patient", self.key)
+        return "null" if moved is None else '"' + moved.isoformat() + '"'
 
 
-def patient_resource(ctx: _Context) -> dict:
+def patient_entry(ctx: _Context) -> str:
     data = ctx.patient.data
-    resource = {
-        "resourceType": "Patient",
-        "id": ctx.key,
-        "meta": {"profile": [UK_CORE + "Patient"]},
-        "gender": GENDER.get(data["sex"], "unknown"),
-    }
+    body = _PATIENT_META + ',"gender":"' + GENDER.get(data["sex"], "unknown") + '"'
     if ctx.pseudonymised:
-        resource["identifier"] = [{"system": PSEUDONYM_SYSTEM, "value": ctx.key}]
-    else:
-        resource["identifier"] = [
-            {"system": NHS_NUMBER_SYSTEM, "value": data["nhs_number"]},
-            {"system": REGISTRY_NUMBER_SYSTEM, "value": data["registry_number"]},
-        ]
-        resource["birthDate"] = str(data["year_of_birth"])  # the registry holds the year only
-    return resource
+        identifiers = [{"system": PSEUDONYM_SYSTEM, "value": ctx.key}]
+        return _entry("Patient", ctx.key, body + ',"identifier":' + _json(identifiers))
+    identifiers = [
+        {"system": NHS_NUMBER_SYSTEM, "value": data["nhs_number"]},
+        {"system": REGISTRY_NUMBER_SYSTEM, "value": data["registry_number"]},
+    ]
+    # The registry holds the year of birth only.
+    body += ',"identifier":' + _json(identifiers) + ',"birthDate":' + _q(str(data["year_of_birth"]))
+    return _entry("Patient", ctx.key, body)
 
 
-def procedure_resource(ctx: _Context, procedure: ProcedureRecord, number: int) -> dict:
+def consent_entry(ctx: _Context, consent: dict, number: int) -> str:
+    codes = [
+        {"text": f"{label}: {'yes' if consent[key] else 'no'}"} for label, key in _CONSENT_CHECKS
+    ]
+    title = f"{consent['leaflet_title']} (version {consent['leaflet_version']})"
+    body = (
+        _CONSENT_HEAD
+        + ',"patient":'
+        + ctx.subject
+        + ',"dateTime":'
+        + ctx.date(consent["consent_date"])
+        + ',"sourceAttachment":{"title":'
+        + _q(title)
+        + '},"policyRule":'
+        + _CONSENT_POLICY
+        + ',"provision":{"type":"permit","code":'
+        + _json(codes)
+        + "}"
+    )
+    return _entry("Consent", f"{ctx.key}-consent-{number}", body)
+
+
+def procedure_id(ctx: _Context, procedure: ProcedureRecord, number: int) -> str:
     """``number`` is the procedure's place among the patient's: pseudonymised ids reveal no row id."""
+    return f"{ctx.key}-p{number}" if ctx.pseudonymised else f"procedure-{procedure.data['id']}"
+
+
+def procedure_entry(ctx: _Context, procedure: ProcedureRecord, pid: str, url: str) -> str:
     p = procedure.data
-    pid = f"{ctx.key}-p{number}" if ctx.pseudonymised else f"procedure-{p['id']}"
     location = p["levels_treated"] or p["lesion_spinal_levels"] or p["lesion_bone_site"]
     notes = [
         f"Device: {p['device_manufacturer']} {p['device_model']}"
@@ -133,291 +300,216 @@ def procedure_resource(ctx: _Context, procedure: ProcedureRecord, number: int) -
         f"Cement: {p['cement']}"
         + (f", {float(p['cement_volume_ml']):g} ml" if p["cement_volume_ml"] is not None else ""),
     ]
-    resource = {
-        "resourceType": "Procedure",
-        "id": pid,
-        "meta": {"profile": [UK_CORE + "Procedure"]},
-        "status": "completed",
-        "code": _local(
-            p["procedure_type"], PROCEDURE_TYPES.get(p["procedure_type"], p["procedure_type"])
-        ),
-        "subject": ctx.subject(),
-        "performedDateTime": ctx.date(p["procedure_date"]),
-        "bodySite": [{"text": location}] if location else [],
-        "performer": [{"actor": {"display": name}} for name in procedure.operators],
-        "usedCode": [{"text": f"{p['device_manufacturer']} {p['device_model']}"}],
-        "note": [{"text": text} for text in notes],
-    }
-    if not resource["bodySite"]:
-        del resource["bodySite"]
-    if not resource["performer"]:
-        del resource["performer"]
-    return resource
+    code = _PROCEDURE_CODES.get(p["procedure_type"]) or _code(
+        p["procedure_type"], p["procedure_type"]
+    )
+    parts = [
+        _PROCEDURE_META,
+        ',"status":"completed","code":',
+        code,
+        ',"subject":',
+        ctx.subject,
+        ',"performedDateTime":',
+        ctx.date(p["procedure_date"]),
+    ]
+    if location:
+        parts += [',"bodySite":[{"text":', _q(location), "}]"]
+    if procedure.operators:
+        parts += [
+            ',"performer":',
+            _json([{"actor": {"display": name}} for name in procedure.operators]),
+        ]
+    parts += [
+        ',"usedCode":[{"text":',
+        _q(f"{p['device_manufacturer']} {p['device_model']}"),
+        '}],"note":',
+        _json([{"text": text} for text in notes]),
+    ]
+    return _entry("Procedure", pid, "".join(parts), url)
 
 
-def _observation(ctx, oid, code, when, procedure_ref, value, derived_from=None) -> dict:
-    resource = {
-        "resourceType": "Observation",
-        "id": oid,
-        "meta": {"profile": [UK_CORE + "Observation"]},
-        "status": "final",
-        "category": [
-            {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                        "code": "survey",
-                    }
-                ]
-            }
-        ],
-        "code": code,
-        "subject": ctx.subject(),
-        "partOf": [procedure_ref],
-        "effectiveDateTime": when,
-        **value,
-    }
-    if derived_from:
-        resource["derivedFrom"] = [derived_from]
-    return resource
+def _answer(link_id: str, value: str) -> str:
+    return '{"linkId":"' + link_id + '","answer":[{' + value + "}]}"
 
 
-def assessment_resources(
-    ctx: _Context, procedure_id: str, assessment: AssessmentRecord
-) -> Iterator[dict]:
+@lru_cache(maxsize=4_096)
+def _eq5d_item(profile: tuple[int, ...]) -> str:
+    """The EQ-5D-5L answers group of a profile (3,125 possible, a few hundred in practice)."""
+    levels = ",".join(
+        _answer(name, f'"valueInteger":{level}')
+        for name, level in zip(_EQ5D_LINKS, profile, strict=True)
+    )
+    return '{"linkId":"eq5d5l","item":[' + levels + "]}"
+
+
+@lru_cache(maxsize=4_096)
+def _analgesic_answer(drug, dose, unit, route, doses_per_day, as_needed) -> str:
+    """An analgesic as taken, in words (most patients share a few regimens: cached)."""
+    frequency = "" if doses_per_day is None else f", {float(doses_per_day):g} times a day"
+    text = f"{drug} {float(dose):g} {unit} {route}{frequency}"
+    if as_needed:
+        text += " as needed"
+    return '"valueString":' + _q(text)
+
+
+def _observation(oid: str, code: str, about: tuple[str, str], value: str) -> str:
+    """``about`` is what the observations of one assessment share (see ``_about``)."""
+    url = _full_url("Observation", oid)
+    return (
+        f'{{"fullUrl":"{url}","resource":{{"resourceType":"Observation","id":{_q(oid)},'
+        f'{_OBSERVATION_HEAD},"code":{code}{about[0]}{value}{about[1]}}}}}'
+    )
+
+
+def _about(ctx: _Context, when: str, procedure_ref: str, answers_ref: str) -> tuple[str, str]:
+    """The members around an observation's value: subject, procedure, date | derivedFrom."""
+    return (
+        f',"subject":{ctx.subject},"partOf":[{procedure_ref}],"effectiveDateTime":{when},',
+        f',"derivedFrom":[{answers_ref}]',
+    )
+
+
+def assessment_entries(
+    ctx: _Context, procedure_id: str, procedure_ref: str, assessment: AssessmentRecord
+) -> list[str]:
+    """The QuestionnaireResponse of one completed assessment and the scores derived from it."""
     a = assessment.data
     aid = f"{procedure_id}-{a['timepoint']}"
     when = ctx.date(a["assessed_on"])
-    procedure_ref = _ref("Procedure", procedure_id)
-    items = [
-        # Item texts live in the Questionnaire (QUESTIONNAIRE); answers carry linkIds only,
-        # which keeps a 100,000-procedure bundle to a manageable size.
-        {"linkId": "timepoint", "answer": [{"valueString": a["timepoint"]}]}
-    ]
+    # Item texts live in the Questionnaire (QUESTIONNAIRE); answers carry linkIds only,
+    # which keeps a 100,000-procedure bundle to a manageable size.
+    items = [_answer("timepoint", '"valueString":' + _q(a["timepoint"]))]
     for key in ("pain_worst", "pain_average"):
         if a[key] is not None:
-            items.append({"linkId": key, "answer": [{"valueInteger": a[key]}]})
+            items.append(_answer(key, f'"valueInteger":{int(a[key])}'))
     profile = assessment.eq5d_profile
     if profile:
-        items.append(
-            {
-                "linkId": "eq5d5l",
-                "item": [
-                    {"linkId": name, "answer": [{"valueInteger": level}]}
-                    for (name, _), level in zip(c.EQ5D_DIMENSIONS, profile, strict=True)
-                ],
-            }
-        )
+        items.append(_eq5d_item(profile))
     if a["no_analgesics"]:
-        items.append(
-            {
-                "linkId": "no_analgesics",
-                "answer": [{"valueBoolean": True}],
-            }
-        )
+        items.append(_answer("no_analgesics", '"valueBoolean":true'))
     for number, drug in enumerate(assessment.analgesics, start=1):
-        frequency = (
-            ""
-            if drug["doses_per_day"] is None
-            else f", {float(drug['doses_per_day']):g} times a day"
-        )
-        items.append(
-            {
-                "linkId": f"analgesic-{number}",
-                "answer": [
-                    {
-                        "valueString": f"{drug['drug']} {float(drug['dose']):g} {drug['unit']} {drug['route']}{frequency}"
-                        + (" as needed" if drug["as_needed"] else "")
-                    }
-                ],
-            }
-        )
+        answer = _analgesic_answer(*drug)
+        items.append('{"linkId":"analgesic-' + str(number) + '","answer":[{' + answer + "}]}")
     response_id = f"{aid}-answers"
-    yield {
-        "resourceType": "QuestionnaireResponse",
-        "id": response_id,
-        "meta": {"profile": [UK_CORE + "QuestionnaireResponse"]},
-        "questionnaire": QUESTIONNAIRE,
-        "status": "completed",
-        "subject": ctx.subject(),
-        "authored": when,
-        "partOf": [procedure_ref],
-        "item": items,
-    }
-    answers = _ref("QuestionnaireResponse", response_id)
-    pain_code = {
-        "coding": [
-            {
-                "system": LOINC,
-                "code": "72514-3",
-                "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
-            }
-        ]
-    }
+    response_url = _full_url("QuestionnaireResponse", response_id)
+    entries = [
+        _entry(
+            "QuestionnaireResponse",
+            response_id,
+            f'{_QUESTIONNAIRE_HEAD},"subject":{ctx.subject},"authored":{when},'
+            f'"partOf":[{procedure_ref}],"item":[{",".join(items)}]',
+            response_url,
+        )
+    ]
+    about = _about(ctx, when, procedure_ref, _ref_json(response_url))
     if a["pain_worst"] is not None:
-        code = {**pain_code, "text": "Worst pain in the last 24 hours (NRS 0-10)"}
-        yield _observation(
-            ctx,
-            f"{aid}-pain-worst",
-            code,
-            when,
-            procedure_ref,
-            {"valueInteger": a["pain_worst"]},
-            answers,
-        )
+        value = f'"valueInteger":{int(a["pain_worst"])}'
+        entries.append(_observation(f"{aid}-pain-worst", _PAIN_CODE, about, value))
     if profile:
-        value = {
-            "valueQuantity": {"value": round(assessment.eq5d_index, 3), "unit": "index"},
-            "method": {"text": EQ5D_METHOD},
-        }
-        yield _observation(
-            ctx,
-            f"{aid}-eq5d-index",
-            _local("eq5d5l-index", "EQ-5D-5L index value"),
-            when,
-            procedure_ref,
-            value,
-            answers,
-        )
+        value = f'"valueQuantity":{{"value":{round(assessment.eq5d_index, 3)!r}' + _EQ5D_METHOD
+        entries.append(_observation(f"{aid}-eq5d-index", _EQ5D_CODE, about, value))
     ome = assessment.ome()
     if ome is not None:
-        value = {
-            "valueQuantity": {
-                "value": round(ome.total_mg_per_day, 2),
-                "unit": "mg/day",
-                "system": UCUM,
-                "code": "mg/d",
-            },
-            "method": {
-                "text": f"Thermablate opioid conversion table v{opioids.CONVERSION_TABLE_VERSION}"
-            },
-        }
+        value = f'"valueQuantity":{{"value":{round(ome.total_mg_per_day, 2)!r}' + _OME_METHOD
         if ome.not_convertible:
-            value["note"] = [
-                {
-                    "text": "Lower bound: not convertible: "
-                    + "; ".join(f"{x.entry.drug} {x.entry.route}" for x in ome.not_convertible)
-                }
-            ]
-        yield _observation(
-            ctx,
-            f"{aid}-ome",
-            _local("ome-mg-per-day", "Oral morphine equivalent daily dose"),
-            when,
-            procedure_ref,
-            value,
-            answers,
-        )
+            note = "Lower bound: not convertible: " + "; ".join(
+                f"{x.entry.drug} {x.entry.route}" for x in ome.not_convertible
+            )
+            value += ',"note":' + _json([{"text": note}])
+        entries.append(_observation(f"{aid}-ome", _OME_CODE, about, value))
+    return entries
 
 
-def adverse_event_resource(ctx: _Context, procedure_id: str, event: dict, number: int) -> dict:
+def adverse_event_entry(ctx: _Context, procedure_id: str, event: dict, number: int) -> str:
     label = EVENT_TYPES.get(event["event_type"], event["event_type"])
-    resource = {
-        "resourceType": "AdverseEvent",
-        "id": f"{procedure_id}-event-{number}",
-        "actuality": "actual",
-        "event": _local(event["event_type"], label),
-        "subject": ctx.subject(),
-        "date": ctx.date(event["onset_date"]),
-        "severity": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/adverse-event-severity",
-                    "code": SEVERITY[event["severity"]],
-                }
-            ],
-            "text": f"CTCAE v5.0 grade {event['severity']}",
-        },
-        "outcome": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/adverse-event-outcome",
-                    "code": EVENT_OUTCOME.get(event["outcome"], "unknown"),
-                }
-            ]
-        },
-        "suspectEntity": [{"instance": _ref("Procedure", procedure_id)}],
-    }
+    event_code = _local(event["event_type"], label)
     if not ctx.pseudonymised:
         # R4 AdverseEvent has no description element: the free text goes in event.text, and
         # only in identifiable exports (free text may identify the patient).
-        resource["event"]["text"] = f"{label}: {event['description']}"
+        event_code["text"] = f"{label}: {event['description']}"
+    outcome = {
+        "coding": [
+            {"system": _OUTCOME_SYSTEM, "code": EVENT_OUTCOME.get(event["outcome"], "unknown")}
+        ]
+    }
+    body = (
+        '"actuality":"actual","event":'
+        + _json(event_code)
+        + ',"subject":'
+        + ctx.subject
+        + ',"date":'
+        + ctx.date(event["onset_date"])
+        + ',"severity":'
+        + _SEVERITY[event["severity"]]
+        + ',"outcome":'
+        + _json(outcome)
+        + ',"suspectEntity":[{"instance":'
+        + _ref_json(_full_url("Procedure", procedure_id))
+        + "}]"
+    )
     if event["yellow_card_reference"]:
-        resource["identifier"] = {
+        reference = {
             "system": "https://yellowcard.mhra.gov.uk",
             "value": event["yellow_card_reference"],
         }
-    return resource
+        body += ',"identifier":' + _json(reference)
+    return _entry("AdverseEvent", f"{procedure_id}-event-{number}", body)
 
 
-def consent_resource(ctx: _Context, consent: dict, number: int) -> dict:
-    cid = f"{ctx.key}-consent-{number}"
-    checks = [
-        ("NICE information for the public offered", consent["nice_information_offered"]),
-        ("Uncertainties of the procedure discussed", consent["uncertainties_discussed"]),
-        ("Consents to registry and audit use of data", consent["registry_audit_consent"]),
-    ]
-    return {
-        "resourceType": "Consent",
-        "id": cid,
-        "status": "active",
-        "scope": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                    "code": "treatment",
-                }
-            ]
-        },
-        "category": [
-            {"coding": [{"system": LOINC, "code": "59284-0", "display": "Patient Consent"}]}
-        ],
-        "patient": ctx.subject(),
-        "dateTime": ctx.date(consent["consent_date"]),
-        "sourceAttachment": {
-            "title": f"{consent['leaflet_title']} (version {consent['leaflet_version']})"
-        },
-        "policyRule": {
-            "text": "Written information and consent as NICE interventional procedures guidance asks"
-        },
-        "provision": {
-            "type": "permit",
-            "code": [{"text": f"{label}: {'yes' if value else 'no'}"} for label, value in checks],
-        },
-    }
-
-
-def patient_resources(patient: PatientRecord, pseudonymised: bool) -> Iterator[dict]:
+def patient_entries(patient: PatientRecord, pseudonymised: bool) -> list[str]:
+    """Every bundle entry of one patient, as JSON text, in bundle order."""
     ctx = _Context(patient, pseudonymised)
-    yield patient_resource(ctx)
+    entries = [patient_entry(ctx)]
     for number, consent in enumerate(patient.consents, start=1):
-        yield consent_resource(ctx, consent, number)
+        entries.append(consent_entry(ctx, consent, number))
     for number, procedure in enumerate(patient.procedures, start=1):
-        resource = procedure_resource(ctx, procedure, number)
-        yield resource
+        pid = procedure_id(ctx, procedure, number)
+        procedure_url = _full_url("Procedure", pid)
+        entries.append(procedure_entry(ctx, procedure, pid, procedure_url))
+        procedure_ref = _ref_json(procedure_url)
         for assessment in procedure.assessments:
             if assessment.done:
-                yield from assessment_resources(ctx, resource["id"], assessment)
-        for number, event in enumerate(procedure.events, start=1):
-            yield adverse_event_resource(ctx, resource["id"], event, number)
+                entries += assessment_entries(ctx, pid, procedure_ref, assessment)
+        for event_number, event in enumerate(procedure.events, start=1):
+            entries.append(adverse_event_entry(ctx, pid, event, event_number))
+    return entries
+
+
+WRITE_BLOCK_CHARS = 1 << 20  # text handed to the writer thread at a time (about 1 MB)
 
 
 def write_bundle(
     out: TextIO, patients: Iterable[PatientRecord], pseudonymised: bool
 ) -> tuple[int, int]:
-    """Stream a Bundle JSON document to ``out``; return (patients, procedures) written."""
+    """Stream a Bundle JSON document to ``out``; return (patients, procedures) written.
+
+    One entry a line, built a patient at a time. A large bundle is gigabytes: the writes
+    (encoding and the kernel's copy, which release the GIL) run in a helper thread while
+    the next patients are built, one block of about a megabyte at a time, in order.
+    """
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     bundle_id = str(uuid.uuid4())
     header = {"resourceType": "Bundle", "id": bundle_id, "type": "collection", "timestamp": stamp}
-    out.write(json.dumps(header, separators=(",", ":"))[:-1] + ',"entry":[')
-    first = True
+    block = [_json(header)[:-1] + ',"entry":[']
+    size = 0
+    separator = "\n"
     patient_count = procedure_count = 0
-    for patient in patients:
-        patient_count += 1
-        procedure_count += len(patient.procedures)
-        for resource in patient_resources(patient, pseudonymised):
-            out.write("\n" if first else ",\n")
-            out.write(json.dumps(_entry(resource), ensure_ascii=False, separators=(",", ":")))
-            first = False
-    out.write("\n]}\n")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle-writer") as writer:
+        pending = None
+        for patient in patients:
+            patient_count += 1
+            procedure_count += len(patient.procedures)
+            text = separator + ",\n".join(patient_entries(patient, pseudonymised))
+            separator = ",\n"
+            block.append(text)
+            size += len(text)
+            if size >= WRITE_BLOCK_CHARS:
+                if pending is not None:
+                    pending.result()  # one block in flight at most: memory stays flat
+                pending = writer.submit(out.write, "".join(block))
+                block, size = [], 0
+        if pending is not None:
+            pending.result()
+    block.append("\n]}\n")
+    out.write("".join(block))
     return patient_count, procedure_count

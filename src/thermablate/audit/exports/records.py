@@ -1,17 +1,22 @@
 """Read the registry in chunks of patients, each with all its procedures and their follow-up.
 
 A fixed number of queries per chunk (keyset pagination on the patient id), never one per row,
-and nothing kept between chunks, so memory stays flat however large the cohort.
+and nothing kept between chunks (beyond the next one, read ahead), so memory stays flat
+however large the cohort.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
+from django.db import connection, connections
 from django.db.models import QuerySet
 
 from thermablate.audit.queries import fetch
@@ -95,42 +100,43 @@ CONSENT_FIELDS = (
 )
 
 
+class Analgesic(NamedTuple):
+    """One analgesic entry as recorded (a tuple: a million of them in a large export)."""
+
+    drug: str
+    dose: Decimal | float
+    unit: str
+    route: str
+    doses_per_day: Decimal | float | None
+    as_needed: bool | int
+
+
 @dataclass
 class AssessmentRecord:
     data: dict
-    analgesics: list[dict] = field(default_factory=list)
+    analgesics: list[Analgesic] = field(default_factory=list)
+    # Derived once here: both writers ask for them, some more than once.
+    eq5d_profile: tuple[int, ...] | None = field(init=False)
+    eq5d_index: float | None = field(init=False)
+
+    def __post_init__(self):
+        answers = tuple(self.data[name] for name in _EQ5D_FIELDS)
+        self.eq5d_profile = None if None in answers else answers
+        # The levels were validated on entry (1-5 choices): look the code up directly.
+        self.eq5d_index = _DEFAULT_VALUES["".join(map(str, answers))] if self.eq5d_profile else None
 
     @property
     def done(self) -> bool:
         return self.data["assessed_on"] is not None
 
-    @property
-    def eq5d_profile(self) -> tuple[int, ...] | None:
-        answers = tuple(self.data[name] for name, _ in c.EQ5D_DIMENSIONS)
-        return answers if all(a is not None for a in answers) else None
-
-    @property
-    def eq5d_index(self) -> float | None:
-        profile = self.eq5d_profile
-        # The levels were validated on entry (1-5 choices): look the code up directly.
-        return _DEFAULT_VALUES["".join(map(str, profile))] if profile else None
-
     def ome(self) -> opioids.OmeResult | None:
         if not self.done or not (self.analgesics or self.data["no_analgesics"]):
             return None
-        key = tuple(
-            (
-                a["drug"],
-                float(a["dose"]),
-                a["unit"],
-                a["route"],
-                None if a["doses_per_day"] is None else float(a["doses_per_day"]),
-            )
-            for a in self.analgesics
-        )
-        return _ome(key)
+        # Decimal and float keys of equal value hash alike: the cache sees one regimen.
+        return _ome(tuple(entry[:5] for entry in self.analgesics))
 
 
+_EQ5D_FIELDS = tuple(name for name, _ in c.EQ5D_DIMENSIONS)
 _DEFAULT_VALUES = eq5d.VALUE_SETS[eq5d.DEFAULT_VALUE_SET].values
 
 
@@ -138,7 +144,12 @@ _DEFAULT_VALUES = eq5d.VALUE_SETS[eq5d.DEFAULT_VALUE_SET].values
 def _ome(entries: tuple[tuple, ...]) -> opioids.OmeResult:
     """OME of one list of analgesic entries; most patients share a few regimens, so the
     results are cached (bounded, so memory stays flat)."""
-    return opioids.ome_breakdown(opioids.AnalgesicEntry(*entry) for entry in entries)
+    return opioids.ome_breakdown(
+        opioids.AnalgesicEntry(
+            drug, float(dose), unit, route, None if per_day is None else float(per_day)
+        )
+        for drug, dose, unit, route, per_day in entries
+    )
 
 
 @dataclass
@@ -158,11 +169,6 @@ class PatientRecord:
     consents: list[dict] = field(default_factory=list)
 
 
-def _dicts(queryset: QuerySet, fields: tuple[str, ...]) -> list[dict]:
-    names = [name.replace("__", "_") for name in fields]  # lesion__diagnosis -> lesion_diagnosis
-    return [dict(zip(names, row, strict=True)) for row in fetch(queryset, fields)]
-
-
 def _json(value):
     """JSON fields come back as text from the raw cursor on some databases."""
     return json.loads(value) if isinstance(value, str) else value
@@ -173,35 +179,60 @@ def _date(value):
     return date.fromisoformat(value[:10]) if isinstance(value, str) else value
 
 
-_DATE_KEYS = {
-    "procedure_date",
-    "due_date",
-    "assessed_on",
-    "onset_date",
-    "yellow_card_reported_on",
-    "meeting_date",
-    "consent_date",
-}
-_BOOL_KEYS = {
-    "biopsy_taken",
-    "no_analgesics",
-    "nice_information_offered",
-    "uncertainties_discussed",
-    "registry_audit_consent",
+def _optional_bool(value):
+    return None if value is None else bool(value)
+
+
+# How a raw cursor value becomes the Python value the writers expect, by column name.
+_CONVERTERS = {
+    **dict.fromkeys(
+        (
+            "procedure_date",
+            "due_date",
+            "assessed_on",
+            "onset_date",
+            "yellow_card_reported_on",
+            "meeting_date",
+            "consent_date",
+        ),
+        _date,
+    ),
+    **dict.fromkeys(
+        (
+            "biopsy_taken",
+            "no_analgesics",
+            "as_needed",
+            "nice_information_offered",
+            "uncertainties_discussed",
+            "registry_audit_consent",
+        ),
+        bool,
+    ),
+    "symptomatic": _optional_bool,
+    "image_guidance": _json,
+    "thermal_protection": _json,
 }
 
 
-def _clean(row: dict) -> dict:
-    for key in _DATE_KEYS & row.keys():
-        row[key] = _date(row[key])
-    for key in _BOOL_KEYS & row.keys():
-        row[key] = bool(row[key])
-    for key in ("image_guidance", "thermal_protection"):
-        if key in row:
-            row[key] = _json(row[key])
-    if "symptomatic" in row and row["symptomatic"] is not None:
-        row["symptomatic"] = bool(row["symptomatic"])
-    return row
+def _dicts(queryset: QuerySet, fields: tuple[str, ...]) -> list[dict]:
+    """The rows as dicts keyed by field name (lesion__diagnosis -> lesion_diagnosis), with
+    dates, booleans and JSON converted. A conversion is skipped for a column whose first value
+    needs none: each database returns a column's values as one type (PostgreSQL booleans and
+    dates as such, SQLite booleans as 0/1), so most conversions never run on PostgreSQL."""
+    names = [name.replace("__", "_") for name in fields]
+    rows = [dict(zip(names, row, strict=True)) for row in fetch(queryset, fields)]
+    if not rows:
+        return rows
+    first = rows[0]
+    converters = [
+        (name, convert)
+        for name, convert in ((name, _CONVERTERS.get(name)) for name in names)
+        if convert is not None and (first[name] is None or convert(first[name]) is not first[name])
+    ]
+    for row in rows:
+        for name, convert in converters:
+            row[name] = convert(row[name])
+    return rows
 
 
 def _chunk(patient_ids: list[int], with_identifiers: bool) -> list[PatientRecord]:
@@ -224,7 +255,7 @@ def _chunk(patient_ids: list[int], with_identifiers: bool) -> list[PatientRecord
         PROCEDURE_FIELDS,
     ):
         if row["patient_id"] in patients:
-            record = ProcedureRecord(_clean(row))
+            record = ProcedureRecord(row)
             procedures[row["id"]] = record
             patients[row["patient_id"]].procedures.append(record)
     in_range = {"procedure__patient__id__range": (low, high)}
@@ -251,25 +282,32 @@ def _chunk(patient_ids: list[int], with_identifiers: bool) -> list[PatientRecord
             )
     assessments = {}
     for row in _dicts(
-        Assessment.objects.filter(patient__id__range=(low, high)).order_by("due_date", "id"),
+        # Only completed assessments are written: a scheduled one holds no answers.
+        Assessment.objects.filter(
+            patient__id__range=(low, high), assessed_on__isnull=False
+        ).order_by("due_date", "id"),
         ASSESSMENT_FIELDS,
     ):
         if row["procedure_id"] in procedures:
-            record = AssessmentRecord(_clean(row))
+            record = AssessmentRecord(row)
             assessments[row["id"]] = record
             procedures[row["procedure_id"]].assessments.append(record)
-    for row in _dicts(
-        AnalgesicEntry.objects.filter(assessment__patient__id__range=(low, high)).order_by("id"),
-        ("assessment_id", "drug", "dose", "unit", "route", "doses_per_day", "as_needed"),
-    ):
-        if row["assessment_id"] in assessments:
-            assessments[row["assessment_id"]].analgesics.append(row)
+    # The range of the chunk's assessment ids adds nothing to the patient filter but lets
+    # the database read the entries by their assessment index (PostgreSQL otherwise scans
+    # the whole table for every chunk).
+    entries = AnalgesicEntry.objects.filter(
+        assessment__patient__id__range=(low, high),
+        assessment__id__range=(min(assessments, default=0), max(assessments, default=0)),
+    ).order_by("id")
+    for assessment_id, *entry in fetch(entries, ("assessment_id", *Analgesic._fields)):
+        if assessment_id in assessments:
+            assessments[assessment_id].analgesics.append(Analgesic._make(entry))
     for row in _dicts(
         AdverseEvent.objects.filter(patient__id__range=(low, high)).order_by("onset_date", "id"),
         EVENT_FIELDS,
     ):
         if row["procedure_id"] in procedures:
-            procedures[row["procedure_id"]].events.append(_clean(row))
+            procedures[row["procedure_id"]].events.append(row)
     for model, fields_, date_field, attribute in (
         (MdtDecisionRecord, MDT_FIELDS, "meeting_date", "mdt"),
         (Consent, CONSENT_FIELDS, "consent_date", "consents"),
@@ -278,7 +316,7 @@ def _chunk(patient_ids: list[int], with_identifiers: bool) -> list[PatientRecord
             model.objects.filter(patient__id__range=(low, high)).order_by(date_field, "id"), fields_
         ):
             if row["patient_id"] in patients:
-                getattr(patients[row["patient_id"]], attribute).append(_clean(row))
+                getattr(patients[row["patient_id"]], attribute).append(row)
     return [patients[pid] for pid in patient_ids if pid in patients]
 
 
@@ -287,13 +325,33 @@ def patient_records(
 ) -> Iterator[PatientRecord]:
     """Every patient of ``patients`` with a procedure, in id order, chunk by chunk.
 
-    The NHS number is read (and decrypted) only ``with_identifiers``.
+    The NHS number is read (and decrypted) only ``with_identifiers``. In autocommit mode
+    the next chunk is read by a helper thread (its own database connection) while the caller
+    writes the current one, so the database's time overlaps the writer's; at most two chunks
+    are held. Inside a transaction the chunks are read on the caller's connection, which
+    alone sees the transaction's own writes.
     """
-    last_id = 0
     with_procedures = patients.filter(procedures__isnull=False).distinct().order_by("id")
-    while True:
-        ids = list(with_procedures.filter(id__gt=last_id).values_list("id", flat=True)[:chunk_size])
-        if not ids:
-            return
-        yield from _chunk(ids, with_identifiers)
-        last_id = ids[-1]
+
+    def read(after: int) -> tuple[list[PatientRecord], int | None]:
+        ids = list(with_procedures.filter(id__gt=after).values_list("id", flat=True)[:chunk_size])
+        return (_chunk(ids, with_identifiers), ids[-1]) if ids else ([], None)
+
+    if connection.in_atomic_block:
+        last_id = 0
+        while last_id is not None:
+            records, last_id = read(last_id)
+            yield from records
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-reader") as reader:
+        try:
+            pending = reader.submit(read, 0)
+            while True:
+                records, last_id = pending.result()
+                if last_id is None:
+                    return
+                pending = reader.submit(read, last_id)
+                yield from records
+        finally:
+            # Queued after any read still running: closes the helper thread's connection.
+            reader.submit(connections.close_all)
