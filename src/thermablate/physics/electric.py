@@ -17,7 +17,11 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from thermablate.physics import multigrid
 from thermablate.physics.grid import Grid
+
+MAX_ITERATIONS = 500
+"""Iteration limit of the multigrid-preconditioned CG (it needs 5-20). [-]"""
 
 
 @dataclass
@@ -74,21 +78,6 @@ def conductivity_factor(temperature_c, alpha_per_k):
     return np.maximum(linear, 0.1) * drop
 
 
-def face_conductances(sigma_s_m: np.ndarray, spacing_m: float):
-    """Conductance of the faces between neighbouring cells along x, y, z. [S]
-
-    ``G = h * 2 s1 s2 / (s1 + s2)`` (area h^2 over distance h, harmonic mean).
-    """
-    out = []
-    for axis in range(3):
-        s1 = np.take(sigma_s_m, np.arange(sigma_s_m.shape[axis] - 1), axis=axis)
-        s2 = np.take(sigma_s_m, np.arange(1, sigma_s_m.shape[axis]), axis=axis)
-        den = s1 + s2
-        g = np.divide(2.0 * s1 * s2, den, out=np.zeros_like(den), where=den > 0)
-        out.append(g * spacing_m)
-    return out
-
-
 def solve_potential(
     grid: Grid,
     sigma_s_m: np.ndarray,
@@ -132,22 +121,108 @@ def joule_heat(grid: Grid, v, g_faces, g_boundary, boundary_value_v=None):
     """Joule heat density from face dissipation ``G (dV)^2``, half to each adjacent cell.
 
     Splitting each face's dissipation between its two cells conserves the total exactly:
-    the sum over cells equals the power the source delivers. Returns ``(q [W/m^3], P [W])``.
+    the sum over cells equals the power the source delivers. ``g_faces`` are in the owned
+    layout of :func:`_assemble`. Returns ``(q [W/m^3], P [W])``.
     """
-    shape = v.shape
-    p = np.zeros(shape)
-    for axis, g in enumerate(g_faces):
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[axis] = slice(0, shape[axis] - 1)
-        hi[axis] = slice(1, shape[axis])
-        lo, hi = tuple(lo), tuple(hi)
-        half = 0.5 * g * (v[hi] - v[lo]) ** 2
-        p[lo] += half
-        p[hi] += half
-    vb = 0.0 if boundary_value_v is None else boundary_value_v
-    p += g_boundary * (v - vb) ** 2
-    return p / grid.cell_volume_m3, float(p.sum())
+    vb = np.zeros(v.shape) if boundary_value_v is None else _cell_array(boundary_value_v, v.shape)
+    p = np.empty(v.shape)
+    total = _joule(v, *g_faces, g_boundary, vb, p)
+    return p / grid.cell_volume_m3, total
+
+
+@numba.njit(cache=True, nogil=True)
+def _joule(v, gx, gy, gz, g_boundary, v_boundary, out):
+    nx, ny, nz = v.shape
+    total = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                vc = v[i, j, k]
+                s = g_boundary[i, j, k] * (vc - v_boundary[i, j, k]) ** 2
+                if i > 0:
+                    s += 0.5 * gx[i, j, k] * (vc - v[i - 1, j, k]) ** 2
+                if i < nx - 1:
+                    s += 0.5 * gx[i + 1, j, k] * (v[i + 1, j, k] - vc) ** 2
+                if j > 0:
+                    s += 0.5 * gy[i, j, k] * (vc - v[i, j - 1, k]) ** 2
+                if j < ny - 1:
+                    s += 0.5 * gy[i, j + 1, k] * (v[i, j + 1, k] - vc) ** 2
+                if k > 0:
+                    s += 0.5 * gz[i, j, k] * (vc - v[i, j, k - 1]) ** 2
+                if k < nz - 1:
+                    s += 0.5 * gz[i, j, k + 1] * (v[i, j, k + 1] - vc) ** 2
+                out[i, j, k] = s
+                total += s
+    return total
+
+
+def _cell_array(value, shape):
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=float), shape))
+
+
+@numba.njit(cache=True, nogil=True)
+def _face(s1, s2, h):
+    den = s1 + s2
+    return 2.0 * s1 * s2 / den * h if den > 0.0 else 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _assemble(coef, fixed, fixed_value, boundary_dirichlet, boundary_value, boundary_factor, h,
+              sink, source, initial, gx, gy, gz, g_boundary, diag, rhs, free, x0):  # fmt: skip
+    """Finite-volume system of ``-div(c grad u) + s u = f`` in one pass over the grid.
+
+    Face conductances in the owned layout (``gx[i]`` couples ``i - 1`` and ``i``; zero on the
+    boundary planes), the boundary conductance per cell, the diagonal (all couplings of the
+    cell plus the sink), the right-hand side (couplings to fixed cells and the boundary plus
+    the source), the free cells and the starting guess on them.
+    """
+    nx, ny, nz = coef.shape
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                c = coef[i, j, k]
+                gx[i, j, k] = _face(coef[i - 1, j, k], c, h) if i > 0 else 0.0
+                gy[i, j, k] = _face(coef[i, j - 1, k], c, h) if j > 0 else 0.0
+                gz[i, j, k] = _face(coef[i, j, k - 1], c, h) if k > 0 else 0.0
+    for j in range(ny):
+        for k in range(nz):
+            gx[nx, j, k] = 0.0
+    for i in range(nx):
+        for k in range(nz):
+            gy[i, ny, k] = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            gz[i, j, nz] = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                gb = 0.0
+                if boundary_dirichlet:
+                    ends = (
+                        (i == 0) + (i == nx - 1) + (j == 0) + (j == ny - 1) + (k == 0)
+                        + (k == nz - 1)
+                    )  # fmt: skip
+                    gb = boundary_factor * coef[i, j, k] * h * ends
+                g_boundary[i, j, k] = gb
+                d = gb + sink[i, j, k]
+                r = gb * boundary_value[i, j, k] + source[i, j, k]
+                for di, dj, dk, g in (
+                    (-1, 0, 0, gx[i, j, k]),
+                    (1, 0, 0, gx[i + 1, j, k]),
+                    (0, -1, 0, gy[i, j, k]),
+                    (0, 1, 0, gy[i, j + 1, k]),
+                    (0, 0, -1, gz[i, j, k]),
+                    (0, 0, 1, gz[i, j, k + 1]),
+                ):
+                    if g != 0.0:
+                        d += g
+                        if fixed[i + di, j + dj, k + dk]:
+                            r += g * fixed_value[i + di, j + dj, k + dk]
+                is_free = (not fixed[i, j, k]) and coef[i, j, k] > 0.0 and d > 0.0
+                free[i, j, k] = is_free
+                diag[i, j, k] = d
+                rhs[i, j, k] = r if is_free else 0.0
+                x0[i, j, k] = initial[i, j, k] if is_free else 0.0
 
 
 def solve_diffusion(
@@ -163,152 +238,44 @@ def solve_diffusion(
     source_per_cell: np.ndarray | None = None,
     boundary_factor: float = 2.0,
 ):
-    """Solve ``-div(c grad u) + s u = f`` by finite volumes and Jacobi-preconditioned CG.
+    """Solve ``-div(c grad u) + s u = f`` by finite volumes and multigrid-preconditioned CG.
 
-    The conjugate-gradient solver is matrix-free (Numba kernels on the 3-D arrays).
+    The solver is matrix-free (Numba kernels on the 3-D arrays, see
+    :mod:`thermablate.physics.multigrid`).
 
     ``coefficient`` is the cell conductivity (electric [S/m] or thermal [W/(m K)]); cells with
-    0 are excluded. ``sink_per_cell`` is ``s * h^3`` and ``source_per_cell`` is ``f * h^3``
-    (already multiplied by the cell volume). The boundary, when Dirichlet, is a ghost node at
-    distance h/2 (``boundary_factor`` 2) or h (1) holding ``boundary_value``. Returns ``(u, face_conductances, g_boundary,
-    iterations)``.
+    0 are excluded. The face conductance is ``G = h * 2 c1 c2 / (c1 + c2)`` (area h^2 over
+    distance h, harmonic mean). ``sink_per_cell`` is ``s * h^3`` and ``source_per_cell`` is
+    ``f * h^3`` (already multiplied by the cell volume). The boundary, when Dirichlet, is a
+    ghost node at distance h/2 (``boundary_factor`` 2) or h (1) holding ``boundary_value``.
+    Returns ``(u, face_conductances, g_boundary, iterations)``, the faces in the owned layout
+    (``gx`` of shape ``(nx + 1, ny, nz)``, ``gx[i]`` between cells ``i - 1`` and ``i``).
     """
-    sigma_s_m = coefficient
-    fixed_value_v = fixed_value
-    boundary_grounded = boundary_dirichlet
-    boundary_value_v = boundary_value
-    initial_v = initial
-    h = grid.spacing_m
     shape = grid.shape
-    g_faces = face_conductances(sigma_s_m, h)
-    free = (~fixed) & (sigma_s_m > 0)
-    vfix = np.where(fixed, fixed_value_v, 0.0)
-
-    diag = np.zeros(shape)
-    rhs = np.zeros(shape)
-    sl = (slice(None),) * 3
-    for axis, g in enumerate(g_faces):
-        lo = list(sl)
-        hi = list(sl)
-        lo[axis] = slice(0, shape[axis] - 1)
-        hi[axis] = slice(1, shape[axis])
-        lo, hi = tuple(lo), tuple(hi)
-        diag[lo] += g
-        diag[hi] += g
-        rhs[lo] += g * np.where(fixed[hi], vfix[hi], 0.0)
-        rhs[hi] += g * np.where(fixed[lo], vfix[lo], 0.0)
-    g_boundary = np.zeros(shape)
-    if boundary_grounded:
-        # area h^2 over distance h/2 (factor 2) or h (factor 1)
-        sb = boundary_factor * sigma_s_m * h
-        for axis in range(3):
-            for end in (0, shape[axis] - 1):
-                s = list(sl)
-                s[axis] = slice(end, end + 1)
-                g_boundary[tuple(s)] += sb[tuple(s)]
-        diag += g_boundary
-        if boundary_value_v is not None:
-            rhs += g_boundary * boundary_value_v
-    if sink_per_cell is not None:
-        diag += sink_per_cell
-    if source_per_cell is not None:
-        rhs += source_per_cell
-    free &= diag > 0  # a conducting cell walled in by insulation carries no current
-    x0 = np.where(free, initial_v, 0.0) if initial_v is not None else np.zeros(shape)
-    b = np.where(free, rhs, 0.0)
-    gx, gy, gz = (np.ascontiguousarray(g) for g in g_faces)
-    x, iterations, converged = pcg(b, x0, gx, gy, gz, np.where(free, diag, 1.0), free, rtol, 20000)
+    nx, ny, nz = shape
+    zeros = np.zeros(shape)
+    coef = np.ascontiguousarray(coefficient, dtype=float)
+    fixed = np.ascontiguousarray(fixed, dtype=bool)
+    vfix = _cell_array(fixed_value, shape)
+    bval = zeros if boundary_value is None else _cell_array(boundary_value, shape)
+    sink = zeros if sink_per_cell is None else _cell_array(sink_per_cell, shape)
+    source = zeros if source_per_cell is None else _cell_array(source_per_cell, shape)
+    initial = zeros if initial is None else _cell_array(initial, shape)
+    gx = np.empty((nx + 1, ny, nz))
+    gy = np.empty((nx, ny + 1, nz))
+    gz = np.empty((nx, ny, nz + 1))
+    g_boundary, diag, rhs, x0 = (np.empty(shape) for _ in range(4))
+    free = np.empty(shape, dtype=bool)
+    _assemble(
+        coef, fixed, vfix, bool(boundary_dirichlet), bval, float(boundary_factor),
+        float(grid.spacing_m), sink, source, initial, gx, gy, gz, g_boundary, diag, rhs, free, x0,
+    )  # fmt: skip
+    x, iterations, converged = multigrid.solve(
+        (gx, gy, gz), diag, free, rhs, x0, rtol, MAX_ITERATIONS
+    )
     if not converged:
-        raise RuntimeError("potential/heat solve did not converge in 20000 CG iterations")
-    iters = [iterations]
-    v = np.where(free, x, vfix)
-    return v, g_faces, g_boundary, iters[0]
-
-
-@numba.njit(parallel=True, cache=True)
-def _apply(x, gx, gy, gz, diag, free, out):
-    nx, ny, nz = x.shape
-    for i in numba.prange(nx):
-        for j in range(ny):
-            for k in range(nz):
-                if not free[i, j, k]:
-                    out[i, j, k] = 0.0
-                    continue
-                s = diag[i, j, k] * x[i, j, k]
-                if i > 0:
-                    s -= gx[i - 1, j, k] * x[i - 1, j, k]
-                if i < nx - 1:
-                    s -= gx[i, j, k] * x[i + 1, j, k]
-                if j > 0:
-                    s -= gy[i, j - 1, k] * x[i, j - 1, k]
-                if j < ny - 1:
-                    s -= gy[i, j, k] * x[i, j + 1, k]
-                if k > 0:
-                    s -= gz[i, j, k - 1] * x[i, j, k - 1]
-                if k < nz - 1:
-                    s -= gz[i, j, k] * x[i, j, k + 1]
-                out[i, j, k] = s
-
-
-@numba.njit(parallel=True, cache=True)
-def _dot(a, b):
-    fa = a.reshape(-1)
-    fb = b.reshape(-1)
-    s = 0.0
-    for i in numba.prange(fa.size):
-        s += fa[i] * fb[i]
-    return s
-
-
-@numba.njit(parallel=True, cache=True)
-def _update(x, r, p, ap, alpha, z, inv_diag):
-    """x += alpha p; r -= alpha Ap; z = r / diag; returns (r.r, r.z)."""
-    fx, fr, fp = x.reshape(-1), r.reshape(-1), p.reshape(-1)
-    fa, fz, fd = ap.reshape(-1), z.reshape(-1), inv_diag.reshape(-1)
-    rr = 0.0
-    rz = 0.0
-    for i in numba.prange(fx.size):
-        fx[i] += alpha * fp[i]
-        ri = fr[i] - alpha * fa[i]
-        fr[i] = ri
-        zi = ri * fd[i]
-        fz[i] = zi
-        rr += ri * ri
-        rz += ri * zi
-    return rr, rz
-
-
-@numba.njit(parallel=True, cache=True)
-def _direction(p, z, beta):
-    fp, fz = p.reshape(-1), z.reshape(-1)
-    for i in numba.prange(fp.size):
-        fp[i] = fz[i] + beta * fp[i]
-
-
-@numba.njit(cache=True)
-def pcg(b, x, gx, gy, gz, diag, free, rtol, maxiter):
-    """Jacobi-preconditioned conjugate gradients on the 7-point operator (matrix-free).
-
-    Cells outside ``free`` are kept at zero. Returns ``(x, iterations, converged)``.
-    """
-    inv_diag = np.where(free, 1.0 / diag, 0.0)
-    ap = np.empty_like(x)
-    _apply(x, gx, gy, gz, diag, free, ap)
-    r = np.where(free, b - ap, 0.0)
-    z = r * inv_diag
-    p = z.copy()
-    rz = _dot(r, z)
-    bnorm = np.sqrt(_dot(b, b))
-    if bnorm == 0.0:
-        return np.zeros_like(x), 0, True
-    if np.sqrt(_dot(r, r)) <= rtol * bnorm:
-        return x, 0, True
-    for it in range(1, maxiter + 1):
-        _apply(p, gx, gy, gz, diag, free, ap)
-        alpha = rz / _dot(p, ap)
-        rr, rz_new = _update(x, r, p, ap, alpha, z, inv_diag)
-        if np.sqrt(rr) <= rtol * bnorm:
-            return x, it, True
-        _direction(p, z, rz_new / rz)
-        rz = rz_new
-    return x, maxiter, False
+        raise RuntimeError(
+            f"potential/heat solve did not converge in {MAX_ITERATIONS} multigrid-CG iterations"
+        )
+    v = np.where(free, x, np.where(fixed, vfix, 0.0))
+    return v, (gx, gy, gz), g_boundary, iterations

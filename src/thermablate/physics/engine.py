@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 from scipy import ndimage
 
@@ -44,7 +45,11 @@ TIME_STEP_SAFETY = 0.95
 
 @dataclass
 class State:
-    """What the time loop exposes after each step (arrays are live views: copy to keep)."""
+    """What the time loop exposes after each step (arrays are live views: copy to keep).
+
+    ``perfusion_loss_j``, ``boundary_loss_j`` and ``stored_energy_j`` are only integrated with
+    ``track_energy`` (they cost reductions over the grid every step); otherwise they stay 0.
+    """
 
     time_s: float
     temperature_c: np.ndarray
@@ -93,7 +98,6 @@ class Simulation:
         self.dt_s = s.duration_s / self.n_steps
         self.stable_dt_s = stable
         self.held = np.zeros(g.shape, bool)
-        self.held_value_c = np.zeros(g.shape)
         self.mode = s.generator.mode
         if self.mode == "held":
             self.held = self.masks.active.copy()
@@ -117,6 +121,16 @@ class Simulation:
                 idx = np.nonzero(parts == k)
                 rhoc = self.tables.rhoc[self.labels[idx]]
                 self.contacts.append((idx, rhoc / rhoc.sum()))
+        # The same, flattened for the Numba kernel: padded-array cell indices, weights, and
+        # where each contact starts.
+        self.contact_cells = np.zeros((0, 3), np.intp)
+        self.contact_weights = np.zeros(0)
+        self.contact_starts = np.zeros(1, np.intp)
+        if self.contacts:
+            self.contact_cells = np.concatenate([np.stack(idx, 1) for idx, _ in self.contacts]) + 1
+            self.contact_weights = np.concatenate([w for _, w in self.contacts])
+            self.contact_starts = np.cumsum([0] + [len(w) for _, w in self.contacts])
+        self.tissue_u8 = self.tissue_cells.view(np.uint8)
 
     def solve_electric(self, temperature_c, previous: ElectricSolution | None) -> ElectricSolution:
         sigma = self.sigma37 * conductivity_factor(temperature_c, self.alpha)
@@ -127,6 +141,43 @@ class Simulation:
         )  # fmt: skip
 
 
+@numba.njit(cache=True, nogil=True)
+def _average_contacts(t_pad_c, cells, weights, starts):
+    """Set each metal contact to its heat-capacity-weighted mean temperature (isothermal)."""
+    for c in range(starts.size - 1):
+        mean = 0.0
+        for n in range(starts[c], starts[c + 1]):
+            mean += weights[n] * t_pad_c[cells[n, 0], cells[n, 1], cells[n, 2]]
+        for n in range(starts[c], starts[c + 1]):
+            t_pad_c[cells[n, 0], cells[n, 1], cells[n, 2]] = mean
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz", "reassoc"})
+def _scan(t_pad_c, tissue, t_at_solve_c, floor_c, onset_c):
+    """One pass over the grid for the loop's checks. [°C], [K], [-]
+
+    Returns the hottest tissue temperature (at least ``floor_c``), the largest change of any
+    cell since the last potential solve, and the number of cells above ``onset_c``. Written
+    branch-free, with the fast-math flags that let LLVM vectorise max-reductions (the
+    temperatures are finite; no rounding is involved in a maximum or a count).
+    """
+    nx, ny, nz = t_at_solve_c.shape
+    hottest = floor_c
+    drift = 0.0
+    above = 0
+    for i in range(nx):
+        for j in range(ny):
+            row = t_pad_c[i + 1, j + 1, 1 : nz + 1]
+            ref = t_at_solve_c[i, j]
+            mask = tissue[i, j]
+            for k in range(nz):
+                t = row[k]
+                hottest = max(hottest, t if mask[k] else floor_c)
+                drift = max(drift, abs(t - ref[k]))
+                above += t > onset_c
+    return hottest, drift, above
+
+
 def iterate(scenario: Scenario, track_energy: bool = False) -> Iterator[tuple[float, State]]:
     """Yield ``(t_s, state)`` after every time step until ``duration_s`` or a stop condition.
 
@@ -135,8 +186,9 @@ def iterate(scenario: Scenario, track_energy: bool = False) -> Iterator[tuple[fl
     scenario : Scenario
         The problem.
     track_energy : bool
-        Also integrate the stored energy and the heat lost through the boundary (costs a
-        reduction per step; used by the energy-balance test).
+        Also integrate the stored energy and the heat lost through perfusion and the boundary
+        (costs reductions per step; used by the energy-balance test). Without it, those three
+        stay 0.
     """
     sim = Simulation(scenario)
     yield from _run(sim, track_energy)
@@ -162,43 +214,45 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
     desiccated_at_solve = 0
     min_impedance = state.impedance_ohm
     e0 = bio.stored_energy_j(s.initial_temp_c) if track_energy else 0.0
-    tissue = sim.tissue_cells
     check_every = max(1, int(round(s.record_interval_s / dt)))
     hottest = s.initial_temp_c
     near_boiling = False
     ti = sim.thermocouple_index
+    held = sim.held if sim.mode == "held" else None
+    contacts = (sim.contact_cells, sim.contact_weights, sim.contact_starts)
+    state.tip_temperature_c = float(bio.temperature_c[ti])
     for n in range(1, sim.n_steps + 1):
         t0 = (n - 1) * dt
-        tip = float(bio.temperature_c[ti])
         if sim.mode == "temperature":
-            power = controller.power_w(t0, tip, dt)
+            power = controller.power_w(t0, state.tip_temperature_c, dt)
         elif sim.mode == "power":
             power = gen.power_set_w(t0)
         else:
             power = 0.0
-            sim.held_value_c[sim.held] = gen.set_point_c(t0 + dt, s.initial_temp_c)
+        held_value = gen.set_point_c(t0 + dt, s.initial_temp_c) if held is not None else 0.0
         q_scale = power / electric.power_unit_w if electric is not None else 0.0
         if track_energy:  # boundary flux from the same (start-of-step) temperatures as the update
             state.boundary_loss_j += bio.boundary_loss_w() * dt
         perf_w, held_w = bio.advance(
-            sim.held, sim.held_value_c, q_unit, q_scale, s.initial_temp_c, dt
+            held, held_value, q_unit, q_scale, s.initial_temp_c, dt, perfusion=track_energy
         )
-        if sim.mode != "held":
-            temp = bio.temperature_c
-            for idx, weight in sim.contacts:
-                temp[idx] = float(np.dot(weight, temp[idx]))
+        if held is None:
+            _average_contacts(bio.temperature_padded_c, *contacts)
         t = n * dt
         state.time_s = t
         state.temperature_c = bio.temperature_c
-        state.power_w = power if sim.mode != "held" else held_w
-        state.energy_delivered_j += (power if sim.mode != "held" else held_w) * dt
+        state.power_w = power if held is None else held_w
+        state.energy_delivered_j += state.power_w * dt
         state.perfusion_loss_j += perf_w * dt
         state.tip_temperature_c = float(bio.temperature_c[ti])
         if track_energy:
             state.stored_energy_j = bio.stored_energy_j(s.initial_temp_c) - e0
         if n % check_every == 0 or n == sim.n_steps or near_boiling:
-            # Near boiling the check runs every step: desiccation moves the current quickly.
-            hottest = float(np.max(bio.temperature_c[tissue], initial=s.initial_temp_c))
+            # Near boiling the checks run every step: desiccation moves the current quickly.
+            hottest, drift, desiccated = _scan(
+                bio.temperature_padded_c, sim.tissue_u8, t_at_solve, s.initial_temp_c,
+                DESICCATION_ONSET_C,
+            )  # fmt: skip
             if hottest >= MODEL_LIMIT_C:
                 state.stopped_reason = (
                     f"tissue reached {MODEL_LIMIT_C:g} °C at t = {t:.0f} s: boiling and charring are "
@@ -216,14 +270,18 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
                 )
                 yield t, state
                 return
-        near_boiling = hottest >= DESICCATION_ONSET_C - 4.0
-        if electric is not None and n < sim.n_steps and (n % check_every == 0 or near_boiling):
-            drift = float(np.max(np.abs(bio.temperature_c - t_at_solve)))
+            near_boiling = hottest >= DESICCATION_ONSET_C - 4.0
             # Desiccating cells change conductivity a hundredfold: re-solve when their number
             # changes, so that the impedance rises and current moves away from them.
-            desiccated = int(np.count_nonzero(bio.temperature_c > DESICCATION_ONSET_C))
-            if (drift >= s.electric_update_k or t >= next_electric_t - 1e-9
-                    or desiccated != desiccated_at_solve):  # fmt: skip
+            if (
+                electric is not None
+                and n < sim.n_steps
+                and (
+                    drift >= s.electric_update_k
+                    or t >= next_electric_t - 1e-9
+                    or desiccated != desiccated_at_solve
+                )
+            ):
                 desiccated_at_solve = desiccated
                 electric = sim.solve_electric(bio.temperature_c, electric)
                 t_at_solve[...] = bio.temperature_c

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BYTES_PER_CELL = 260
-"""Peak memory per cell of a simulation: temperature (2 copies), maximum temperature, damage,
-CEM43, Joule heat, potential and the sparse electric operator with its CG work vectors
-(about 7 non-zeros of 12 bytes plus 6 vectors of 8 bytes), rounded up. [B]"""
+BYTES_PER_CELL = 320
+"""Peak memory per cell of a simulation, measured as the growth of the peak resident set from
+125,000 to 1,000,000 cells (294 B), rounded up: the fields of the time loop (two temperature
+buffers, maximum temperature, damage, CEM43, Joule heat, face coefficients, per-cell
+coefficients), and, during a potential solve, the assembled system, the multigrid levels and
+the CG vectors. [B]"""
 
 
 @dataclass(frozen=True)
@@ -104,22 +106,32 @@ def available_memory_bytes() -> int:
         return 8 * 1024**3
 
 
-def trilinear(grid: Grid, field: np.ndarray, point_m) -> float:
-    """Trilinear interpolation of a cell-centred ``field`` at ``point_m`` (clamped at edges)."""
+def trilinear_weights(grid: Grid, point_m, shape=None):
+    """Cells and weights of the trilinear interpolation at ``point_m`` (clamped at edges).
+
+    Returns ``(index, weights)``: ``index`` a tuple of three integer arrays of 8 cells for
+    fancy indexing, so that ``weights @ field[index]`` is the interpolated value. Computed once
+    per probe, so sampling during a run is one small gather.
+    """
     p = (np.asarray(point_m, dtype=float) - np.asarray(grid.origin_m)) / grid.spacing_m - 0.5
-    shape = np.asarray(field.shape)
+    shape = np.asarray(grid.shape if shape is None else shape)
     p = np.clip(p, 0.0, shape - 1.0)
     i0 = np.minimum(np.floor(p).astype(int), np.maximum(shape - 2, 0))
     f = p - i0
-    value = 0.0
+    cells, weights = [], []
     for dx in (0, 1):
         for dy in (0, 1):
             for dz in (0, 1):
-                idx = np.minimum(i0 + (dx, dy, dz), shape - 1)
-                w = (
+                cells.append(np.minimum(i0 + (dx, dy, dz), shape - 1))
+                weights.append(
                     (f[0] if dx else 1 - f[0])
                     * (f[1] if dy else 1 - f[1])
                     * (f[2] if dz else 1 - f[2])
                 )
-                value += w * field[tuple(idx)]
-    return float(value)
+    return tuple(np.array(cells).T), np.array(weights)
+
+
+def trilinear(grid: Grid, field: np.ndarray, point_m) -> float:
+    """Trilinear interpolation of a cell-centred ``field`` at ``point_m`` (clamped at edges)."""
+    index, weights = trilinear_weights(grid, point_m, field.shape)
+    return float(weights @ field[index])

@@ -9,7 +9,7 @@ import numpy as np
 
 from thermablate.physics.damage import ablated
 from thermablate.physics.electrodes import Needle
-from thermablate.physics.grid import trilinear
+from thermablate.physics.grid import trilinear, trilinear_weights
 
 
 @dataclass
@@ -184,15 +184,17 @@ class Recorder:
         self.impedance = [float("nan")]
         self.probe_points_m = {k: np.asarray(p) * 1e-3 for k, p in s.probes_mm.items()}
         self.probe_t = {k: [s.initial_temp_c] for k in s.probes_mm}
+        self.probe_weights = {
+            k: trilinear_weights(s.grid, p) for k, p in self.probe_points_m.items()
+        }
 
     def record(self, t: float, state) -> None:
-        g = self.sim.scenario.grid
         self.times.append(t)
         self.tip.append(state.tip_temperature_c)
         self.power.append(state.power_w)
         self.impedance.append(state.impedance_ohm)
-        for k, p in self.probe_points_m.items():
-            self.probe_t[k].append(trilinear(g, state.temperature_c, p))
+        for k, (index, weights) in self.probe_weights.items():
+            self.probe_t[k].append(float(weights @ state.temperature_c[index]))
 
     def result(self, state, wall_time_s: float) -> Result:
         from thermablate.planning.safety import neural_verdict
