@@ -108,8 +108,6 @@ def patient_create(request):
 def patient_edit(request, registry_number):
     patient = access.get_patient(request.user, registry_number, "registry.change_patient")
     form = PatientForm(request.POST or None, instance=patient)
-    if request.method == "GET":  # the form shows the stored NHS number
-        record_identifiers_shown(request.user, [patient], via="edit page")
     if request.method == "POST" and form.is_valid():
         try:
             actions.update_patient(patient, acting_user=request.user, **form.pop_version())
@@ -118,6 +116,7 @@ def patient_edit(request, registry_number):
         else:
             messages.success(request, "Patient details saved.")
             return redirect("patient_detail", patient.registry_number)
+    record_identifiers_shown(request.user, [patient], via="edit page")  # the form shows it
     return render(
         request,
         "registry/form_page.html",
