@@ -1,7 +1,9 @@
 """Audit fixtures: audit permissions for personas, and a small recorded cohort at site A."""
 
+import importlib.util
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -9,6 +11,15 @@ from django.contrib.auth.models import Permission
 from thermablate.registry import actions
 
 AUDIT_PERMISSIONS = ("view_dashboard", "view_any_appraisal")
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "audit.py"
+
+
+def load_benchmark_cohort(procedures: int, seed: int) -> None:
+    """The synthetic cohort of benchmarks/audit.py (its generator, not a copy of it)."""
+    spec = importlib.util.spec_from_file_location("audit_benchmark", BENCHMARK)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    benchmark.load_cohort(procedures, seed=seed)
 
 
 def grant_audit(user, *codenames: str):

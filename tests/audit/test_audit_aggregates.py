@@ -5,21 +5,18 @@ awkward case (unconvertible analgesics, "no analgesics" ticked, missed follow-up
 numbers and leaflet titles, steps after the procedure, several operators and event types)."""
 
 import dataclasses
-import importlib.util
 import math
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from tests.audit.conftest import load_benchmark_cohort
 from thermablate.audit import aggregates, queries
 from thermablate.audit.analysis.summary import analyse
 from thermablate.registry import models as m
-
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "audit.py"
 
 
 def assert_same(expected, actual, path="figures"):
@@ -67,10 +64,7 @@ def test_it_gives_the_figures_of_the_pure_path_for_the_recorded_cohort(recorded_
 @pytest.fixture
 def synthetic_site(db):
     """250 procedures from the benchmark's generator, then the cases it does not make."""
-    spec = importlib.util.spec_from_file_location("audit_benchmark", BENCHMARK)
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
-    benchmark.load_cohort(250, seed=11)
+    load_benchmark_cohort(250, seed=11)
     assessments = m.Assessment.objects.filter(assessed_on__isnull=False)
     # "No analgesics" ticked and nothing listed: OME 0, not unknown.
     ticked = list(assessments.filter(procedure__id__lte=20).values_list("id", flat=True))

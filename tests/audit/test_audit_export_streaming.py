@@ -1,31 +1,25 @@
 """Exports stream: chunks of patients read (outside a transaction) by a helper thread while the
 previous chunk is written, with the same files as reading on the caller's connection."""
 
-import importlib.util
 import io
 import json
 import threading
-from pathlib import Path
 
 import pytest
 from django.db import transaction
 from fhir.resources.R4B import get_fhir_model_class
 
+from tests.audit.conftest import load_benchmark_cohort
 from thermablate.audit.exports import records
 from thermablate.audit.exports.csv_export import write_csv
 from thermablate.audit.exports.fhir_bundle import write_bundle
 from thermablate.registry.models import Patient
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "audit.py"
-
 
 @pytest.fixture
 def synthetic_registry(transactional_db):
     """40 committed procedures (a helper thread's connection sees only committed rows)."""
-    spec = importlib.util.spec_from_file_location("audit_benchmark", BENCHMARK)
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
-    benchmark.load_cohort(40, seed=3)
+    load_benchmark_cohort(40, seed=3)
 
 
 def export_text(writer, monkeypatch, *, in_transaction: bool) -> tuple[str, set[str]]:

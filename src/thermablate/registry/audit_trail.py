@@ -41,9 +41,6 @@ def verify_chain() -> ChainReport:
     return ChainReport(checked, problems)
 
 
-SHOWN_NHS_NUMBER = {"shown": ["nhs_number"]}
-
-
 def record_access(user, action: str, instance, patient=None, detail: dict | None = None) -> None:
     """A view, search or export of identifiable data (NHS number), kept in the same trail as
     writes. ``detail`` says what was shown or how it was found, never the identifier itself."""
@@ -60,7 +57,7 @@ def record_access(user, action: str, instance, patient=None, detail: dict | None
 def record_identifiers_shown(user, patients, via: str) -> None:
     """One ``view`` entry per patient whose NHS number was shown to ``user`` (page or API)."""
     for patient in patients:
-        record_access(user, "view", patient, patient, {**SHOWN_NHS_NUMBER, "via": via})
+        record_access(user, "view", patient, patient, {"shown": ["nhs_number"], "via": via})
 
 
 def record_found_by_nhs_number(user, patients) -> None:
