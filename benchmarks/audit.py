@@ -7,8 +7,13 @@ fresh PostgreSQL database created beside the one in the URL and dropped afterwar
 process fills the registry with a synthetic cohort by bulk insertion (one procedure per
 patient, six scheduled assessments, their analgesics, ~8 % adverse events), then times:
 
+- summaries_s: building the per-procedure summaries the report reads (``audit.summaries``).
+  A registry builds them as it goes (each write marks its summary stale and the next report
+  rebuilds it); the bulk load bypasses that, so they are built once here;
 - report_s: the governance report's analysis for the whole site (queries + figures, no charts:
-  ``reports.figures_for``, i.e. the database aggregates of ``audit.aggregates``);
+  ``reports.figures_for``, i.e. ``audit.aggregates`` over the summaries);
+- report_1000_stale_s: the same after 1,000 procedures' summaries were marked stale (as a
+  day of data entry would), which the report rebuilds first;
 - csv_export_s and fhir_export_s: the pseudonymised CSV and FHIR exports of every patient.
 
 Memory: the resident set size is sampled every 50 ms during each export; rss_growth_mb is
@@ -457,15 +462,18 @@ def worker(procedures: int) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
-    from thermablate.audit import reports
+    from thermablate.audit import reports, summaries
     from thermablate.audit.exports.run import export
     from thermablate.audit.queries import CohortFilter
-    from thermablate.registry.models import Site
+    from thermablate.registry.models import Procedure, Site
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
     load_cohort(procedures)
     load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    summaries.refresh(Procedure.objects.all())
+    summaries_s = time.perf_counter() - started
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
@@ -477,12 +485,18 @@ def worker(procedures: int) -> dict:
     started = time.perf_counter()
     reports.chart_set(figures)
     charts_s = time.perf_counter() - started
+    summaries.mark_stale(range(1, procedures + 1, max(1, procedures // 1000)))
+    started = time.perf_counter()
+    reports.figures_for(CohortFilter(site=site))
+    report_1000_stale_s = time.perf_counter() - started
     out_dir = Path(os.environ["THERMABLATE_DATA_DIR"])
     result = {
         "procedures": figures.size.procedures,
         "load_s": round(load_s, 1),
+        "summaries_s": round(summaries_s, 1),
         "report_s": round(report_s, 2),
         "charts_s": round(charts_s, 2),
+        "report_1000_stale_s": round(report_1000_stale_s, 2),
     }
     for name, export_format in (("csv_export", "csv"), ("fhir_export", "fhir")):
         out = out_dir / f"bench.{export_format}"

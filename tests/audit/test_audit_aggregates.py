@@ -124,30 +124,3 @@ def test_it_gives_empty_figures_for_a_site_without_procedures(site_b):
     pure, counted = both_paths(queries.CohortFilter(site=site_b))
     assert counted.size.procedures == 0 and counted.size.first_procedure is None
     assert_same(pure, counted)
-
-
-def test_a_registry_with_many_distinct_analgesic_entries_takes_the_pure_path(
-    synthetic_site, monkeypatch
-):
-    # 1,500 distinct oral morphine doses: as CASE branches they would make the query 8 times
-    # slower than the pure path here, and pass the 32,766-parameter limit of some SQLite builds.
-    entries = list(m.AnalgesicEntry.objects.order_by("id")[:1500])
-    assert len(entries) == 1500
-    for number, entry in enumerate(entries):
-        entry.drug, entry.route, entry.unit = "morphine", "oral", "mg"
-        entry.dose, entry.doses_per_day = 1 + number / 100, 2
-    m.AnalgesicEntry.objects.bulk_update(
-        entries, ["drug", "route", "unit", "dose", "doses_per_day"]
-    )
-    pure_path_calls = []
-    assessments_table = queries.assessments_table
-
-    def spy(ids):
-        pure_path_calls.append(ids)
-        return assessments_table(ids)
-
-    pure, _ = both_paths(queries.CohortFilter(site=synthetic_site))
-    monkeypatch.setattr(queries, "assessments_table", spy)
-    counted = aggregates.figures(queries.CohortFilter(site=synthetic_site), pure.as_of)
-    assert len(pure_path_calls) == 1
-    assert_same(pure, counted)

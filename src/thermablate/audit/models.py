@@ -1,10 +1,14 @@
-"""Permissions of the audit pages, held by a model without a table.
+"""The audit's own tables: permissions, and the per-procedure summaries its report reads.
 
-Django attaches permissions to models; the audit has no data of its own (its figures are
-computed from the registry), so an unmanaged model with no default permissions carries them.
+Django attaches permissions to models; ``AuditAccess`` is an unmanaged model with no default
+permissions that carries the audit's. ``CaseSummary`` holds figures derived from the registry
+(never entered, never edited, not backed up): see ``audit.summaries``.
 """
 
 from django.db import models
+
+from thermablate.registry.choices import Timepoint
+from thermablate.registry.models import Patient, Procedure, Site
 
 
 class AuditAccess(models.Model):
@@ -18,3 +22,77 @@ class AuditAccess(models.Model):
 
     def __str__(self) -> str:
         return "Audit access"
+
+
+class CaseSummary(models.Model):
+    """One procedure as the governance report counts it, derived from its registry records.
+
+    Rebuilt by ``audit.summaries.refresh`` when ``stale`` (set by any change to the procedure,
+    its assessments and analgesics, the patient, or the patient's MDT decisions and consents) or when the
+    ``derivation`` (conversion table version, EQ-5D-5L value set) differs from the current one.
+    Besides the flags below, each time point has (generated after the class, see
+    ``TIMEPOINT_FIELDS``) the assessment's window, whether it was done, and its worst pain,
+    EQ-5D-5L index, OME mg/day and unconvertible-entry count, as ``outcomes.wide_table`` has
+    them: NULL unless the assessment was done, the count a number exactly where it was.
+    """
+
+    # No database constraint: deleting a procedure deletes its assessments first, and marking
+    # the summary stale on that may re-create it just before the procedure goes. The orphan
+    # is never read (reports select summaries by procedure) and ``refresh`` removes it.
+    backed_up = False  # derived: a restore leaves it empty and the next report rebuilds it
+
+    procedure = models.OneToOneField(
+        Procedure,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="case_summary",
+    )
+    stale = models.BooleanField(default=True, db_index=True)
+    derivation = models.CharField(max_length=100, blank=True)  # "" until first built
+    # Copies of what reports select and count procedures by, so that a report reads this table
+    # alone (``queries.summaries_in``). Empty until first built.
+    site = models.ForeignKey(
+        Site, null=True, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    patient = models.ForeignKey(
+        Patient, null=True, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    procedure_type = models.CharField(max_length=40, blank=True)
+    procedure_date = models.DateField(null=True)
+    # Key fields recorded on the procedure (analysis.cohort.data_completeness).
+    device_lot_recorded = models.BooleanField(default=False)
+    with_cement = models.BooleanField(default=False)
+    cement_volume_recorded = models.BooleanField(default=False)
+    # The special arrangements, each dated on or before the procedure (analysis.cohort).
+    mdt_before = models.BooleanField(default=False)
+    written_information_before = models.BooleanField(default=False)
+    nice_information_before = models.BooleanField(default=False)
+    uncertainties_before = models.BooleanField(default=False)
+    consent_before = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "case summary"
+        verbose_name_plural = "case summaries"
+
+    def __str__(self) -> str:
+        return f"Summary of procedure {self.procedure_id}"
+
+
+def _timepoint_fields() -> dict[str, models.Field]:
+    fields = {}
+    for tp in Timepoint.values:
+        fields[f"opens_{tp}"] = models.DateField(null=True)  # NULL: not scheduled
+        fields[f"closes_{tp}"] = models.DateField(null=True)
+        fields[f"done_{tp}"] = models.BooleanField(default=False)
+        fields[f"pain_worst_{tp}"] = models.FloatField(null=True)
+        fields[f"eq5d_index_{tp}"] = models.FloatField(null=True)
+        fields[f"ome_mg_per_day_{tp}"] = models.FloatField(null=True)
+        fields[f"ome_not_convertible_{tp}"] = models.IntegerField(null=True)
+    return fields
+
+
+# Six time points by seven values: generated, so the columns follow the registry's time points.
+TIMEPOINT_FIELDS = _timepoint_fields()
+for _name, _field in TIMEPOINT_FIELDS.items():
+    CaseSummary.add_to_class(_name, _field)

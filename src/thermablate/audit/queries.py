@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from thermablate.audit.analysis import tables as t
+from thermablate.audit.models import CaseSummary
 from thermablate.clinical import eq5d, opioids
 from thermablate.registry import choices as c
 from thermablate.registry.models import (
@@ -66,20 +67,32 @@ def procedure_types_for_guidance(key: str) -> list[str]:
 
 
 def procedures_in(cohort: CohortFilter) -> QuerySet:
-    procedures = Procedure.objects.filter(patient__site=cohort.site)
+    return _restricted(Procedure.objects.all(), cohort, site="patient__site", operators="operators")
+
+
+def summaries_in(cohort: CohortFilter) -> QuerySet:
+    """The cohort's case summaries (``audit.summaries``), selected by their own copies of the
+    procedure's site, type and date, exactly as ``procedures_in`` selects procedures."""
+    return _restricted(
+        CaseSummary.objects.all(), cohort, site="site", operators="procedure__operators"
+    )
+
+
+def _restricted(queryset: QuerySet, cohort: CohortFilter, *, site: str, operators: str):
+    """``queryset`` of procedures or summaries restricted to ``cohort``; ``site`` and
+    ``operators`` are the lookups of the site and the operators from its model."""
+    queryset = queryset.filter(**{site: cohort.site})
     if cohort.procedure_type:
-        procedures = procedures.filter(procedure_type=cohort.procedure_type)
+        queryset = queryset.filter(procedure_type=cohort.procedure_type)
     if cohort.guidance:
-        procedures = procedures.filter(
-            procedure_type__in=procedure_types_for_guidance(cohort.guidance)
-        )
+        queryset = queryset.filter(procedure_type__in=procedure_types_for_guidance(cohort.guidance))
     if cohort.operator_id:
-        procedures = procedures.filter(operators=cohort.operator_id)
+        queryset = queryset.filter(**{operators: cohort.operator_id})
     if cohort.date_from:
-        procedures = procedures.filter(procedure_date__gte=cohort.date_from)
+        queryset = queryset.filter(procedure_date__gte=cohort.date_from)
     if cohort.date_to:
-        procedures = procedures.filter(procedure_date__lte=cohort.date_to)
-    return procedures
+        queryset = queryset.filter(procedure_date__lte=cohort.date_to)
+    return queryset
 
 
 def fetch(queryset: QuerySet, fields: tuple[str, ...]) -> list[tuple]:
@@ -172,7 +185,12 @@ def assessments_table(procedure_ids: QuerySet) -> pd.DataFrame:
 
 
 def load_tables(cohort: CohortFilter) -> t.AuditTables:
-    procedures = procedures_in(cohort).order_by()
+    return tables_for(procedures_in(cohort))
+
+
+def tables_for(procedures: QuerySet) -> t.AuditTables:
+    """The analysis tables of ``procedures`` (a queryset of ``Procedure``)."""
+    procedures = procedures.order_by()
     ids = procedures.values("id")
     patients = procedures.values("patient_id")
     procedure_rows = fetch(

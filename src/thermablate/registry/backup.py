@@ -20,6 +20,12 @@ EXCLUDED = ["contenttypes", "auth.permission", "sessions"]
 FORMAT_VERSION = 1
 
 
+def _derived(model) -> bool:
+    """Figures computed from other tables (a model saying ``backed_up = False``): rebuilt
+    after a restore, so neither saved nor counted."""
+    return getattr(model, "backed_up", True) is False
+
+
 def table_counts() -> dict[str, int]:
     return {
         model._meta.label: model._default_manager.count()
@@ -28,6 +34,7 @@ def table_counts() -> dict[str, int]:
         and model._meta.label != "auth.Permission"
         and not model._meta.proxy
         and model._meta.managed
+        and not _derived(model)
     }
 
 
@@ -38,9 +45,10 @@ def applied_migrations() -> list[str]:
 
 
 def excluded() -> list[str]:
-    """Rebuilt by migrate, or without a table (unmanaged models that only carry permissions)."""
-    unmanaged = [m._meta.label for m in apps.get_models() if not m._meta.managed]
-    return EXCLUDED + unmanaged
+    """Rebuilt by migrate, derived from other tables, or without a table (unmanaged models
+    that only carry permissions)."""
+    skipped = [m._meta.label for m in apps.get_models() if not m._meta.managed or _derived(m)]
+    return EXCLUDED + skipped
 
 
 def write_backup(path: Path) -> dict:

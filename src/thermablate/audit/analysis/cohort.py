@@ -121,7 +121,9 @@ class FieldCompleteness:
 
 
 def _baseline(tables: AuditTables) -> pd.DataFrame:
-    baseline = tables.assessments[tables.assessments.timepoint == "baseline"]
+    """Each procedure with its completed baseline assessment's values (NaN/NaT if none)."""
+    assessments = tables.assessments
+    baseline = assessments[(assessments.timepoint == "baseline") & assessments.assessed_on.notna()]
     return tables.procedures[["procedure_id"]].merge(
         baseline[["procedure_id", "assessed_on", "pain_worst", "eq5d_index", "ome_mg_per_day"]],
         on="procedure_id",
@@ -165,11 +167,25 @@ def field_completeness(counts: FieldCounts) -> list[FieldCompleteness]:
     ]
 
 
+def key_field_flags(procedures: pd.DataFrame) -> pd.DataFrame:
+    """Per procedure (the index): device lot recorded, cement used, and (where cement was
+    used) its volume recorded."""
+    with_cement = (procedures.cement != "none").to_numpy()
+    return pd.DataFrame(
+        {
+            "device_lot_recorded": (procedures.device_lot.fillna("").str.strip() != "").to_numpy(),
+            "with_cement": with_cement,
+            "cement_volume_recorded": with_cement & procedures.cement_volume_ml.notna().to_numpy(),
+        },
+        index=pd.Index(procedures.procedure_id.to_numpy(), name="procedure_id"),
+    )
+
+
 def data_completeness(tables: AuditTables) -> list[FieldCompleteness]:
     """Share of procedures with each key field of the audit recorded."""
     procedures = tables.procedures
     baseline = _baseline(tables)
-    with_cement = procedures[procedures.cement != "none"]
+    key_fields = key_field_flags(procedures).sum()
     followed = set(
         tables.assessments.loc[
             tables.assessments.assessed_on.notna() & (tables.assessments.timepoint != "baseline"),
@@ -182,9 +198,9 @@ def data_completeness(tables: AuditTables) -> list[FieldCompleteness]:
             baseline_pain=int(baseline.pain_worst.notna().sum()),
             baseline_eq5d=int(baseline.eq5d_index.notna().sum()),
             baseline_analgesics=int(baseline.ome_mg_per_day.notna().sum()),
-            device_lot=int((procedures.device_lot.fillna("").str.strip() != "").sum()),
-            with_cement=len(with_cement),
-            cement_volume=int(with_cement.cement_volume_ml.notna().sum()),
+            device_lot=int(key_fields["device_lot_recorded"]),
+            with_cement=int(key_fields["with_cement"]),
+            cement_volume=int(key_fields["cement_volume_recorded"]),
             any_follow_up=int(procedures.procedure_id.isin(followed).sum()),
         )
     )
@@ -240,28 +256,47 @@ def arrangement_compliance(counts: ArrangementCounts) -> list[ArrangementComplia
     ]
 
 
-def special_arrangements(tables: AuditTables) -> list[ArrangementCompliance]:
+ARRANGEMENT_ITEMS = (
+    "mdt",
+    "written_information",
+    "nice_information",
+    "uncertainties",
+    "consent",
+    "baseline",
+)
+
+
+def arrangement_flags(tables: AuditTables) -> pd.DataFrame:
+    """Per procedure (the index), whether each special arrangement (``ARRANGEMENT_ITEMS``)
+    was in place on or before the procedure date."""
     procedures = tables.procedures
     mdt = _before_procedure(tables, tables.mdt, "meeting_date")
     consents = _before_procedure(tables, tables.consents, "consent_date")
     baseline = _baseline(tables)
-
-    def count(ids) -> int:
-        return int(procedures.procedure_id.isin(set(ids)).sum())
-
     written = consents[consents.leaflet_title.fillna("").str.strip() != ""]
+    with_step = {
+        "mdt": mdt.procedure_id,
+        "written_information": written.procedure_id,
+        "nice_information": consents[consents.nice_information_offered.astype(bool)].procedure_id,
+        "uncertainties": consents[consents.uncertainties_discussed.astype(bool)].procedure_id,
+        "consent": consents.procedure_id,
+        "baseline": baseline.loc[baseline.assessed_on.notna(), "procedure_id"],
+    }
+    return pd.DataFrame(
+        {
+            item: procedures.procedure_id.isin(set(ids)).to_numpy()
+            for item, ids in with_step.items()
+        },
+        index=pd.Index(procedures.procedure_id.to_numpy(), name="procedure_id"),
+        columns=list(ARRANGEMENT_ITEMS),
+    )
+
+
+def special_arrangements(tables: AuditTables) -> list[ArrangementCompliance]:
+    counts = arrangement_flags(tables).sum()
     return arrangement_compliance(
         ArrangementCounts(
-            procedures=len(procedures),
-            mdt=count(mdt.procedure_id),
-            written_information=count(written.procedure_id),
-            nice_information=count(
-                consents[consents.nice_information_offered.astype(bool)].procedure_id
-            ),
-            uncertainties=count(
-                consents[consents.uncertainties_discussed.astype(bool)].procedure_id
-            ),
-            consent=count(consents.procedure_id),
-            baseline=count(baseline.loc[baseline.assessed_on.notna(), "procedure_id"]),
+            procedures=len(tables.procedures),
+            **{item: int(counts[item]) for item in ARRANGEMENT_ITEMS},
         )
     )

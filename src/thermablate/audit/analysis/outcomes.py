@@ -193,5 +193,6 @@ def outcomes_from_wide(wide: pd.DataFrame) -> dict[str, list[OutcomeAtTimepoint]
 
 
 def unconvertible_analgesic_count(assessments: pd.DataFrame) -> int:
-    """Analgesic entries (all assessments) the OME table could not convert: report them."""
-    return int(assessments.ome_not_convertible.fillna(0).sum())
+    """Analgesic entries (of completed assessments) the OME table could not convert."""
+    done = assessments.assessed_on.notna()
+    return int(assessments.loc[done, "ome_not_convertible"].fillna(0).sum())

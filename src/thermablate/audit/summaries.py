@@ -1,0 +1,253 @@
+"""Per-procedure summaries (``CaseSummary``) that the governance report reads.
+
+Why they exist: the report's figures need, for every procedure, its steps before the
+procedure and the values of its six assessments with their analgesics converted to oral
+morphine equivalents. Read from the registry's own tables at 100,000 procedures that is
+600,000 assessments and a million analgesic entries: several seconds on either database
+however the queries are written. A summary row per procedure turns that into one narrow
+read. The summaries are derived with the same pure functions as the reference path
+(``queries.tables_for`` and ``analysis``), so they cannot define a figure differently.
+
+How they stay right:
+
+- Any save of a patient or procedure, and any save or delete of an assessment, an analgesic
+  entry, an MDT decision or a consent, marks the summaries it touches stale (signal
+  receivers below, inside the writer's transaction: a write that rolls back marks nothing).
+  The registry's writers (``registry.actions``) save model instances; ``QuerySet.update``
+  and ``bulk_create`` send no signals, so data written that way (the benchmark's bulk load)
+  must be followed by ``refresh`` (``thermablate summaries``).
+- ``refresh`` rebuilds, before a report reads them, the summaries of the cohort that are
+  stale, missing, or derived under another conversion table or value set (``derivation``).
+  It clears the stale flags *before* it reads the records: a write that commits while it
+  reads marks its summary stale again, to be rebuilt by the next report, instead of being
+  overwritten by figures from before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.db.models.signals import post_delete, post_save
+
+from thermablate.audit import queries
+from thermablate.audit.analysis import cohort
+from thermablate.audit.models import TIMEPOINT_FIELDS, CaseSummary
+from thermablate.clinical import eq5d, opioids
+from thermablate.registry.models import (
+    AnalgesicEntry,
+    Assessment,
+    Consent,
+    MdtDecisionRecord,
+    Patient,
+    Procedure,
+)
+
+# Raise when the way a summary is derived changes, so that every summary is rebuilt.
+SUMMARY_FORMAT = 1
+# Procedures per rebuild transaction: bounds memory and how long a rebuild holds locks.
+CHUNK = 2_000
+ARRANGEMENT_FIELDS = {
+    "mdt": "mdt_before",
+    "written_information": "written_information_before",
+    "nice_information": "nice_information_before",
+    "uncertainties": "uncertainties_before",
+    "consent": "consent_before",
+}
+# Per time point, the summary's value fields and the ASSESSMENTS column each comes from.
+VALUE_COLUMNS = ("pain_worst", "eq5d_index", "ome_mg_per_day", "ome_not_convertible")
+_PROCEDURE_FIELDS = (
+    "site",
+    "patient",
+    "procedure_type",
+    "procedure_date",
+    "device_lot_recorded",
+    "with_cement",
+    "cement_volume_recorded",
+)
+_SUMMARY_FIELDS = [
+    *_PROCEDURE_FIELDS,
+    *ARRANGEMENT_FIELDS.values(),
+    *TIMEPOINT_FIELDS,
+    "derivation",
+]
+
+
+def derivation() -> str:
+    """What the summaries' figures depend on besides the records themselves."""
+    value_set = eq5d.VALUE_SETS[eq5d.DEFAULT_VALUE_SET]
+    return (
+        f"summary {SUMMARY_FORMAT}; OME table {opioids.CONVERSION_TABLE_VERSION}; "
+        f"EQ-5D-5L {value_set.name} {value_set.version}"
+    )
+
+
+def mark_stale(procedure_ids: Iterable[int | None]) -> None:
+    """Flag these procedures' summaries for rebuilding (creating the flag row if need be)."""
+    ids = {pk for pk in procedure_ids if pk is not None}
+    if ids:
+        CaseSummary.objects.bulk_create(
+            [CaseSummary(procedure_id=pk, stale=True) for pk in sorted(ids)],
+            update_conflicts=True,
+            unique_fields=["procedure"],
+            update_fields=["stale"],
+        )
+
+
+def stale_or_missing(procedures: QuerySet, selected: QuerySet | None = None) -> list[int]:
+    """Ids, in order, of ``procedures`` whose summary needs building, and of the procedures
+    of the stale summaries among ``selected``."""
+    needed = Q(
+        id__in=procedures.order_by()
+        .filter(
+            Q(case_summary__isnull=True)
+            | Q(case_summary__stale=True)
+            | ~Q(case_summary__derivation=derivation())
+        )
+        .values("id")
+    )
+    if selected is not None:
+        needed |= Q(id__in=selected.order_by().filter(stale=True).values("procedure_id"))
+    # In id order, as mark_stale writes: two rebuilds never wait on each other's rows in
+    # opposite orders (a deadlock on PostgreSQL).
+    return list(Procedure.objects.filter(needed).order_by("id").values_list("id", flat=True))
+
+
+def refresh(procedures: QuerySet, selected: QuerySet | None = None) -> int:
+    """Bring the summaries of ``procedures`` up to date; how many were rebuilt.
+
+    ``selected``: the summaries a report will then read (``queries.summaries_in``, which
+    selects by the summaries' copies of site, type and date). Their stale ones are rebuilt
+    too: a procedure whose date or type has changed may have left the cohort, and must not
+    be counted from its old copy.
+    """
+    ids = stale_or_missing(procedures, selected)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        with transaction.atomic():
+            # Claim first (stale = False), then read: see the module's docstring.
+            CaseSummary.objects.bulk_create(
+                [CaseSummary(procedure_id=pk, stale=False) for pk in chunk],
+                update_conflicts=True,
+                unique_fields=["procedure"],
+                update_fields=["stale"],
+            )
+            CaseSummary.objects.bulk_create(
+                build(Procedure.objects.filter(id__in=chunk)),
+                update_conflicts=True,
+                unique_fields=["procedure"],
+                update_fields=_SUMMARY_FIELDS,
+            )
+    # Summaries of deleted procedures (see CaseSummary.procedure): few, and always stale.
+    CaseSummary.objects.filter(stale=True).exclude(
+        procedure_id__in=Procedure.objects.values("id")
+    ).delete()
+    return len(ids)
+
+
+def build(procedures: QuerySet) -> list[CaseSummary]:
+    """The summaries of ``procedures``, computed from their records (not saved)."""
+    tables = queries.tables_for(procedures)
+    sites = dict(procedures.values_list("id", "patient__site_id"))
+    # Plain dicts: looking values up in a DataFrame row by row would take most of the time.
+    flags = cohort.arrangement_flags(tables).to_dict("index")
+    key_fields = cohort.key_field_flags(tables.procedures).to_dict("index")
+    by_procedure = _timepoint_values(tables.assessments)
+    current = derivation()
+    summaries = []
+    for row in tables.procedures.itertuples(index=False):
+        pk = int(row.procedure_id)
+        fields = {
+            "site_id": sites[pk],
+            "patient_id": int(row.patient_id),
+            "procedure_type": row.procedure_type,
+            "procedure_date": row.procedure_date.date(),
+            **{name: bool(value) for name, value in key_fields[pk].items()},
+            **{field: bool(flags[pk][item]) for item, field in ARRANGEMENT_FIELDS.items()},
+            **by_procedure.get(pk, {}),
+        }
+        summaries.append(CaseSummary(procedure_id=pk, stale=False, derivation=current, **fields))
+    return summaries
+
+
+def _timepoint_values(assessments: pd.DataFrame) -> dict[int, dict]:
+    """Per procedure, the summary's time-point fields from its assessments."""
+    done = assessments.assessed_on.notna()
+    # Python values (None for missing), converted column by column rather than row by row.
+    columns = {
+        "opens": _python_dates(assessments.window_opens),
+        "closes": _python_dates(assessments.window_closes),
+        "done": done.tolist(),
+        **{name: _python_numbers(assessments[name].where(done)) for name in VALUE_COLUMNS},
+    }
+    values: dict[int, dict] = {}
+    for number, (procedure_id, tp) in enumerate(
+        zip(assessments.procedure_id.tolist(), assessments.timepoint.tolist(), strict=True)
+    ):
+        fields = values.setdefault(int(procedure_id), {})
+        for name, column in columns.items():
+            fields[f"{name}_{tp}"] = column[number]
+    return values
+
+
+def _python_dates(column: pd.Series) -> list:
+    return [None if pd.isna(value) else value.date() for value in column]
+
+
+def _python_numbers(column: pd.Series) -> list:
+    return [None if np.isnan(value) else value for value in column.astype(float).tolist()]
+
+
+# Signal receivers: which procedures a saved or deleted record belongs to.
+
+
+def _procedure_changed(sender, instance, raw=False, **kwargs):
+    if not raw:  # a restore empties the summaries; refresh rebuilds them all
+        mark_stale([instance.pk])
+
+
+def _assessment_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        mark_stale([instance.procedure_id])
+
+
+def _analgesic_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        mark_stale(
+            Assessment.objects.filter(pk=instance.assessment_id).values_list(
+                "procedure_id", flat=True
+            )
+        )
+
+
+def _patient_changed(sender, instance, raw=False, **kwargs):
+    # Summaries copy the patient's site.
+    if not raw:
+        mark_stale(Procedure.objects.filter(patient=instance).values_list("id", flat=True))
+
+
+def _patient_step_changed(sender, instance, raw=False, **kwargs):
+    # An MDT decision or consent counts for every procedure of the patient dated after it.
+    if not raw:
+        mark_stale(
+            Procedure.objects.filter(patient_id=instance.patient_id).values_list("id", flat=True)
+        )
+
+
+def connect_signals() -> None:
+    # A deleted procedure takes its summary with it, so only its saves are watched.
+    post_save.connect(_procedure_changed, sender=Procedure, dispatch_uid="case-summary-procedure")
+    post_save.connect(_patient_changed, sender=Patient, dispatch_uid="case-summary-patient")
+    receivers = (
+        (Assessment, _assessment_changed),
+        (AnalgesicEntry, _analgesic_changed),
+        (MdtDecisionRecord, _patient_step_changed),
+        (Consent, _patient_step_changed),
+    )
+    for model, receiver in receivers:
+        uid = f"case-summary-{model._meta.label}"
+        post_save.connect(receiver, sender=model, dispatch_uid=uid)
+        post_delete.connect(receiver, sender=model, dispatch_uid=f"{uid}-delete")
