@@ -26,6 +26,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -204,11 +205,12 @@ def _operator_cases(ids, with_event: set[int]) -> tuple[pd.DataFrame, pd.DataFra
     """The tables ``summary.monitoring`` takes: each (procedure, operator) pair, the
     procedures' dates and whether each procedure had any adverse event (``with_event``)."""
     through = Procedure.operators.through.objects.filter(procedure__in=ids).order_by()
-    # Dates as ISO text, which NumPy parses in C: date objects cost more than the query.
-    rows = queries.fetch(
-        through.annotate(day=Cast("procedure__procedure_date", CharField())),
-        ("procedure_id", "user_id", "day"),
-    )
+    day = "procedure__procedure_date"
+    if connection.vendor == "sqlite":
+        # SQLite keeps dates as ISO text: fetched as text, NumPy parses them in C, where
+        # Django's converter would make 100,000 date objects (psycopg makes them in C).
+        through, day = through.annotate(day=Cast(day, CharField())), "day"
+    rows = queries.fetch(through, ("procedure_id", "user_id", day))
     if not rows:
         return (
             t.frame([], ("procedure_id", "procedure_date")),

@@ -142,9 +142,14 @@ def refresh(procedures: QuerySet, selected: QuerySet | None = None) -> int:
                 update_fields=_SUMMARY_FIELDS,
             )
     # Summaries of deleted procedures (see CaseSummary.procedure): few, and always stale.
-    CaseSummary.objects.filter(stale=True).exclude(
-        procedure_id__in=Procedure.objects.values("id")
-    ).delete()
+    # Looked for first, so that a report takes SQLite's write lock only when it must.
+    orphans = list(
+        CaseSummary.objects.filter(stale=True)
+        .exclude(procedure_id__in=Procedure.objects.values("id"))
+        .values_list("procedure_id", flat=True)
+    )
+    if orphans:
+        CaseSummary.objects.filter(procedure_id__in=orphans, stale=True).delete()
     return len(ids)
 
 
