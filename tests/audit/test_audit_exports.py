@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 
 from thermablate.audit.exports.pseudonyms import MAX_SHIFT_DAYS, date_shift_days, pseudonym
 from thermablate.audit.exports.run import export
+from thermablate.clinical import eq5d
 from thermablate.registry.models import AuditEvent
 
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -55,7 +56,15 @@ def test_it_derives_the_scores_from_the_raw_answers(tmp_path, recorded_cohort):
     assert row["3m_pain_worst"] == ""
     assert (row["adverse_events"], row["adverse_event_types"]) == ("1", "cement_leakage")
     assert row["device_lot"] == "LOT-4471"
-    assert row["eq5d_value_set"] == "en-5l-to-3l-crosswalk-vanhout-2012"
+    assert row["eq5d_value_set"] == "uk-5l-to-3l-mapping-dsu-2022"
+    # The DSU mapping depends on age and sex: the patient's, at the assessment.
+    patient = recorded_cohort["patient"]
+    baseline = recorded_cohort["procedure"].assessments.get(timepoint="baseline")
+    age = baseline.assessed_on.year - patient.year_of_birth
+    expected = eq5d.index("32342", age=age, sex=patient.sex)
+    assert row["baseline_eq5d_index"] == f"{expected:.3f}"
+    other_sex = "female" if patient.sex == "male" else "male"
+    assert expected != eq5d.index("32342", age=age, sex=other_sex)
 
 
 def test_it_writes_an_identifiable_csv_when_asked(tmp_path, recorded_cohort):

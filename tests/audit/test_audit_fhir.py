@@ -94,6 +94,6 @@ def test_it_reports_scores_as_observations_with_their_method(bundle_json):
     assert ome["valueQuantity"]["value"] == 60
     assert "not convertible: kratom oral" in ome["note"][0]["text"]
     eq5d = next(o for key, o in observations.items() if key.endswith("baseline-eq5d-index"))
-    assert "van Hout" in eq5d["method"]["text"]
+    assert "NICE DSU mapping" in eq5d["method"]["text"]
     pain = next(o for key, o in observations.items() if key.endswith("baseline-pain-worst"))
     assert pain["code"]["coding"][0]["code"] == "72514-3" and pain["valueInteger"] == 8

@@ -80,7 +80,7 @@ def test_it_opens_the_committee_report_as_html(client, analyst, recorded_cohort)
     response = client.get(reverse("audit_report"), {"format": "html"})
     body = response.content.decode()
     assert "governance committee report" in body
-    assert "van Hout" in body  # the EQ-5D value set is named
+    assert "NICE DSU mapping" in body  # the EQ-5D value set is named
     assert recorded_cohort["patient"].nhs_number not in body
 
 

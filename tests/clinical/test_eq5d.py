@@ -8,11 +8,92 @@ from thermablate.clinical import eq5d
 
 CROSSWALK = "en-5l-to-3l-crosswalk-vanhout-2012"
 DEVLIN = "en-5l-devlin-2018"
+DSU = "uk-5l-to-3l-mapping-dsu-2022"
 
 
-def test_it_offers_both_value_sets_and_defaults_to_nices_5l_to_3l_mapping():
-    assert set(eq5d.VALUE_SETS) == {CROSSWALK, DEVLIN}
-    assert eq5d.DEFAULT_VALUE_SET == CROSSWALK
+def test_it_offers_three_value_sets_and_defaults_to_nices_dsu_mapping():
+    assert set(eq5d.VALUE_SETS) == {CROSSWALK, DEVLIN, DSU}
+    assert eq5d.DEFAULT_VALUE_SET == DSU
+
+
+@pytest.mark.parametrize(
+    ("profile", "age", "sex", "published"),
+    [
+        # Worked examples of the DSU mapping in the tests of the R package eq5d (fragla/eq5d,
+        # tests/testthat/test-eq5dmap.R, MIT), to the 3 decimals they give.
+        ("12345", 30, "female", 0.067),
+        ("23421", 70, "male", 0.609),
+        ("11112", 18, "male", 0.893),
+        ("24112", 50, "female", 0.761),
+    ],
+)
+def test_it_reproduces_published_dsu_mapping_values(profile, age, sex, published):
+    assert eq5d.index(profile, DSU, age=age, sex=sex) == pytest.approx(published, abs=5e-4)
+
+
+@pytest.mark.parametrize(
+    ("age", "band"),
+    [(16, "18-34"), (34, "18-34"), (35, "35-44"), (54, "45-54"), (64, "55-64"), (65, "65+")],
+)
+def test_it_places_ages_in_the_dsu_bands(age, band):
+    assert eq5d.age_band(age) == band
+
+
+def test_the_dsu_mapping_depends_on_age_and_sex():
+    by_group = {
+        (age, sex): eq5d.index("33333", DSU, age=age, sex=sex)
+        for age in (25, 70)
+        for sex in ("female", "male")
+    }
+    assert len(set(by_group.values())) == 4
+    mean = (by_group[25, "female"] + by_group[25, "male"]) / 2
+    # Neither female nor male: the mean of the two (our choice, stated in the docstring).
+    assert eq5d.index("33333", DSU, age=25, sex="not_known") == pytest.approx(mean)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "needs the respondent's age and sex"),
+        ({"age": 40}, "needs the respondent's age and sex"),
+        ({"age": 15, "sex": "male"}, "estimated on adults"),
+        ({"age": 40.5, "sex": "male"}, "whole number of years"),
+        ({"age": 40, "sex": "M"}, "sex must be one of"),
+    ],
+)
+def test_the_dsu_mapping_refuses_what_it_cannot_score(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        eq5d.index("21325", DSU, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("profile", "published"),
+    [
+        # Column UK_2026Copula of the DSU table as the R package eq5d ships it (fragla/eq5d,
+        # data-raw/DSU5L_2026.csv, MIT), 18-34, male: a second copy of the table.
+        ("11113", 0.81985608),
+        ("11125", 0.34478755),
+        ("11131", 0.81235952),
+        ("11141", 0.87337905),  # higher than 11131: the published mapping is not monotone
+        ("11155", 0.27690531),
+        ("11222", 0.75666249),
+    ],
+)
+def test_it_matches_a_second_copy_of_the_dsu_table(profile, published):
+    assert eq5d.index(profile, DSU, age=25, sex="male") == pytest.approx(published, abs=5e-7)
+
+
+def test_the_dsu_table_covers_every_profile_band_and_sex_within_the_3l_range():
+    tables = eq5d.VALUE_SETS[DSU].tables
+    assert len(tables) == 10 and all(len(values) == 3125 for values in tables.values())
+    for values in tables.values():
+        # Dolan 1997's 3L values run from -0.594 to 1; a mapped (expected) value lies inside.
+        assert all(-0.594 <= v <= 1.0 for v in values.values())
+        assert values["11111"] > 0.98 and values["55555"] < -0.5
+
+
+def test_the_value_sets_that_need_no_age_ignore_it():
+    assert eq5d.index("21325", DEVLIN, age=40, sex="male") == eq5d.index("21325", DEVLIN)
 
 
 @pytest.mark.parametrize("value_set", [CROSSWALK, DEVLIN])
@@ -105,8 +186,9 @@ def test_it_rejects_an_unknown_value_set_and_lists_the_known_ones():
 
 def test_describe_names_the_value_set_and_its_source_on_one_line():
     line = eq5d.describe()
-    assert CROSSWALK in line and "van Hout" in line and "doi:10.1016/j.jval.2012.02.008" in line
+    assert DSU in line and "Hernández Alava" in line and "doi:10.1007/s40273-022-01218-7" in line
     assert "\n" not in line
+    assert "doi:10.1016/j.jval.2012.02.008" in eq5d.describe(CROSSWALK)
     assert "doi:10.1002/hec.3564" in eq5d.describe(DEVLIN)
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import login
+from thermablate.clinical import eq5d
 from thermablate.registry.models import (
     AblationCycle,
     AdverseEvent,
@@ -388,6 +389,9 @@ def test_scores_are_shown_as_soon_as_an_assessment_is_saved(client, coordinator,
     # Oxycodone 10 mg twice a day is 30 mg oral morphine (factor 1.5, Opioids Aware), and the
     # 12 microgram/h fentanyl patch is 30 mg a day: 60 mg in all.
     assert "OME 60 mg/day" in page
-    assert "EQ-5D-5L index 0." in page
+    # Profile 21221 under the DSU mapping, for this patient's age at the assessment and sex.
+    patient = procedure.patient
+    expected = eq5d.index("21221", age=int(when[:4]) - patient.year_of_birth, sex=patient.sex)
+    assert f"EQ-5D-5L index {expected:.3f}".rstrip("0") in page
     detail = client.get(reverse("procedure_detail", args=[procedure.pk])).content.decode()
-    assert "van Hout" in detail
+    assert "NICE DSU mapping" in detail

@@ -256,7 +256,8 @@ def procedure_create(request, registry_number):
 
 def procedure_detail(request, procedure_id):
     procedure = access.get_procedure(request.user, procedure_id)
-    schedule = [(a, scores_for(a)) for a in procedure.assessments.prefetch_related("analgesics")]
+    assessments = procedure.assessments.select_related("patient").prefetch_related("analgesics")
+    schedule = [(a, scores_for(a)) for a in assessments]
     suggested = coding.suggestions(procedure)
     coding_form = None
     if request.user.has_perm("registry.change_procedure"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -114,16 +114,22 @@ class Analgesic(NamedTuple):
 @dataclass
 class AssessmentRecord:
     data: dict
+    # The patient's, for value sets that depend on age and sex (the DSU mapping).
+    year_of_birth: InitVar[int]
+    sex: InitVar[str]
     analgesics: list[Analgesic] = field(default_factory=list)
     # Derived once here: both writers ask for them, some more than once.
     eq5d_profile: tuple[int, ...] | None = field(init=False)
     eq5d_index: float | None = field(init=False)
 
-    def __post_init__(self):
+    def __post_init__(self, year_of_birth: int, sex: str):
         answers = tuple(self.data[name] for name in _EQ5D_FIELDS)
         self.eq5d_profile = None if None in answers else answers
-        # The levels were validated on entry (1-5 choices): look the code up directly.
-        self.eq5d_index = _DEFAULT_VALUES["".join(map(str, answers))] if self.eq5d_profile else None
+        self.eq5d_index = None
+        if self.eq5d_profile:
+            table = _eq5d_table(eq5d.approximate_age(year_of_birth, self.data["assessed_on"]), sex)
+            # The levels were validated on entry (1-5 choices): look the code up directly.
+            self.eq5d_index = None if table is None else table["".join(map(str, answers))]
 
     @property
     def done(self) -> bool:
@@ -137,7 +143,15 @@ class AssessmentRecord:
 
 
 _EQ5D_FIELDS = tuple(name for name, _ in c.EQ5D_DIMENSIONS)
-_DEFAULT_VALUES = eq5d.VALUE_SETS[eq5d.DEFAULT_VALUE_SET].values
+
+
+@lru_cache(maxsize=1_024)
+def _eq5d_table(age: int, sex: str):
+    """The default value set's table for one age and sex; None if it does not cover them."""
+    try:
+        return eq5d.values_for(age=age, sex=sex)
+    except ValueError:
+        return None
 
 
 @lru_cache(maxsize=4_096)
@@ -289,7 +303,8 @@ def _chunk(patient_ids: list[int], with_identifiers: bool) -> list[PatientRecord
         ASSESSMENT_FIELDS,
     ):
         if row["procedure_id"] in procedures:
-            record = AssessmentRecord(row)
+            patient = patients[procedures[row["procedure_id"]].data["patient_id"]].data
+            record = AssessmentRecord(row, patient["year_of_birth"], patient["sex"])
             assessments[row["id"]] = record
             procedures[row["procedure_id"]].assessments.append(record)
     # The range of the chunk's assessment ids adds nothing to the patient filter but lets
