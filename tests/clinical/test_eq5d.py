@@ -56,7 +56,7 @@ def test_the_dsu_mapping_depends_on_age_and_sex():
     [
         ({}, "needs the respondent's age and sex"),
         ({"age": 40}, "needs the respondent's age and sex"),
-        ({"age": 15, "sex": "male"}, "estimated on adults"),
+        ({"age": 15, "sex": "male"}, "covers ages 16 and over"),
         ({"age": 40.5, "sex": "male"}, "whole number of years"),
         ({"age": 40, "sex": "M"}, "sex must be one of"),
     ],

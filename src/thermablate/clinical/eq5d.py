@@ -104,7 +104,7 @@ def age_band(age: int) -> str:
         raise ValueError(f"age must be a whole number of years, got {age!r}")
     if age < AGE_BANDS[0][0]:
         raise ValueError(
-            f"the DSU EQ-5D-5L mapping was estimated on adults (16 and over), got age {age}"
+            f"the DSU EQ-5D-5L mapping covers ages 16 and over (adults), got age {age}"
         )
     for youngest, oldest, label in AGE_BANDS:
         if youngest <= age <= oldest:
