@@ -9,9 +9,9 @@ frequency), computed once and shared by every assessment that lists it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -166,21 +166,24 @@ def eq5d_indices(
     if not isinstance(eq5d.VALUE_SETS[value_set], eq5d.AgeSexValueSet):
         groups = groups.assign(age=0, sex="")  # one table for everyone
     for (age, sex), rows in groups.groupby(["age", "sex"], dropna=False).groups.items():
-        table = _eq5d_table(value_set, None if pd.isna(age) else int(age), sex)
-        if table is not None:
-            indices[rows] = codes[rows].map(table)
+        try:
+            values = eq5d.values_for(value_set, age=None if pd.isna(age) else int(age), sex=sex)
+        except ValueError:
+            continue  # not covered by the value set (e.g. under 16 for the DSU mapping): NaN
+        indices[rows] = codes[rows].map(_by_integer_code(values))
     return indices
 
 
-@lru_cache(maxsize=1_024)
-def _eq5d_table(value_set: str, age: int | None, sex: str) -> dict[int, float] | None:
-    """The value set's table for one respondent group, keyed by integer code; None if the
-    value set does not cover it (e.g. under 16 for the DSU mapping)."""
-    try:
-        values = eq5d.values_for(value_set, age=age, sex=sex)
-    except ValueError:
-        return None
-    return {int(code): value for code, value in values.items()}
+_INTEGER_KEYED: dict[int, dict[int, float]] = {}
+
+
+def _by_integer_code(values: Mapping[str, float]) -> dict[int, float]:
+    """A value set's table keyed by integer code, made once per table (the tables live as
+    long as the process, so their ids are stable keys; ages share their band's table)."""
+    key = id(values)
+    if key not in _INTEGER_KEYED:
+        _INTEGER_KEYED[key] = {int(code): value for code, value in values.items()}
+    return _INTEGER_KEYED[key]
 
 
 def assessments_table(procedure_ids: QuerySet) -> pd.DataFrame:
