@@ -145,11 +145,19 @@ def test_a_procedure_moved_out_of_the_period_is_not_counted_from_its_old_summary
     assert_same(pure, after)
 
 
-def test_a_write_while_a_summary_is_rebuilt_is_not_lost(recorded_cohort, clinician, monkeypatch):
+@pytest.mark.parametrize("before", ["missing", "stale"])
+def test_a_write_while_a_summary_is_rebuilt_is_not_lost(
+    recorded_cohort, clinician, monkeypatch, before
+):
     """The rebuild reads the records after clearing the stale flag: a write landing between
     the read and the store leaves the summary stale, and the next report has its figures."""
     procedure = recorded_cohort["procedure"]
-    CaseSummary.objects.all().delete()
+    if before == "missing":
+        CaseSummary.objects.all().delete()
+    else:
+        summaries.refresh(m.Procedure.objects.all())
+        reassess(procedure.assessments.get(timepoint="1m"), clinician, pain_worst=3, notes="x")
+        assert summary_of(procedure).stale
     build = summaries.build
 
     def build_then_write(procedures):

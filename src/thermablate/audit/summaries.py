@@ -18,9 +18,9 @@ How they stay right:
   must be followed by ``refresh`` (``thermablate summaries``).
 - ``refresh`` rebuilds, before a report reads them, the summaries of the cohort that are
   stale, missing, or derived under another conversion table or value set (``derivation``).
-  It clears the stale flags *before* it reads the records: a write that commits while it
-  reads marks its summary stale again, to be rebuilt by the next report, instead of being
-  overwritten by figures from before it.
+  It clears the stale flags *before* it reads the records, and storing a summary never
+  touches the flag: a write that commits while it reads marks its summary stale (again),
+  to be rebuilt by the next report, instead of being overwritten by figures from before it.
 """
 
 from __future__ import annotations
@@ -128,13 +128,11 @@ def refresh(procedures: QuerySet, selected: QuerySet | None = None) -> int:
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         with transaction.atomic():
-            # Claim first (stale = False), then read: see the module's docstring.
-            CaseSummary.objects.bulk_create(
-                [CaseSummary(procedure_id=pk, stale=False) for pk in chunk],
-                update_conflicts=True,
-                unique_fields=["procedure"],
-                update_fields=["stale"],
-            )
+            # Claim the stale ones first (stale = False), then read: see the module's
+            # docstring. Missing and out-of-date summaries need no claim: the store below
+            # never sets ``stale``, so a write marking one meanwhile keeps its mark. (One
+            # write per summary where possible: on PostgreSQL each is a row version.)
+            CaseSummary.objects.filter(procedure_id__in=chunk, stale=True).update(stale=False)
             CaseSummary.objects.bulk_create(
                 build(Procedure.objects.filter(id__in=chunk)),
                 update_conflicts=True,
