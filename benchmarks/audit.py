@@ -14,6 +14,9 @@ patient, six scheduled assessments, their analgesics, ~8 % adverse events), then
   ``reports.figures_for``, i.e. ``audit.aggregates`` over the summaries);
 - report_1000_stale_s: the same after 1,000 procedures' summaries were marked stale (as a
   day of data entry would), which the report rebuilds first;
+- reference_report_s, the peer: the same figures by the reference path (every assessment
+  and analgesic entry read into pandas: ``analyse(load_tables(...))``), and
+  report_speedup = reference_report_s / report_s, which depends less on the machine's load;
 - csv_export_s and fhir_export_s: the pseudonymised CSV and FHIR exports of every patient.
 
 Memory: the resident set size is sampled every 50 ms during each export; rss_growth_mb is
@@ -463,8 +466,9 @@ def worker(procedures: int) -> dict:
     from django.db import connection
 
     from thermablate.audit import reports, summaries
+    from thermablate.audit.analysis.summary import analyse
     from thermablate.audit.exports.run import export
-    from thermablate.audit.queries import CohortFilter
+    from thermablate.audit.queries import EVENT_TYPES, CohortFilter, load_tables
     from thermablate.registry.models import Procedure, Site
 
     call_command("migrate", verbosity=0)
@@ -485,6 +489,9 @@ def worker(procedures: int) -> dict:
     started = time.perf_counter()
     reports.chart_set(figures)
     charts_s = time.perf_counter() - started
+    started = time.perf_counter()
+    analyse(load_tables(CohortFilter(site=site)), figures.as_of, EVENT_TYPES)
+    reference_report_s = time.perf_counter() - started
     summaries.mark_stale(range(1, procedures + 1, max(1, procedures // 1000)))
     started = time.perf_counter()
     reports.figures_for(CohortFilter(site=site))
@@ -497,6 +504,8 @@ def worker(procedures: int) -> dict:
         "report_s": round(report_s, 2),
         "charts_s": round(charts_s, 2),
         "report_1000_stale_s": round(report_1000_stale_s, 2),
+        "reference_report_s": round(reference_report_s, 1),
+        "report_speedup": round(reference_report_s / report_s, 1),
     }
     for name, export_format in (("csv_export", "csv"), ("fhir_export", "fhir")):
         out = out_dir / f"bench.{export_format}"
