@@ -124,15 +124,3 @@ def test_it_gives_empty_figures_for_a_site_without_procedures(site_b):
     pure, counted = both_paths(queries.CohortFilter(site=site_b))
     assert counted.size.procedures == 0 and counted.size.first_procedure is None
     assert_same(pure, counted)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_it_gives_the_same_figures_when_it_reads_on_two_connections(recorded_cohort):
-    # Outside a transaction the operator sequence is read by a helper thread on its own
-    # connection while the summaries are read on this one (aggregates._alongside).
-    from django.db import connection
-
-    assert not connection.in_atomic_block
-    pure, counted = both_paths(queries.CohortFilter(site=recorded_cohort["patient"].site))
-    assert counted.size.operators == 1 and len(counted.cusum) == 1
-    assert_same(pure, counted)

@@ -21,8 +21,6 @@ The tests check that both paths give the same figures for the same cohort.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import date
 
 import numpy as np
@@ -60,12 +58,17 @@ def figures(
     in_cohort = queries.summaries_in(cohort_filter).order_by()
     summaries.refresh(queries.procedures_in(cohort_filter), in_cohort)
     ids = in_cohort.values("procedure_id")
-    with _alongside(_operator_cases, ids) as operator_cases:
-        counts = _summary_counts(in_cohort, as_of)
-        wide = outcome_table(in_cohort)
+    counts = _summary_counts(in_cohort, as_of)
+    wide = outcome_table(in_cohort)
     followed_up = wide[[("ome_not_convertible", tp) for tp in t.FOLLOW_UP_TIMEPOINTS]].notna()
     baseline = wide.xs("baseline", axis=1, level="timepoint")
-    procedures, operators, complications = operator_cases()
+    with_event = set(
+        AdverseEvent.objects.filter(procedure__in=ids)
+        .order_by()
+        .values_list("procedure_id", flat=True)
+        .distinct()
+    )
+    procedures, operators, complications = _operator_cases(ids, with_event)
     charts, operator_funnel = monitoring(procedures, operators, complications)
     total = counts["procedures"]
     return AuditFigures(
@@ -198,37 +201,9 @@ def _event_counts(ids, total: int, event_types: Mapping[str, str]) -> safety.Eve
     )
 
 
-@contextmanager
-def _alongside(function, *args):
-    """Run ``function(*args)`` on a helper thread (its own database connection) while the
-    block runs, and yield a callable returning its result: the two largest reads of the
-    report then overlap (the database works while Python builds the other's rows). Inside
-    a transaction it runs on the caller's connection instead, which alone sees the
-    transaction's own writes."""
-    if connection.in_atomic_block:
-        yield lambda: function(*args)
-        return
-
-    def run():
-        try:
-            return function(*args)
-        finally:
-            connection.close()  # this thread's connection
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-reader") as helper:
-        pending = helper.submit(run)
-        yield pending.result
-
-
-def _operator_cases(ids) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+def _operator_cases(ids, with_event: set[int]) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """The tables ``summary.monitoring`` takes: each (procedure, operator) pair, the
-    procedures' dates and whether each procedure had any adverse event."""
-    with_event = set(
-        AdverseEvent.objects.filter(procedure__in=ids)
-        .order_by()
-        .values_list("procedure_id", flat=True)
-        .distinct()
-    )
+    procedures' dates and whether each procedure had any adverse event (``with_event``)."""
     through = Procedure.operators.through.objects.filter(procedure__in=ids).order_by()
     day = "procedure__procedure_date"
     if connection.vendor == "sqlite":
