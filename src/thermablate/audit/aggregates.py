@@ -165,6 +165,7 @@ def outcome_table(in_cohort) -> pd.DataFrame:
     rows = queries.fetch(
         in_cohort.filter(any_done),
         ("procedure_id", *(f"{name}_{tp}" for name, tp in columns)),
+        binary=True,
     )
     data = np.array(rows, dtype=float).reshape(len(rows), len(columns) + 1)
     return pd.DataFrame(
@@ -208,9 +209,10 @@ def _operator_cases(ids, with_event: set[int]) -> tuple[pd.DataFrame, pd.DataFra
     day = "procedure__procedure_date"
     if connection.vendor == "sqlite":
         # SQLite keeps dates as ISO text: fetched as text, NumPy parses them in C, where
-        # Django's converter would make 100,000 date objects (psycopg makes them in C).
+        # Django's converter would make 100,000 date objects (psycopg makes them in C,
+        # from binary).
         through, day = through.annotate(day=Cast(day, CharField())), "day"
-    rows = queries.fetch(through, ("procedure_id", "user_id", day))
+    rows = queries.fetch(through, ("procedure_id", "user_id", day), binary=True)
     if not rows:
         return (
             t.frame([], ("procedure_id", "procedure_date")),

@@ -96,9 +96,24 @@ def _restricted(queryset: QuerySet, cohort: CohortFilter, *, site: str, operator
     return queryset
 
 
-def fetch(queryset: QuerySet, fields: tuple[str, ...]) -> list[tuple]:
-    """Rows of ``fields`` in one query through the cursor, without model instances."""
+def fetch(queryset: QuerySet, fields: tuple[str, ...], *, binary: bool = False) -> list[tuple]:
+    """Rows of ``fields`` in one query through the cursor, without model instances.
+
+    ``binary``: on PostgreSQL, ask for the results in binary form, so that numbers and dates
+    arrive as bytes rather than text to parse (the report's 100,000-row reads take a third
+    less time). For reads of numbers, dates and flags: a JSON or text column would come back
+    as psycopg makes it, not as Django's cursor would.
+    """
     sql, params = queryset.values_list(*fields).query.sql_with_params()
+    if binary and connection.vendor == "postgresql":
+        import psycopg
+
+        connection.ensure_connection()
+        # A cursor of the same connection (same transaction); Django's binds client-side,
+        # which has no binary results.
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, params, binary=True)
+            return cursor.fetchall()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
