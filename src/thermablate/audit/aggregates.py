@@ -143,7 +143,6 @@ def _summary_counts(in_cohort, as_of: date) -> dict:
         columns[f"open_{tp}"] = count(
             not_done & Q(**{f"opens_{tp}__lte": as_of, f"closes_{tp}__gte": as_of})
         )
-    for tp in TIMEPOINTS:
         columns[f"unconvertible_{tp}"] = Sum(f"ome_not_convertible_{tp}")
     # "n_" keeps the aliases apart from the summary's field names.
     totals = in_cohort.aggregate(**{f"n_{name}": value for name, value in columns.items()})
@@ -221,7 +220,7 @@ def _operator_cases(ids, with_event: set[int]) -> tuple[pd.DataFrame, pd.DataFra
         )
     procedure_ids, user_ids, days = (np.array(column) for column in zip(*rows, strict=True))
     names = {
-        pk: " ".join(filter(None, (first, last))) or username
+        pk: queries.operator_name(first, last, username)
         for pk, first, last, username in get_user_model()
         .objects.filter(pk__in=set(user_ids.tolist()))
         .values_list("pk", "first_name", "last_name", "username")

@@ -96,6 +96,11 @@ def _restricted(queryset: QuerySet, cohort: CohortFilter, *, site: str, operator
     return queryset
 
 
+def operator_name(first_name: str, last_name: str, username: str) -> str:
+    """How reports and exports name an operator: full name, else the user name."""
+    return " ".join(filter(None, (first_name, last_name))) or username
+
+
 def fetch(queryset: QuerySet, fields: tuple[str, ...], *, binary: bool = False) -> list[tuple]:
     """Rows of ``fields`` in one query through the cursor, without model instances.
 
@@ -266,7 +271,7 @@ def tables_for(procedures: QuerySet) -> t.AuditTables:
     )
     operators = t.frame(
         [
-            (procedure, user, " ".join(filter(None, (first, last))) or username)
+            (procedure, user, operator_name(first, last, username))
             for procedure, user, first, last, username in operator_rows
         ],
         t.OPERATOR_COLUMNS,

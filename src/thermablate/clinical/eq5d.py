@@ -58,9 +58,6 @@ class ValueSet:
     sources: tuple[str, ...]
     values: Mapping[str, float]
 
-    def index(self, profile: Sequence[int] | str) -> float:
-        return self.values[profile_code(profile)]
-
 
 def parse_profile(profile: Sequence[int] | str) -> Profile:
     """Validate a profile given as five ints 1-5 or a string like "21325"; raise ValueError if invalid."""
@@ -165,9 +162,6 @@ class AgeSexValueSet:
             f"sex must be one of {', '.join(SEXES + OTHER_SEXES)} for {self.name}, got {sex!r}"
         )
 
-    def index(self, profile: Sequence[int] | str, *, age: int, sex: str) -> float:
-        return self.values_for(age=age, sex=sex)[profile_code(profile)]
-
 
 def _load_table(filename: str, title: str) -> ValueSet:
     """A data file listing the index of every profile."""
@@ -245,7 +239,7 @@ VALUE_SETS: Mapping[str, ValueSet | AgeSexValueSet] = MappingProxyType(
 DEFAULT_VALUE_SET = DSU_MAPPING_2022
 
 
-def _get(value_set: str) -> ValueSet:
+def _get(value_set: str) -> ValueSet | AgeSexValueSet:
     try:
         return VALUE_SETS[value_set]
     except KeyError:

@@ -19,7 +19,7 @@ from typing import NamedTuple
 from django.db import connection, connections
 from django.db.models import QuerySet
 
-from thermablate.audit.queries import fetch
+from thermablate.audit.queries import fetch, operator_name
 from thermablate.clinical import eq5d, opioids
 from thermablate.registry import choices as c
 from thermablate.registry.models import (
@@ -278,9 +278,7 @@ def _chunk(patient_ids: list[int], with_identifiers: bool) -> list[PatientRecord
         ("procedure_id", "user__first_name", "user__last_name", "user__username"),
     ):
         if procedure_id in procedures:
-            procedures[procedure_id].operators.append(
-                " ".join(filter(None, (first, last))) or username
-            )
+            procedures[procedure_id].operators.append(operator_name(first, last, username))
     for procedure_id, order, temp, seconds, power in fetch(
         AblationCycle.objects.filter(**in_range).order_by("procedure_id", "order"),
         ("procedure_id", "order", "target_temp_c", "time_at_target_s", "power_w"),
