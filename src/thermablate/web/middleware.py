@@ -1,5 +1,5 @@
 from django.contrib.auth.middleware import LoginRequiredMiddleware
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, JsonResponse
 
 
 class LoginRequiredEverywhere(LoginRequiredMiddleware):
@@ -19,7 +19,8 @@ class RejectNulBytes:
     """Refuse a request whose path or query string carries a NUL byte (400).
 
     No legitimate client sends one, and PostgreSQL cannot store or even compare text that
-    contains it: without this check such a URL would surface as a server error.
+    contains it: without this check such a URL would surface as a server error. The JSON API
+    gets its answer as JSON, in the shape of its other errors, as its schema documents.
     """
 
     def __init__(self, get_response):
@@ -31,7 +32,10 @@ class RejectNulBytes:
             or "\x00" in request.META.get("QUERY_STRING", "")
             or "%00" in request.META.get("QUERY_STRING", "")
         ):
-            return HttpResponseBadRequest("NUL bytes are not allowed in a URL.")
+            message = "NUL bytes are not allowed in a URL."
+            if request.path_info.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponseBadRequest(message)
         return self.get_response(request)
 
 
