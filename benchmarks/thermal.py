@@ -37,11 +37,12 @@ import time
 
 import numpy as np
 
-from thermablate.physics import iterate, scenario_from_dict, simulate
+from thermablate.physics import iterate, simulate
 from thermablate.physics.bioheat import BYTES_PER_CELL_UPDATE
 from thermablate.physics.damage import arrhenius_rate_per_s
 from thermablate.physics.electric import conductivity_factor
 from thermablate.physics.engine import Simulation
+from thermablate.planning import scenario_from_dict
 
 
 def copy_bandwidth_gbs(n_bytes: int = 512 * 2**20, repeats: int = 5) -> float:

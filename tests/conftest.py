@@ -110,15 +110,15 @@ def _fast_password_hashing(settings):
 def approved_site(site_a, clinician, governance):
     """Site A approves every procedure under HTG670-style standard arrangements, with the
     clinician credentialed: the state most procedure tests need."""
-    from thermablate.guidance import actions as guidance_actions
     from thermablate.guidance.governance import guidance_key_for
     from thermablate.guidance.models import Guidance
+    from thermablate.registry import actions
     from thermablate.registry.choices import ProcedureType
 
     approvals = []
     for procedure_type in ProcedureType.values:
         approvals.append(
-            guidance_actions.record_approval(
+            actions.record_approval(
                 site=site_a,
                 acting_user=governance,
                 procedure_type=procedure_type,
@@ -138,3 +138,18 @@ def approved_site(site_a, clinician, governance):
             )
         )
     return approvals
+
+
+# Static files under their own names, from the apps' folders: production serves content-hashed
+# copies listed in a manifest by `thermablate collectstatic` (settings.STORAGES), which the tests
+# do not run, as Django's documentation of ManifestStaticFilesStorage advises; without this
+# every page would fail to render its stylesheet link. tests/web/test_production_server.py
+# covers the real thing.
+@pytest.fixture(autouse=True, scope="session")
+def plain_static_file_names(django_test_environment):
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain}):
+        yield

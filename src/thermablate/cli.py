@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int | None:
     argv = list(sys.argv if argv is None else argv)
     command = argv[1:2]
     if command == ["simulate"]:
-        from thermablate.physics.cli import main as simulate_main
+        from thermablate.planning.cli import main as simulate_main
 
         return simulate_main(argv[2:])
     if argv[1:3] == ["guidance", "parse"]:

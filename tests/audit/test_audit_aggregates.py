@@ -1,6 +1,6 @@
-"""The database path of the report (``audit.aggregates``) gives exactly the figures of the pure
-path (``analyse(load_tables(...))``), whose every figure is checked by hand in
-``test_audit_analysis.py``: on the recorded cohort, and on a synthetic cohort with every
+"""The database path of the report (``audit.aggregates``) gives exactly the figures of the
+reference path (``tests/audit/reference``: ``analyse(load_tables(...))``), whose every figure
+is checked by hand in ``test_audit_analysis.py``: on the recorded cohort, and on a synthetic cohort with every
 awkward case (unconvertible analgesics, "no analgesics" ticked, missed follow-ups, blank lot
 numbers and leaflet titles, steps after the procedure, several operators and event types)."""
 
@@ -14,8 +14,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from tests.audit.conftest import load_benchmark_cohort
+from tests.audit.reference import analyse, load_tables
 from thermablate.audit import aggregates, queries
-from thermablate.audit.analysis.summary import analyse
 from thermablate.registry import models as m
 
 
@@ -49,11 +49,11 @@ def assert_same(expected, actual, path="figures"):
 
 def both_paths(cohort: queries.CohortFilter):
     as_of = timezone.localdate()
-    pure = analyse(queries.load_tables(cohort), as_of, queries.EVENT_TYPES)
+    pure = analyse(load_tables(cohort), as_of, queries.EVENT_TYPES)
     return pure, aggregates.figures(cohort, as_of)
 
 
-def test_it_gives_the_figures_of_the_pure_path_for_the_recorded_cohort(recorded_cohort):
+def test_it_gives_the_figures_of_the_reference_path_for_the_recorded_cohort(recorded_cohort):
     site = recorded_cohort["patient"].site
     pure, counted = both_paths(queries.CohortFilter(site=site))
     assert counted.size.procedures == 1
@@ -90,7 +90,7 @@ def synthetic_site(db):
     return m.Site.objects.get(code="bench")
 
 
-def test_it_gives_the_figures_of_the_pure_path_for_a_synthetic_cohort(synthetic_site):
+def test_it_gives_the_figures_of_the_reference_path_for_a_synthetic_cohort(synthetic_site):
     pure, counted = both_paths(queries.CohortFilter(site=synthetic_site))
     assert counted.size.procedures == 250
     assert counted.unconvertible_analgesics > 0
@@ -107,7 +107,9 @@ def test_it_gives_the_figures_of_the_pure_path_for_a_synthetic_cohort(synthetic_
         {"operator": "operator3"},
     ],
 )
-def test_it_gives_the_figures_of_the_pure_path_for_a_restricted_cohort(synthetic_site, restriction):
+def test_it_gives_the_figures_of_the_reference_path_for_a_restricted_cohort(
+    synthetic_site, restriction
+):
     today = timezone.localdate()
     fields = dict(restriction)
     if "date_from" in fields:

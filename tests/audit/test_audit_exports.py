@@ -77,7 +77,16 @@ def test_it_writes_an_identifiable_csv_when_asked(tmp_path, recorded_cohort):
 
 def test_it_records_every_export_in_the_audit_trail(tmp_path, recorded_cohort, governance):
     out = tmp_path / "identifiable.csv"
-    call_command("export", "--format", "csv", "--out", str(out), "--user", governance.username)
+    call_command(
+        "export",
+        "--format",
+        "csv",
+        "--out",
+        str(out),
+        "--identifiable",
+        "--user",
+        governance.username,
+    )
     entry = AuditEvent.objects.filter(action="export").get()
     assert entry.actor == governance
     assert entry.changes["identifiable"] is True
@@ -85,20 +94,78 @@ def test_it_records_every_export_in_the_audit_trail(tmp_path, recorded_cohort, g
     assert entry.changes["destination"] == str(out)
 
 
-def test_it_exports_only_the_chosen_site(tmp_path, recorded_cohort, site_b):
+def export_command(out, *flags: str):
+    call_command("export", "--format", "csv", "--out", str(out), *flags)
+
+
+def test_it_exports_only_the_chosen_site(tmp_path, recorded_cohort, site_b, governance):
     out = tmp_path / "b.csv"
-    call_command(
-        "export", "--format", "csv", "--out", str(out), "--pseudonymised", "--site", site_b.code
-    )
+    export_command(out, "--pseudonymised", "--site", site_b.code, "--user", governance.username)
     assert read_rows(out) == []
 
 
-def test_it_refuses_an_unknown_site_and_writes_nothing(tmp_path, recorded_cohort):
+def test_it_refuses_an_unknown_site_and_writes_nothing(tmp_path, recorded_cohort, governance):
     out = tmp_path / "x.csv"
-    with pytest.raises(CommandError):
-        call_command("export", "--format", "csv", "--out", str(out), "--site", "nowhere")
+    with pytest.raises(CommandError, match="no site"):
+        export_command(out, "--pseudonymised", "--site", "nowhere", "--user", governance.username)
     assert not out.exists()
     assert not AuditEvent.objects.filter(action="export").exists()
+
+
+def test_it_refuses_to_guess_between_identifiable_and_pseudonymised(
+    tmp_path, recorded_cohort, governance
+):
+    out = tmp_path / "x.csv"
+    with pytest.raises(CommandError) as refusal:
+        export_command(out, "--user", governance.username)
+    assert "--pseudonymised" in str(refusal.value) and "--identifiable" in str(refusal.value)
+    assert not out.exists()
+    assert not AuditEvent.objects.filter(action="export").exists()
+
+
+def test_it_refuses_both_identifiable_and_pseudonymised(tmp_path, recorded_cohort, governance):
+    out = tmp_path / "x.csv"
+    with pytest.raises(CommandError, match="not allowed with argument"):
+        export_command(out, "--pseudonymised", "--identifiable", "--user", governance.username)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("who", "refusal"),
+    [
+        (None, "--user is required"),
+        ("someone-unknown", "no user 'someone-unknown'"),
+        ("inactive", "user {inactive!r} is not active"),
+    ],
+)
+def test_it_refuses_an_export_without_an_active_user(
+    tmp_path, recorded_cohort, governance, who, refusal
+):
+    governance.is_active = False  # left the trust: their account is kept, inactive
+    governance.save(update_fields=["is_active"])
+    out = tmp_path / "x.csv"
+    if who == "inactive":
+        who, refusal = governance.username, refusal.format(inactive=governance.username)
+    user_flags = ("--user", who) if who else ()
+    with pytest.raises(CommandError, match=f"^Refused: {re.escape(refusal)}"):
+        export_command(out, "--pseudonymised", *user_flags)
+    assert not out.exists()
+    assert not AuditEvent.objects.filter(action="export").exists()
+
+
+def test_the_command_fails_with_a_non_zero_exit_code_when_it_refuses(
+    tmp_path, recorded_cohort, capsys
+):
+    """From the shell (not call_command): the refusal is an error the caller's script sees."""
+    from django.core.management import ManagementUtility
+
+    out = tmp_path / "x.csv"
+    utility = ManagementUtility(["thermablate", "export", "--format", "csv", "--out", str(out)])
+    with pytest.raises(SystemExit) as exit_status:
+        utility.execute()
+    assert exit_status.value.code != 0
+    assert "--identifiable" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_it_reads_in_chunks_with_a_fixed_number_of_queries(

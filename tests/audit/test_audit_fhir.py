@@ -12,6 +12,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
 from thermablate.audit.exports.run import export
+from thermablate.registry import actions
 
 
 @pytest.fixture
@@ -97,3 +98,38 @@ def test_it_reports_scores_as_observations_with_their_method(bundle_json):
     assert "NICE DSU mapping" in eq5d["method"]["text"]
     pain = next(o for key, o in observations.items() if key.endswith("baseline-pain-worst"))
     assert pain["code"]["coding"][0]["code"] == "72514-3" and pain["valueInteger"] == 8
+
+
+@pytest.fixture
+def child_cohort(recorded_cohort, clinician):
+    """The recorded cohort with the patient 10 years old: under the DSU mapping's 16."""
+    patient = recorded_cohort["patient"]
+    age_ten = recorded_cohort["procedure"].procedure_date.year - 10
+    actions.update_patient(patient, acting_user=clinician, year_of_birth=age_ten)
+    return recorded_cohort
+
+
+@pytest.mark.parametrize("pseudonymised", [True, False])
+def test_a_childs_eq5d_answers_are_kept_and_the_missing_index_is_stated(
+    bundle_json, child_cohort, pseudonymised
+):
+    data = bundle_json(pseudonymised=pseudonymised)
+    for entry in data["entry"]:
+        resource = entry["resource"]
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    Bundle.model_validate(data)
+    resources = {e["resource"]["id"]: e["resource"] for e in data["entry"]}
+    [answers_id] = [key for key in resources if key.endswith("-baseline-answers")]
+    [eq5d_group] = [i for i in resources[answers_id]["item"] if i["linkId"] == "eq5d5l"]
+    levels = [item["answer"][0]["valueInteger"] for item in eq5d_group["item"]]
+    assert levels == [3, 2, 3, 4, 2]  # the raw answers, as recorded
+    [index_id] = [key for key in resources if key.endswith("-baseline-eq5d-index")]
+    index = resources[index_id]
+    assert "valueQuantity" not in index
+    assert index["dataAbsentReason"]["coding"][0] == {
+        "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "code": "not-applicable",
+        "display": "Not Applicable",
+    }
+    assert "16 and over" in index["note"][0]["text"]
+    assert "NICE DSU mapping" in index["method"]["text"]

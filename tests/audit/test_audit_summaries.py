@@ -1,6 +1,6 @@
 """The per-procedure summaries the report reads (``audit.summaries``) follow the registry:
 every write through the actions marks them stale, the report rebuilds them, and the figures
-stay those of the reference path (``analyse(load_tables(...))``)."""
+stay those of the reference path (``tests/audit/reference``)."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -212,3 +212,17 @@ def test_the_command_builds_missing_summaries_and_rebuilds_all_on_request(record
     CaseSummary.objects.update(pain_worst_1m=None)  # a summary that no longer matches
     call_command("summaries", "--rebuild", stdout=out)
     assert summary_of(procedure).pain_worst_1m == 3
+
+
+def test_a_write_marks_its_summary_once_even_if_the_receivers_are_connected_again(
+    recorded_cohort, monkeypatch
+):
+    """The invalidation is wired in one place (``summaries.connect_signals``, called by
+    ``AuditConfig.ready``); wiring it again adds no second receiver."""
+    summaries.connect_signals()
+    marked = []
+    monkeypatch.setattr(summaries, "mark_stale", lambda ids: marked.append(sorted(ids)))
+    procedure = recorded_cohort["procedure"]
+    procedure.save()
+    procedure.assessments.get(timepoint="1m").save()
+    assert marked == [[procedure.pk], [procedure.pk]]

@@ -36,7 +36,11 @@ def test_it_records_the_submitted_reference_through_the_action(
     login(client, clinician)
     response = client.post(
         draft_url(event),
-        {"yellow_card_reported_on": today.isoformat(), "yellow_card_reference": "YC-123456"},
+        {
+            "yellow_card_reported_on": today.isoformat(),
+            "yellow_card_reference": "YC-123456",
+            "version": 1,
+        },
     )
     assert response.status_code == 302
     event.refresh_from_db()
@@ -54,7 +58,11 @@ def test_it_refuses_a_report_dated_before_the_event(client, clinician, recorded_
     before = event.onset_date - timedelta(days=1)
     response = client.post(
         draft_url(event),
-        {"yellow_card_reported_on": before.isoformat(), "yellow_card_reference": "YC-1"},
+        {
+            "yellow_card_reported_on": before.isoformat(),
+            "yellow_card_reference": "YC-1",
+            "version": 1,
+        },
     )
     assert response.status_code == 200
     assert "cannot precede the event" in response.content.decode()
@@ -69,6 +77,7 @@ def test_it_refuses_a_future_date(client, clinician, recorded_cohort, today):
         {
             "yellow_card_reported_on": (today + timedelta(days=2)).isoformat(),
             "yellow_card_reference": "YC-1",
+            "version": 1,
         },
     )
     assert "cannot be in the future" in response.content.decode()
@@ -81,7 +90,11 @@ def test_an_analyst_may_read_the_draft_but_not_record_a_submission(
     assert client.get(draft_url(recorded_cohort["event"])).status_code == 200
     response = client.post(
         draft_url(recorded_cohort["event"]),
-        {"yellow_card_reported_on": today.isoformat(), "yellow_card_reference": "YC-9"},
+        {
+            "yellow_card_reported_on": today.isoformat(),
+            "yellow_card_reference": "YC-9",
+            "version": 1,
+        },
     )
     assert response.status_code == 403
 

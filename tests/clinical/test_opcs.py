@@ -3,12 +3,17 @@
 import pytest
 
 from thermablate.clinical.opcs import (
+    ACCESS_ROUTES,
+    IMAGE_MODALITIES,
+    PROCEDURE_TYPES,
     CodeSuggestion,
+    CodeTable,
     OpcsCodeError,
     ProcedureForCoding,
     load_release,
     shipped_table,
     suggest_codes,
+    titles_for,
     validate_code,
 )
 
@@ -270,3 +275,55 @@ def test_installing_a_release_is_all_or_nothing_and_feeds_the_suggestions(tmp_pa
     )
     assert any(s.code == "Y53.3" and s.determined for s in suggest_codes(procedure, table))
     assert code_table(tmp_path / "empty").release is None
+
+
+def test_the_shipped_table_is_versioned_and_names_its_sources():
+    table = shipped_table()
+    assert table.version == "2"
+    assert any("IPG319" in source and "seed 003" in source for source in table.sources)
+    # Loading a release keeps the description of the table it was merged into.
+    assert table.merged_with(CodeTable(release="x.txt")).version == "2"
+
+
+def test_the_codes_nice_ipg319_cites_have_their_titles_without_a_release_file():
+    # The 'OPCS4.6 Code(s)' list and coding notes of NICE IPG319 (seed 003).
+    cited = {
+        "V52.2": "Destruction of intervertebral disc NEC",
+        "V55.-": "Levels of spine",
+        "V55.9": "Unspecified levels of spine",
+        "Y10.2": "Electrocauterisation of organ",
+        "Y53.-": "Approach to organ under image control",
+        "Y53.9": "Unspecified approach to organ under image control",
+        "Z99.-": "Intervertebral disc",
+    }
+    titled = titles_for(cited, shipped_table())
+    assert {t.code: t.title for t in titled} == cited
+    assert not any(t.needs_release for t in titled)
+
+
+def test_titles_for_marks_what_only_the_release_file_can_title():
+    stated = {"T85.2": "Block dissection of lymph nodes"}  # as a citing page states it
+    by_code = {t.code: t for t in titles_for(["Y53.3", "Y13.4", "T85.2"], shipped_table(), stated)}
+    assert by_code["Y53.3"].title is None and by_code["Y53.3"].needs_release
+    # A candidate from a secondary source is shown, but still needs the release to confirm it.
+    assert by_code["Y13.4"].title and by_code["Y13.4"].needs_release
+    assert by_code["T85.2"].title == stated["T85.2"] and not by_code["T85.2"].needs_release
+
+
+@pytest.mark.parametrize("procedure_type", PROCEDURE_TYPES)
+@pytest.mark.parametrize("access", [None, *ACCESS_ROUTES])
+@pytest.mark.parametrize("guidance", [(), *((m,) for m in IMAGE_MODALITIES)])
+def test_every_suggestion_reads_in_words_without_a_release_file(procedure_type, access, guidance):
+    suggestions = suggest_codes(
+        ProcedureForCoding(procedure_type, access=access, image_guidance=guidance)
+    )
+    for suggestion in suggestions:
+        if suggestion.code is not None:
+            assert suggestion.title, f"{suggestion.code} has no title"
+        else:
+            # No code: the rationale says where its code and title are to be found, or what
+            # the record lacks (a site not recorded).
+            assert (
+                "official OPCS-4 release file" in suggestion.rationale
+                or "not recorded" in suggestion.rationale
+            )

@@ -15,11 +15,11 @@ pytestmark = pytest.mark.e2e
 def approve_with_credential(site, operator, procedure_type):
     from datetime import date
 
-    from thermablate.guidance import actions as guidance_actions
     from thermablate.guidance.models import Guidance
+    from thermablate.registry import actions as registry_actions
 
     lead = make_user(site, "governance", f"gov-{procedure_type[:8]}")
-    approval = guidance_actions.record_approval(
+    approval = registry_actions.record_approval(
         site=site,
         acting_user=lead,
         procedure_type=procedure_type,
@@ -30,7 +30,7 @@ def approve_with_credential(site, operator, procedure_type):
         clinical_lead=operator,
         review_date=date(2027, 1, 1),
     )
-    guidance_actions.credential_operator(
+    registry_actions.credential_operator(
         approval,
         acting_user=lead,
         user=operator,

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from thermablate.clinical.opcs import shipped_table
 from thermablate.guidance.catalogue import catalogue_entry, load_catalogue
 from thermablate.guidance.parser import parse
 from thermablate.guidance.record import GuidanceRecord
@@ -63,3 +64,17 @@ def test_it_records_the_facts_the_product_relies_on():
     assert catalogue_entry("IPG53").record.guidance_id == "IPG53"
     with pytest.raises(KeyError):
         catalogue_entry("IPG1")
+
+
+def test_every_code_the_shipped_guidance_cites_is_titled_in_the_shipped_code_table():
+    # So the catalogue and the coding suggestions read in words without the licensed release.
+    table = shipped_table()
+    cited = [
+        (e.key, code, e.record.opcs_titles.get(code))
+        for e in load_catalogue()
+        for code in e.record.opcs_codes
+    ]
+    assert cited, "the shipped guidance cites OPCS-4 codes (IPG319)"
+    for key, code, stated in cited:
+        assert table.is_verified(code), f"{key} cites {code}, which has no cited title"
+        assert table.title(code) == stated, f"{code}: the table and {key} disagree on its title"

@@ -21,7 +21,7 @@ def test_it_places_a_topic_between_consultation_and_second_meeting():
 
 def test_standing_says_when_the_expected_publication_has_passed():
     text = standing(process_timeline(ID1783, date(2026, 11, 21)))
-    assert "Expected publication (2023-03-29)" in text and "has passed" in text
+    assert "Expected publication (29 March 2023)" in text and "has passed" in text
 
 
 def test_month_precision_dates_count_from_the_first_of_the_month():

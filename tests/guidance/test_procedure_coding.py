@@ -28,7 +28,8 @@ def test_the_procedure_page_shows_suggestions_with_undetermined_codes_marked(
 def test_a_coder_saves_codes_and_they_are_audited(client, clinician, procedure):
     login(client, clinician)
     response = client.post(
-        reverse("procedure_coding", args=[procedure.pk]), {"codes": "v44.4\nV55.1, Y53.4"}
+        reverse("procedure_coding", args=[procedure.pk]),
+        {"codes": "v44.4\nV55.1, Y53.4", "version": 1},
     )
     assert response.status_code == 302
     procedure.refresh_from_db()
@@ -45,7 +46,9 @@ def test_a_coder_saves_codes_and_they_are_audited(client, clinician, procedure):
 def test_malformed_codes_and_categories_are_refused(client, clinician, procedure, codes):
     login(client, clinician)
     response = client.post(
-        reverse("procedure_coding", args=[procedure.pk]), {"codes": codes}, follow=True
+        reverse("procedure_coding", args=[procedure.pk]),
+        {"codes": codes, "version": 1},
+        follow=True,
     )
     procedure.refresh_from_db()
     assert procedure.opcs_codes == []
@@ -59,7 +62,23 @@ def test_an_analyst_cannot_code(client, analyst, procedure):
     login(client, analyst)
     assert (
         client.post(
-            reverse("procedure_coding", args=[procedure.pk]), {"codes": "V55.1"}
+            reverse("procedure_coding", args=[procedure.pk]), {"codes": "V55.1", "version": 1}
         ).status_code
         == 403
     )
+
+
+def test_codes_saved_from_an_old_page_are_refused(client, clinician, coordinator, procedure):
+    """Optimistic locking on the coding form too: the second coder's page was stale."""
+    url = reverse("procedure_coding", args=[procedure.pk])
+    login(client, coordinator)
+    assert client.post(url, {"codes": "V44.4", "version": 1}).status_code == 302
+    login(client, clinician)
+    page = client.post(url, {"codes": "V55.1", "version": 1}, follow=True).content.decode()
+    assert "changed by someone else" in page
+    procedure.refresh_from_db()
+    assert procedure.opcs_codes == ["V44.4"]
+    missing = client.post(url, {"codes": "V55.1"}, follow=True).content.decode()
+    assert "Enter the codes to save" in missing or "version" in missing
+    procedure.refresh_from_db()
+    assert procedure.opcs_codes == ["V44.4"]

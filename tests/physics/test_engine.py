@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from thermablate.physics import iterate, scenario_from_dict, simulate
+from thermablate.physics import iterate, simulate
 from thermablate.physics.damage import arrhenius_damage, cem43
+from thermablate.planning import scenario_from_dict
 
 
 def _sphere(mode, tissue="muscle", duration_s=60.0, **generator):

@@ -2,7 +2,8 @@
 
 import pytest
 
-from thermablate.physics import scenario_from_dict, simulate
+from thermablate.physics import simulate
+from thermablate.planning import scenario_from_dict
 
 
 def _goldberg(criterion="arrhenius"):

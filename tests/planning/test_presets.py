@@ -4,7 +4,13 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from thermablate.physics import ScenarioError, preset_scenario, scenario_from_dict, simulate
+from thermablate.planning import (
+    ScenarioError,
+    neural_safety,
+    preset_scenario,
+    scenario_from_dict,
+    simulate,
+)
 from thermablate.planning.anatomy import TISSUE_ORDER
 
 
@@ -62,9 +68,9 @@ def test_tumour_at_the_posterior_wall_endangers_the_cord_and_a_distant_one_does_
             "grid": {"spacing_mm": 1.25}, "duration_s": 240,
         }))  # fmt: skip
 
-    near, far = run(0.0), run(8.0)
-    cord = {v.tissue: v for v in near.safety}["spinal-cord"]
-    cord_far = {v.tissue: v for v in far.safety}["spinal-cord"]
+    near, far = neural_safety(run(0.0)), neural_safety(run(8.0))
+    cord = {v.tissue: v for v in near.structures}["spinal-cord"]
+    cord_far = {v.tissue: v for v in far.structures}["spinal-cord"]
     assert cord.max_temperature_c > cord_far.max_temperature_c + 2.0
     assert far.safe
 

@@ -15,7 +15,10 @@ pytestmark = pytest.mark.usefixtures("approved_site")
 def token(clinician):
     raw = "tb_test_token_0123456789abcdef"
     ApiToken.objects.create(
-        user=clinician, name="EPR feed", key_hash=hashlib.sha256(raw.encode()).hexdigest()
+        user=clinician,
+        name="EPR feed",
+        key_hash=hashlib.sha256(raw.encode()).hexdigest(),
+        scope=ApiToken.Scope.READ_WRITE,  # these tests write; read-only is tested on its own
     )
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
@@ -133,6 +136,7 @@ def test_it_creates_a_whole_journey_through_the_api(client, token, clinician, to
             "analgesics": [
                 {"drug": "codeine", "dose": 30, "unit": "mg", "route": "oral", "doses_per_day": 4}
             ],
+            "version": 1,
         },
         content_type="application/json",
         **token,
@@ -220,7 +224,7 @@ def test_an_assessment_of_another_site_is_not_found(client, outsider, procedure)
     month = procedure.assessments.get(timepoint="1m")
     response = client.put(
         f"/api/assessments/{month.pk}",
-        data={"assessed_on": str(procedure.procedure_date), "pain_worst": 5},
+        data={"assessed_on": str(procedure.procedure_date), "pain_worst": 5, "version": 1},
         content_type="application/json",
     )
     assert response.status_code == 404
@@ -259,7 +263,8 @@ def test_the_api_token_command_creates_a_working_token_and_revokes_it(client, cl
 
     call_command("api_token", "create", clinician.username, "--name", "EPR")
     token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert token.startswith("tb_")
     assert not ApiToken.objects.filter(key_hash=token).exists()  # only the hash is stored
     assert client.get("/api/patients", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
-    call_command("api_token", "revoke", clinician.username)
+    call_command("api_token", "revoke", clinician.username, "--all")
     assert client.get("/api/patients", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401

@@ -34,7 +34,11 @@ def _keep_the_test_transactions_connection():
 @pytest.fixture
 def bearer(clinician, procedure, approved_site):
     ApiToken.objects.get_or_create(
-        user=clinician, name="fuzzer", key_hash=hashlib.sha256(TOKEN.encode()).hexdigest()
+        user=clinician,
+        name="fuzzer",
+        key_hash=hashlib.sha256(TOKEN.encode()).hexdigest(),
+        # The fuzzer must reach the write operations, not stop at a read-only token's 403.
+        defaults={"scope": ApiToken.Scope.READ_WRITE},
     )
     return {"Authorization": f"Bearer {TOKEN}"}
 

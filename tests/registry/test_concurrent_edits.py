@@ -26,7 +26,7 @@ def test_the_second_save_from_an_old_page_is_refused_and_says_what_changed(
         {"nhs_number": patient.nhs_number, "year_of_birth": 1960, "sex": "female", "version": 1},
     )
     page = second.content.decode()
-    assert second.status_code == 200
+    assert second.status_code == 409
     assert "changed by someone else" in page and "year_of_birth" in page and "Cora" in page
     patient.refresh_from_db()
     assert patient.year_of_birth == 1957 and patient.version == 2
@@ -65,6 +65,54 @@ def test_assessments_are_protected_the_same_way(client, clinician, coordinator, 
     assert client.post(url, form).status_code == 302
     login(client, clinician)
     refused = client.post(url, {**form, "pain_worst": "9"})
+    assert refused.status_code == 409
     assert "changed by someone else" in refused.content.decode()
+    month.refresh_from_db()
+    assert month.pain_worst == 4
+
+
+def test_an_edit_without_the_version_is_refused_not_saved_over_anothers(
+    client, clinician, coordinator, patient
+):
+    """Finding #11.7: a stale edit that left the version out overwrote another user's change."""
+    url = reverse("patient_edit", args=[patient.registry_number])
+    login(client, coordinator)
+    form = {"nhs_number": patient.nhs_number, "year_of_birth": 1957, "sex": "female"}
+    assert client.post(url, {**form, "version": 1}).status_code == 302
+    login(client, clinician)
+    refused = client.post(url, {**form, "year_of_birth": 1960})  # a crafted post: no version
+    assert refused.status_code == 200
+    assert "did not say which version" in refused.content.decode()
+    patient.refresh_from_db()
+    assert patient.year_of_birth == 1957 and patient.version == 2
+
+
+def test_the_api_needs_the_version_and_answers_a_stale_one_with_409(
+    client, clinician, coordinator, procedure
+):
+    month = procedure.assessments.get(timepoint="1m")
+    url = f"/api/assessments/{month.pk}"
+    when = str(procedure.procedure_date + timedelta(days=30))
+    login(client, coordinator)
+    read = client.get(url).json()
+    assert read["version"] == 1
+    missing = client.put(
+        url, data={"assessed_on": when, "pain_worst": 4}, content_type="application/json"
+    )
+    assert missing.status_code == 422
+    first = client.put(
+        url,
+        data={"assessed_on": when, "pain_worst": 4, "version": read["version"]},
+        content_type="application/json",
+    )
+    assert first.status_code == 200 and first.json()["version"] == 2
+    login(client, clinician)
+    stale = client.put(
+        url,
+        data={"assessed_on": when, "pain_worst": 9, "version": read["version"]},
+        content_type="application/json",
+    )
+    assert stale.status_code == 409
+    assert "changed by someone else" in stale.json()["detail"]
     month.refresh_from_db()
     assert month.pain_worst == 4

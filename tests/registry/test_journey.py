@@ -223,6 +223,7 @@ def test_an_operator_must_be_a_clinician_of_the_site(client, clinician, outsider
 
 def assessment_post(**overrides):
     data = {
+        "version": "1",  # the scheduled assessment as the page showed it
         "assessed_on": "",
         "pain_worst": "3",
         "pain_average": "2",

@@ -63,3 +63,54 @@ def test_a_database_filled_at_the_first_migration_survives_every_later_one():
         NewAuditEvent.objects.filter(model="lesion", actor__username="early-adopter").count() == 3
     )
     assert verify_chain().intact  # the old entries were chained by the migration
+
+
+BEFORE_THE_MOVE = [("registry", "0007_audit_trail_database_guard"), ("guidance", "0001_initial")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_local_approvals_move_to_the_registry_with_their_ids_and_links():
+    """Migration registry 0008 renames the guidance app's approval tables: nothing is lost."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_THE_MOVE)
+    old = executor.loader.project_state(BEFORE_THE_MOVE).apps
+    User = old.get_model("auth", "User")
+    Site = old.get_model("registry", "Site")
+    Guidance = old.get_model("guidance", "Guidance")
+    Approval = old.get_model("guidance", "LocalApproval")
+    Credential = old.get_model("guidance", "CredentialedOperator")
+    lead = User.objects.create(username="lead-before-the-move")
+    site = Site.objects.create(code="old", name="Old Site")
+    guidance = Guidance.objects.create(key="OLD1", kind="guidance", title="Old", record={})
+    approval = Approval.objects.create(
+        site=site,
+        procedure_type="rfa_vertebroplasty",
+        guidance=guidance,
+        decision="approved_standard",
+        committee="NIPC",
+        decision_date=date(2024, 1, 1),
+        clinical_lead=lead,
+        review_date=date(2026, 1, 1),
+        guidance_version=1,
+        recorded_by=lead,
+    )
+    Credential.objects.create(
+        approval=approval, user=lead, training="50 cases", credentialed_on=date(2024, 1, 2)
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from thermablate.registry.models import LocalApproval
+
+    moved = LocalApproval.objects.get(pk=approval.pk)
+    assert (moved.site.code, moved.guidance.key, moved.clinical_lead.username) == (
+        "old",
+        "OLD1",
+        "lead-before-the-move",
+    )
+    assert moved.withdrawal_reason == ""
+    assert [c.training for c in moved.operators.all()] == ["50 cases"]
+    tables = connection.introspection.table_names()
+    assert "registry_localapproval" in tables
+    assert "guidance_localapproval" not in tables

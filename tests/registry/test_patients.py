@@ -95,7 +95,7 @@ def test_editing_a_patient_records_old_and_new_values(client, clinician, patient
     login(client, clinician)
     response = client.post(
         reverse("patient_edit", args=[patient.registry_number]),
-        {"nhs_number": patient.nhs_number, "year_of_birth": 1959, "sex": "female"},
+        {"nhs_number": patient.nhs_number, "year_of_birth": 1959, "sex": "female", "version": 1},
     )
     assert response.status_code == 302
     event = AuditEvent.objects.get(model="patient", action="update")

@@ -34,7 +34,12 @@ SITE_PAGES = {
     "approval_create",
     "audit_trail",
 }
-CATALOGUE_PAGES = {"guidance_catalogue", "guidance_detail", "approval_detail"}
+CATALOGUE_PAGES = {
+    "guidance_catalogue",
+    "guidance_detail",
+    "approval_detail",
+    "approval_withdraw",
+}
 PUBLIC_PAGES = {"login", "logout"}
 # The second sign-in step (thermablate.web.two_factor): tested in tests/web/test_two_factor.py.
 TWO_FACTOR_PAGES = {"two_factor_setup", "two_factor_verify"}

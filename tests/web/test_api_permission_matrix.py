@@ -59,6 +59,7 @@ def body_for(operation, procedure, lesion):
         ("put", "/api/assessments/{assessment_id}"): {
             "assessed_on": str(day + timedelta(days=30)),
             "pain_worst": 3,
+            "version": 1,  # each persona's write is rolled back: the version read is 1
         },
         ("post", "/api/patients/{registry_number}/adverse-events"): {
             "procedure_id": procedure.pk,

@@ -42,6 +42,7 @@ MATRIX = {
     "approval_create": GOVERNANCE_ONLY,
     "audit_trail": GOVERNANCE_ONLY,
     "approval_detail": CLINICAL_READ,
+    "approval_withdraw": GOVERNANCE_ONLY,
     "patient_detail": CLINICAL_READ,
     "procedure_detail": CLINICAL_READ,
     "patient_edit": CLINICAL_WRITE,
@@ -70,6 +71,7 @@ def args_for(name, procedure, approval, adverse_event):
     return {
         "guidance_detail": ["HTG670"],
         "approval_detail": [approval.pk],
+        "approval_withdraw": [approval.pk],
         "patient_detail": [rn],
         "patient_edit": [rn],
         "lesion_create": [rn],

@@ -1,21 +1,23 @@
 """The report's figures, counted by the database from the per-procedure summaries.
 
-``queries.load_tables`` + ``analysis.summary.analyse`` (the reference path) read every
-assessment and analgesic entry of the cohort into pandas: at 100,000 procedures that is
-600,000 assessments and a million analgesic entries. Here the report reads one summary row
-per procedure (``audit.summaries``, brought up to date first), and the database counts:
+Reading every assessment and analgesic entry of the cohort into pandas would, at 100,000
+procedures, mean 600,000 assessments and a million analgesic entries. Here the report reads
+one summary row per procedure (``audit.summaries``, brought up to date first), and the
+database counts:
 
 - cohort size, key fields, special arrangements, follow-up completeness per time point
-  (scheduled, done, missed, open on ``as_of``), baseline completeness and unconvertible
+  (scheduled, done in window, out of window, missed, open on ``as_of``), baseline completeness and unconvertible
   analgesics: one aggregate over the summaries (selected by their own site, type and date);
-- paired outcomes: one narrow row per procedure with a completed assessment (its worst pain,
-  EQ-5D-5L index, OME and unconvertible-entry count at each time point), through the same
-  pure function as the reference path (``outcomes.outcomes_from_wide``);
+- paired outcomes: one narrow row per procedure with an assessment done within its window
+  (its worst pain, EQ-5D-5L index, OME and unconvertible-entry count at each time point),
+  through ``outcomes.outcomes_from_wide``;
 - adverse events per type, any, serious and device-related: two small aggregates;
 - CUSUM and funnel: one narrow row per (procedure, operator), through
   ``analysis.summary.monitoring``.
 
-The tests check that both paths give the same figures for the same cohort.
+This is the only production path to these figures. The tests hold a reference path that
+computes every figure with pandas from the registry's own tables (``tests/audit/reference``)
+and check that both give the same figures for the same cohort.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def figures(
     as_of: date,
     event_types: Mapping[str, str] = queries.EVENT_TYPES,
 ) -> AuditFigures:
-    """Every figure of the governance report for the cohort, as ``analyse`` computes them."""
+    """Every figure of the governance report for the cohort, on the date ``as_of``."""
     in_cohort = queries.summaries_in(cohort_filter).order_by()
     summaries.refresh(queries.procedures_in(cohort_filter), in_cohort)
     ids = in_cohort.values("procedure_id")
@@ -109,7 +111,7 @@ def figures(
     )
 
 
-_FOLLOW_UP_KINDS = ("scheduled", "done", "missed", "open")
+_FOLLOW_UP_KINDS = ("scheduled", "done", "outside", "missed", "open")
 
 
 def _summary_counts(in_cohort, as_of: date) -> dict:
@@ -136,9 +138,11 @@ def _summary_counts(in_cohort, as_of: date) -> dict:
     columns["pain_baseline"] = Count("pain_worst_baseline")
     columns["eq5d_baseline"] = Count("eq5d_index_baseline")
     for tp in TIMEPOINTS:
-        not_done = Q(**{f"done_{tp}": False})
+        # Not recorded at all: neither done in window nor recorded outside it.
+        not_done = Q(**{f"done_{tp}": False, f"outside_{tp}": False})
         columns[f"scheduled_{tp}"] = Count(f"opens_{tp}")
         columns[f"done_{tp}"] = count(Q(**{f"done_{tp}": True}))
+        columns[f"outside_{tp}"] = count(Q(**{f"outside_{tp}": True}))
         columns[f"missed_{tp}"] = count(not_done & Q(**{f"closes_{tp}__lt": as_of}))
         columns[f"open_{tp}"] = count(
             not_done & Q(**{f"opens_{tp}__lte": as_of, f"closes_{tp}__gte": as_of})
@@ -152,7 +156,7 @@ def _summary_counts(in_cohort, as_of: date) -> dict:
 
 
 def outcome_table(in_cohort) -> pd.DataFrame:
-    """The ``outcomes.wide_table`` of the cohort from its summaries.
+    """The cohort's wide outcome table (layout at ``outcomes.WIDE_VALUES``) from its summaries.
 
     One row per procedure with a completed assessment: its worst pain, EQ-5D-5L index, OME
     mg/day and unconvertible-entry count at each time point, NULL (NaN) where not done.

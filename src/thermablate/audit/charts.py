@@ -87,7 +87,7 @@ def follow_up_chart(rows: list[FollowUpCompleteness]) -> str:
             fontweight="bold",
         )
     axes.set_ylim(0, 105)
-    axes.set_ylabel("Follow-ups done of those due (%)")
+    axes.set_ylabel("Done in window of those due (%)")
     axes.set_title("Follow-up completeness (95 % Wilson interval)")
     return to_data_uri(figure)
 

@@ -28,6 +28,17 @@ class CohortForm(forms.Form):
     date_to = forms.DateField(
         required=False, label="Procedures to", widget=forms.DateInput(attrs={"type": "date"})
     )
+    # The treated lesion's staging, which stratifies outcomes (Fisher 2010; Bilsky 2010).
+    sins_category = forms.ChoiceField(
+        choices=[("", "Any SINS"), *c.SinsCategory.choices],
+        required=False,
+        label="Spinal instability (SINS)",
+    )
+    bilsky_grade = forms.ChoiceField(
+        choices=[("", "Any grade"), *c.BilskyGrade.choices],
+        required=False,
+        label="Epidural compression (Bilsky grade)",
+    )
 
     def __init__(self, *args, operators=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,6 +59,8 @@ class CohortForm(forms.Form):
 
 
 class YellowCardSubmittedForm(forms.Form):
+    # The event's version as the page showed it (optimistic locking): required.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     yellow_card_reported_on = forms.DateField(
         label="Date submitted to the MHRA",
         widget=forms.DateInput(

@@ -31,9 +31,10 @@ class CaseSummary(models.Model):
     its assessments and analgesics, the patient, or the patient's MDT decisions and consents) or when the
     ``derivation`` (conversion table version, EQ-5D-5L value set) differs from the current one.
     Besides the flags below, each time point has (generated after the class, see
-    ``TIMEPOINT_FIELDS``) the assessment's window, whether it was done, and its worst pain,
-    EQ-5D-5L index, OME mg/day and unconvertible-entry count, as ``outcomes.wide_table`` has
-    them: NULL unless the assessment was done, the count a number exactly where it was.
+    ``TIMEPOINT_FIELDS``) the assessment's window, whether it was done within it, whether it
+    was recorded outside it, and its worst pain, EQ-5D-5L index, OME mg/day and
+    unconvertible-entry count, as ``outcomes.wide_table`` has them: NULL unless the assessment
+    was done within its window, the count a number exactly where it was.
     """
 
     # No database constraint: deleting a procedure deletes its assessments first, and marking
@@ -60,7 +61,7 @@ class CaseSummary(models.Model):
     )
     procedure_type = models.CharField(max_length=40, blank=True)
     procedure_date = models.DateField(null=True)
-    # Key fields recorded on the procedure (analysis.cohort.data_completeness).
+    # Key fields recorded on the procedure (analysis.cohort.key_field_flags).
     device_lot_recorded = models.BooleanField(default=False)
     with_cement = models.BooleanField(default=False)
     cement_volume_recorded = models.BooleanField(default=False)
@@ -84,7 +85,10 @@ def _timepoint_fields() -> dict[str, models.Field]:
     for tp in Timepoint.values:
         fields[f"opens_{tp}"] = models.DateField(null=True)  # NULL: not scheduled
         fields[f"closes_{tp}"] = models.DateField(null=True)
+        # done: assessed within its window (the only kind counted as done); outside: an
+        # assessment date is recorded outside the window (docs/audit.md, "Follow-up windows").
         fields[f"done_{tp}"] = models.BooleanField(default=False)
+        fields[f"outside_{tp}"] = models.BooleanField(default=False)
         fields[f"pain_worst_{tp}"] = models.FloatField(null=True)
         fields[f"eq5d_index_{tp}"] = models.FloatField(null=True)
         fields[f"ome_mg_per_day_{tp}"] = models.FloatField(null=True)
@@ -92,7 +96,7 @@ def _timepoint_fields() -> dict[str, models.Field]:
     return fields
 
 
-# Six time points by seven values: generated, so the columns follow the registry's time points.
+# Six time points by eight values: generated, so the columns follow the registry's time points.
 TIMEPOINT_FIELDS = _timepoint_fields()
 for _name, _field in TIMEPOINT_FIELDS.items():
     CaseSummary.add_to_class(_name, _field)

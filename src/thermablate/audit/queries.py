@@ -1,4 +1,5 @@
-"""Build the analysis tables (``analysis.tables``) from the registry.
+"""Select a report's cohort, and build the tables case summaries are derived from
+(``analysis.tables``) from the registry.
 
 One SQL query per table, whatever the cohort size: the querysets are compiled by the ORM and
 their rows fetched with the database cursor (no model instances, no per-row queries). Scores
@@ -23,10 +24,10 @@ from thermablate.audit.models import CaseSummary
 from thermablate.clinical import eq5d, opioids
 from thermablate.registry import choices as c
 from thermablate.registry.models import (
-    AdverseEvent,
     AnalgesicEntry,
     Assessment,
     Consent,
+    Lesion,
     MdtDecisionRecord,
     Procedure,
     Site,
@@ -34,6 +35,7 @@ from thermablate.registry.models import (
 
 EVENT_TYPES = dict(c.AdverseEventType.choices)
 PROCEDURE_TYPES = dict(c.ProcedureType.choices)
+SINS_CATEGORIES = dict(c.SinsCategory.choices)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class CohortFilter:
     operator_id: int | None = None
     date_from: date | None = None
     date_to: date | None = None
+    # Of the treated lesion: SINS category (derived from its components) and Bilsky grade.
+    sins_category: str | None = None
+    bilsky_grade: str | None = None
 
     def describe(self) -> str:
         parts = [self.site.name]
@@ -53,6 +58,11 @@ class CohortFilter:
             parts.append(PROCEDURE_TYPES.get(self.procedure_type, self.procedure_type))
         if self.guidance:
             parts.append(f"procedures under {self.guidance}")
+        if self.sins_category:
+            label = SINS_CATEGORIES.get(self.sins_category, self.sins_category)
+            parts.append(f"lesions scored {label[0].lower()}{label[1:]}")
+        if self.bilsky_grade:
+            parts.append(f"lesions of Bilsky grade {self.bilsky_grade}")
         if self.date_from or self.date_to:
             start = f"{self.date_from:%d %b %Y}" if self.date_from else "the start"
             end = f"{self.date_to:%d %b %Y}" if self.date_to else "today"
@@ -68,21 +78,58 @@ def procedure_types_for_guidance(key: str) -> list[str]:
 
 
 def procedures_in(cohort: CohortFilter) -> QuerySet:
-    return _restricted(Procedure.objects.all(), cohort, site="patient__site", operators="operators")
+    return _restricted(
+        Procedure.objects.all(),
+        cohort,
+        site="patient__site",
+        operators="operators",
+        lesion="lesion",
+    )
 
 
 def summaries_in(cohort: CohortFilter) -> QuerySet:
     """The cohort's case summaries (``audit.summaries``), selected by their own copies of the
-    procedure's site, type and date, exactly as ``procedures_in`` selects procedures."""
+    procedure's site, type and date, exactly as ``procedures_in`` selects procedures (the
+    lesion's staging through the summary's procedure)."""
     return _restricted(
-        CaseSummary.objects.all(), cohort, site="site", operators="procedure__operators"
+        CaseSummary.objects.all(),
+        cohort,
+        site="site",
+        operators="procedure__operators",
+        lesion="procedure__lesion",
     )
 
 
-def _restricted(queryset: QuerySet, cohort: CohortFilter, *, site: str, operators: str):
-    """``queryset`` of procedures or summaries restricted to ``cohort``; ``site`` and
-    ``operators`` are the lookups of the site and the operators from its model."""
+_SINS_INPUTS = ("id", "spinal_levels", "lesion_type", *Lesion.SINS_FIELDS)
+
+
+def lesions_in_sins_category(site: Site, category: str) -> list[int]:
+    """Ids of the site's lesions whose SINS falls in ``category``. The total is derived, not
+    stored (its location comes from the levels), so it is scored here with the registry's own
+    rule over the answered lesions: one query, no model saved."""
+    answered = Lesion.objects.filter(patient__site=site).exclude(spinal_levels="")
+    for name in Lesion.SINS_FIELDS:
+        answered = answered.exclude(**{name: ""})
+    wanted = []
+    for row in answered.order_by().values(*_SINS_INPUTS):
+        score = Lesion(**row).sins_score
+        if score is not None and score.category == category:
+            wanted.append(row["id"])
+    return wanted
+
+
+def _restricted(
+    queryset: QuerySet, cohort: CohortFilter, *, site: str, operators: str, lesion: str
+):
+    """``queryset`` of procedures or summaries restricted to ``cohort``; ``site``,
+    ``operators`` and ``lesion`` are the lookups of the site, the operators and the treated
+    lesion from its model."""
     queryset = queryset.filter(**{site: cohort.site})
+    if cohort.bilsky_grade:
+        queryset = queryset.filter(**{f"{lesion}__bilsky_grade": cohort.bilsky_grade})
+    if cohort.sins_category:
+        ids = lesions_in_sins_category(cohort.site, cohort.sins_category)
+        queryset = queryset.filter(**{f"{lesion}__in": ids})
     if cohort.procedure_type:
         queryset = queryset.filter(procedure_type=cohort.procedure_type)
     if cohort.guidance:
@@ -240,12 +287,9 @@ def assessments_table(procedure_ids: QuerySet) -> pd.DataFrame:
     return raw[list(t.ASSESSMENT_COLUMNS)]
 
 
-def load_tables(cohort: CohortFilter) -> t.AuditTables:
-    return tables_for(procedures_in(cohort))
-
-
 def tables_for(procedures: QuerySet) -> t.AuditTables:
-    """The analysis tables of ``procedures`` (a queryset of ``Procedure``)."""
+    """The tables the case summaries of ``procedures`` (a queryset of ``Procedure``) are
+    derived from."""
     procedures = procedures.order_by()
     ids = procedures.values("id")
     patients = procedures.values("patient_id")
@@ -264,37 +308,6 @@ def tables_for(procedures: QuerySet) -> t.AuditTables:
     )
     procedure_table = t.frame(procedure_rows, t.PROCEDURE_COLUMNS)
     procedure_table["cement_volume_ml"] = procedure_table.cement_volume_ml.astype(float)
-    through = Procedure.operators.through
-    operator_rows = fetch(
-        through.objects.filter(procedure__in=ids).order_by(),
-        ("procedure_id", "user_id", "user__first_name", "user__last_name", "user__username"),
-    )
-    operators = t.frame(
-        [
-            (procedure, user, operator_name(first, last, username))
-            for procedure, user, first, last, username in operator_rows
-        ],
-        t.OPERATOR_COLUMNS,
-    )
-    events = t.frame(
-        [
-            (*row[:-1], bool(row[-1]))
-            for row in fetch(
-                AdverseEvent.objects.filter(procedure__in=ids).order_by(),
-                (
-                    "id",
-                    "procedure_id",
-                    "event_type",
-                    "severity",
-                    "onset_date",
-                    "device_related",
-                    "outcome",
-                    "yellow_card_reported_on",
-                ),
-            )
-        ],
-        t.EVENT_COLUMNS,
-    )
     mdt = t.frame(
         fetch(
             MdtDecisionRecord.objects.filter(patient__in=patients).order_by(),
@@ -310,9 +323,7 @@ def tables_for(procedures: QuerySet) -> t.AuditTables:
         consents[column] = consents[column].astype(bool)
     return t.AuditTables(
         procedures=procedure_table,
-        operators=operators,
         assessments=assessments_table(ids),
-        events=events,
         mdt=mdt,
         consents=consents,
     )

@@ -5,14 +5,16 @@ procedure and the values of its six assessments with their analgesics converted 
 morphine equivalents. Read from the registry's own tables at 100,000 procedures that is
 600,000 assessments and a million analgesic entries: several seconds on either database
 however the queries are written. A summary row per procedure turns that into one narrow
-read. The summaries are derived with the same pure functions as the reference path
-(``queries.tables_for`` and ``analysis``), so they cannot define a figure differently.
+read. Each summary is derived from its procedure's records by ``queries.tables_for`` and
+``analysis.cohort``'s per-procedure flags; the tests check the report's figures against a
+reference path that computes them from the registry's own tables (``tests/audit/reference``).
 
 How they stay right:
 
 - Any save of a patient or procedure, and any save or delete of an assessment, an analgesic
   entry, an MDT decision or a consent, marks the summaries it touches stale (signal
-  receivers below, inside the writer's transaction: a write that rolls back marks nothing).
+  receivers below, inside the writer's transaction: a write that rolls back marks nothing;
+  ``connect_signals`` says why signals rather than calls from the registry's writers).
   The registry's writers (``registry.actions``) save model instances; ``QuerySet.update``
   and ``bulk_create`` send no signals, so data written that way (the benchmark's bulk load)
   must be followed by ``refresh`` (``thermablate summaries``).
@@ -47,7 +49,8 @@ from thermablate.registry.models import (
 )
 
 # Raise when the way a summary is derived changes, so that every summary is rebuilt.
-SUMMARY_FORMAT = 1
+# 2: "done" means done within the window; assessments outside it are counted apart.
+SUMMARY_FORMAT = 2
 # Procedures per rebuild transaction: bounds memory and how long a rebuild holds locks.
 CHUNK = 2_000
 ARRANGEMENT_FIELDS = {
@@ -178,12 +181,16 @@ def build(procedures: QuerySet) -> list[CaseSummary]:
 
 def _timepoint_values(assessments: pd.DataFrame) -> dict[int, dict]:
     """Per procedure, the summary's time-point fields from its assessments."""
-    done = assessments.assessed_on.notna()
+    # Only an assessment within its window is done, and only its values are outcomes: a
+    # 12-month score taken at day 15 is not a 12-month outcome (docs/audit.md).
+    done = cohort.in_window(assessments)
+    outside = assessments.assessed_on.notna() & ~done
     # Python values (None for missing), converted column by column rather than row by row.
     columns = {
         "opens": _python_dates(assessments.window_opens),
         "closes": _python_dates(assessments.window_closes),
         "done": done.tolist(),
+        "outside": outside.tolist(),
         **{name: _python_numbers(assessments[name].where(done)) for name in VALUE_COLUMNS},
     }
     values: dict[int, dict] = {}
@@ -241,6 +248,21 @@ def _patient_step_changed(sender, instance, raw=False, **kwargs):
 
 
 def connect_signals() -> None:
+    """Connect the receivers above; called once, from ``AuditConfig.ready``.
+
+    Why model signals rather than a call from the registry's writer module: the registry is a
+    lower layer than the audit and must not import it (imports run only downward), and a
+    signal is how a lower layer's writes reach a higher layer without knowing it exists.
+    Signals also catch every writer that saves these models, not only ``registry.actions``:
+    the admin site, a shell, a command or a future writer that forgets the audit. Restores
+    save raw (``loaddata``); the receivers skip those, since a restore leaves the summaries
+    out and ``refresh`` builds the missing ones. Not caught, by any scheme short of database
+    triggers: ``QuerySet.update``, ``bulk_create`` and data migrations (their historical
+    models are other classes than the senders below); after those, run ``refresh``.
+
+    This is the one place the summaries' invalidation is wired up; the ``dispatch_uid``s make
+    a second call a no-op, so a receiver never runs twice for one write.
+    """
     # A deleted procedure takes its summary with it, so only its saves are watched.
     post_save.connect(_procedure_changed, sender=Procedure, dispatch_uid="case-summary-procedure")
     post_save.connect(_patient_changed, sender=Patient, dispatch_uid="case-summary-patient")

@@ -43,6 +43,8 @@ def _cohort(request, staff) -> tuple[CohortForm, CohortFilter]:
         operator_id=data.get("operator"),
         date_from=data.get("date_from"),
         date_to=data.get("date_to"),
+        sins_category=data.get("sins_category") or None,
+        bilsky_grade=data.get("bilsky_grade") or None,
     )
     return form, cohort
 
@@ -136,11 +138,18 @@ def yellow_card_draft(request, event_id):
     initial = {
         "yellow_card_reported_on": event.yellow_card_reported_on,
         "yellow_card_reference": event.yellow_card_reference,
+        "version": event.version,
     }
     form = YellowCardSubmittedForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.update_adverse_event(event, acting_user=request.user, **form.cleaned_data)
+            fields = dict(form.cleaned_data)
+            actions.update_adverse_event(
+                event,
+                acting_user=request.user,
+                expected_version=fields.pop("version"),
+                **fields,
+            )
         except ValidationError as exc:
             event.refresh_from_db()
             for field, errors in exc.message_dict.items():

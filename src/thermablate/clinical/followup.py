@@ -84,3 +84,54 @@ def within_window(timepoint: str, procedure_date: date, assessed_on: date) -> bo
     window = WINDOWS[timepoint]
     day = (assessed_on - procedure_date).days
     return window.first_day <= day <= window.last_day
+
+
+def within_dates(opens: date, closes: date, assessed_on: date) -> bool:
+    """In window: assessed within [opens, closes], both days included. The audit counts only
+    these as done; anything else recorded is out of window (see docs/audit.md)."""
+    return opens <= assessed_on <= closes
+
+
+def _date_range(first: date, last: date) -> str:
+    """'4 to 25 March 2026', '20 February to 4 March 2026', '1 December 2025 to 4 January 2026'."""
+    if first.year != last.year:
+        return f"{first.day} {first:%B %Y} to {last.day} {last:%B %Y}"
+    if first.month != last.month:
+        return f"{first.day} {first:%B} to {last.day} {last:%B %Y}"
+    return f"{first.day} to {last.day} {last:%B %Y}"
+
+
+def _days_phrase(first_day: int, last_day: int) -> str:
+    if first_day >= 0:
+        return f"between {first_day} and {last_day} days after the procedure"
+    end = "the day of the procedure" if last_day == 0 else f"{-last_day} days before it"
+    return f"between {-first_day} days before the procedure and {end}"
+
+
+def _day_of(day: int) -> str:
+    if day == 0:
+        return "the day of the procedure"
+    if day < 0:
+        return f"{-day} day{'s' if day < -1 else ''} before the procedure"
+    return f"day {day}"
+
+
+def days_text(procedure_date: date, opens: date, closes: date) -> str:
+    """'between 21 and 42 days after the procedure', from a scheduled window's dates."""
+    return _days_phrase((opens - procedure_date).days, (closes - procedure_date).days)
+
+
+def window_message(
+    label: str, procedure_date: date, opens: date, closes: date, assessed_on: date
+) -> str:
+    """Names the window of one scheduled assessment and where ``assessed_on`` falls, e.g.
+    'The 1 month follow-up is recorded between 21 and 42 days after the procedure (4 to 25
+    March 2026); this date is day 5.' The stored window dates are used, not today's schedule,
+    so the message matches what the assessment was scheduled with."""
+    first_day = (opens - procedure_date).days
+    what = "baseline assessment" if first_day < 0 else f"{label} follow-up"
+    return (
+        f"The {what} is recorded {days_text(procedure_date, opens, closes)} "
+        f"({_date_range(opens, closes)}); this date is "
+        f"{_day_of((assessed_on - procedure_date).days)}."
+    )

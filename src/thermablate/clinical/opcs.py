@@ -13,24 +13,30 @@ the same notes appear on IPG327, IPG365, IPG366, IPG367):
   fluoroscopic guidance is utilised");
 - a Z-code records the site (IPG319: Z99.- Intervertebral disc).
 
-The code table (``data/opcs4_codes.csv``) holds only codes whose titles could be cited, each with
-its OPCS-4 version and source. Anything the table cannot settle (the main code for RF ablation of
-a vertebral metastasis, the V55 subcode for given levels, the Y53 subcode for CT or MRI, the site
-code) is returned with ``determined=False`` and the reason, never guessed. Loading the official
-OPCS-4 release (``load_release``) gives full titles and lets a Y53 subcode be found by its title.
+The code table (``data/opcs4_nice_codes.csv``, a versioned table with its sources in its header)
+holds only codes whose titles NICE states, each with its OPCS-4 version and source, so suggestions
+and the guidance catalogue read in words without the licensed release file. Anything the table
+cannot settle (the main code for RF ablation of a vertebral metastasis, the V55 subcode for given
+levels, the Y53 subcode for CT or MRI, the site code) is returned with ``determined=False`` and the
+reason, never guessed. Loading the official OPCS-4 release (``load_release``, ``thermablate opcs
+load FILE``) gives every other title and lets a Y53 subcode be found by its title.
 """
 
 import argparse
-import csv
 import os
 import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 
+from thermablate.clinical.datafiles import read_data_file
 from thermablate.clinical.spine import SPINAL_LEVELS
+
+#: The shipped table of NICE-cited codes (its header names its version and sources).
+SHIPPED_TABLE_FILE = "opcs4_nice_codes.csv"
+#: Named wherever a code or title is missing because only the licensed release file holds it.
+RELEASE_FILE = "the official OPCS-4 release file (thermablate opcs load FILE)"
 
 #: An OPCS-4 code as written in NICE documents and coding tables: a chapter letter, two digits,
 #: then optionally ".digit" or ".-" (the whole category, e.g. "V55.-").
@@ -67,10 +73,13 @@ class CodeEntry:
 
 @dataclass(frozen=True)
 class CodeTable:
-    """Codes with their titles, versions and sources. ``release`` names a loaded official file."""
+    """Codes with their titles, versions and sources. ``release`` names a loaded official file;
+    ``version`` and ``sources`` describe the shipped table it started from."""
 
     entries: dict[str, CodeEntry] = field(default_factory=dict)
     release: str | None = None
+    version: str | None = None
+    sources: tuple[str, ...] = ()
 
     def get(self, code: str) -> CodeEntry | None:
         return self.entries.get(code)
@@ -109,7 +118,9 @@ class CodeTable:
                 )
             else:
                 merged[code] = official
-        return CodeTable(entries=merged, release=release.release)
+        return CodeTable(
+            entries=merged, release=release.release, version=self.version, sources=self.sources
+        )
 
 
 def _same_title(a: str, b: str) -> bool:
@@ -117,14 +128,10 @@ def _same_title(a: str, b: str) -> bool:
 
 
 def shipped_table() -> CodeTable:
-    """The code table shipped with Thermablate (data/opcs4_codes.csv)."""
-    text = (
-        resources.files("thermablate.clinical")
-        .joinpath("data/opcs4_codes.csv")
-        .read_text(encoding="utf-8")
-    )
+    """The code table shipped with Thermablate (data/opcs4_nice_codes.csv)."""
+    meta, rows = read_data_file(SHIPPED_TABLE_FILE)
     entries: dict[str, CodeEntry] = {}
-    for row in csv.DictReader(text.splitlines()):
+    for row in rows:
         code = validate_code(row["code"])
         entries[code] = CodeEntry(
             code=code,
@@ -133,7 +140,43 @@ def shipped_table() -> CodeTable:
             source=row["source"].strip(),
             verified=row["status"].strip() == "verified",
         )
-    return CodeTable(entries=entries)
+    return CodeTable(
+        entries=entries,
+        version=(meta.get("version") or [None])[0],
+        sources=tuple(meta.get("source", ())),
+    )
+
+
+@dataclass(frozen=True)
+class CodeTitle:
+    """A code as a reader is shown it: its title, where the title comes from, and whether only the
+    official release file can give it (``needs_release``)."""
+
+    code: str
+    title: str | None
+    source: str | None
+    needs_release: bool
+
+
+def titles_for(
+    codes: Iterable[str], table: CodeTable, stated: dict[str, str] | None = None
+) -> list[CodeTitle]:
+    """The title of each code: from the table when it is cited there (or the release says so),
+    else as the document citing it states it (``stated``), else none, marked as needing the
+    release file. An unverified candidate's title is shown but still needs the release file."""
+    stated = stated or {}
+    result = []
+    for code in codes:
+        entry = table.get(code)
+        if entry is not None and entry.verified:
+            result.append(CodeTitle(code, entry.title, entry.source, False))
+        elif stated.get(code):
+            result.append(CodeTitle(code, stated[code], "as the citing document states it", False))
+        elif entry is not None:
+            result.append(CodeTitle(code, entry.title, f"unverified: {entry.source}", True))
+        else:
+            result.append(CodeTitle(code, None, None, True))
+    return result
 
 
 def _release_code(raw: str) -> str:
@@ -373,7 +416,8 @@ def _main_procedure(procedure: ProcedureForCoding, table: CodeTable) -> _Draft:
         None,
         None,
         f"main procedure ({what}): no NICE coding note in the code table gives this code; "
-        "assign it from the official OPCS-4 classification",
+        "assign it from the official OPCS-4 classification: its code and title are in "
+        f"{RELEASE_FILE}",
         False,
     )
 
@@ -391,7 +435,8 @@ def _levels_of_spine(procedure: ProcedureForCoding, table: CodeTable) -> _Draft:
         table.title("V55.-"),
         f"levels of spine in second place for a spinal operation: {', '.join(levels)} "
         f"({len(levels)} level{'s' if len(levels) != 1 else ''}); the V55 subcode for these levels "
-        "is not in the verified code table, so it is left to the coder",
+        f"is not in the verified code table, so it is left to the coder ({RELEASE_FILE} has the "
+        "subcodes and their titles)",
         False,
     )
 
@@ -421,7 +466,8 @@ def _approach(procedure: ProcedureForCoding, table: CodeTable) -> list[_Draft]:
             _Draft(
                 None,
                 None,
-                f"{procedure.access} approach: its approach code is not in the verified code table",
+                f"{procedure.access} approach: its approach code is not in the verified code "
+                f"table; its code and title are in {RELEASE_FILE}",
                 False,
             )
         ]
@@ -452,8 +498,9 @@ def _approach(procedure: ProcedureForCoding, table: CodeTable) -> list[_Draft]:
                 _Draft(
                     "Y53.-",
                     table.title("Y53.-"),
-                    f"percutaneous approach under {modality} control: the Y53 subcode for {modality} "
-                    "is not in the verified code table (load the official OPCS-4 release)",
+                    f"percutaneous approach under {modality} control: the Y53 subcode for "
+                    f"{modality} is not in the verified code table; its code and title are in "
+                    f"{RELEASE_FILE}",
                     False,
                 )
             )
@@ -466,19 +513,25 @@ def _site(procedure: ProcedureForCoding, table: CodeTable) -> _Draft:
             "Z99.-",
             table.title("Z99.-"),
             "site: intervertebral disc (NICE IPG319 gives the category Z99.-); the subcode for the "
-            "disc level is not in the verified code table",
+            f"disc level is not in the verified code table ({RELEASE_FILE} has the subcodes and "
+            "their titles)",
             False,
         )
     if procedure.is_spinal:
         where = ", ".join(procedure.spinal_levels) or procedure.bone_site or "spine"
         return _Draft(
-            None, None, f"site ({where}): the Z site code is not in the verified code table", False
+            None,
+            None,
+            f"site ({where}): the Z site code is not in the verified code table; its code and "
+            f"title are in {RELEASE_FILE}",
+            False,
         )
     if procedure.bone_site:
         return _Draft(
             None,
             None,
-            f"site ({procedure.bone_site}): the Z site code is not in the verified code table",
+            f"site ({procedure.bone_site}): the Z site code is not in the verified code table; "
+            f"its code and title are in {RELEASE_FILE}",
             False,
         )
     return _Draft(None, None, "site not recorded: the Z site code cannot be determined", False)
@@ -499,7 +552,8 @@ def suggest_codes(
             _Draft(
                 None,
                 None,
-                f"additional procedure ({what}): its code is not in the verified code table",
+                f"additional procedure ({what}): its code is not in the verified code table; its "
+                f"code and title are in {RELEASE_FILE}",
                 False,
             )
         )

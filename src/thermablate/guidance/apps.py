@@ -1,14 +1,10 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class GuidanceConfig(AppConfig):
+    """The NICE guidance catalogue. A leaf: it imports no other app. Its writer (and the
+    loading of the shipped catalogue after migrate) is the registry's, with the audit trail."""
+
     name = "thermablate.guidance"
     label = "guidance"
-    verbose_name = "NICE guidance and local approval"
-
-    def ready(self):
-        from thermablate.guidance.actions import load_shipped_catalogue
-
-        # The application ships with the guidance for its procedures already loaded.
-        post_migrate.connect(load_shipped_catalogue, sender=self)
+    verbose_name = "NICE guidance"

@@ -4,14 +4,45 @@
 and reviewed by hand. Each entry keeps its source document (file, title, guidance id, date), the
 fields filled by hand with the reason (``hand_filled``) and what the document does not state
 (``not_stated``), so a reader can tell read facts from reviewed additions.
+
+Where a source document does not state its recommendation (the old-style IPG53 and IPG319 pages),
+the entry may carry ``published_recommendation``: the recommendation of NICE's published guidance,
+with its address, its date, what was checked and whether it was confirmed. It is kept apart from
+the record, which says only what the document says, and pages show it as a cited fact.
 """
 
 import json
+import re
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
 
-from thermablate.guidance.record import GuidanceRecord
+from thermablate.guidance.links import nice_address
+from thermablate.guidance.record import RECOMMENDATIONS, GuidanceRecord
+
+
+@dataclass(frozen=True)
+class PublishedRecommendation:
+    """A recommendation taken from NICE's published guidance, not from the stored document."""
+
+    recommendation: str
+    guidance_id: str
+    guidance_date: str  # "2004", "2004-03" or "2004-03-24": as precise as the source is
+    address: str  # the NICE page of the guidance
+    says: str  # what NICE recommends, in brief
+    confirmed: bool  # False until the wording has been read on NICE's page of this guidance
+    checked: str  # what was checked, and where
+
+    def __post_init__(self) -> None:
+        if self.recommendation not in RECOMMENDATIONS:
+            raise ValueError(f"unknown recommendation {self.recommendation!r}")
+        if nice_address(self.address) is None:
+            raise ValueError(f"{self.address!r} is not an https://www.nice.org.uk/ address")
+        if not re.fullmatch(r"\d{4}(?:-\d{2}(?:-\d{2})?)?", self.guidance_date):
+            raise ValueError(f"{self.guidance_date!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+        if not isinstance(self.confirmed, bool) or not self.says or not self.checked:
+            raise ValueError("a published recommendation states what it says and what was checked")
 
 
 @dataclass(frozen=True)
@@ -21,6 +52,7 @@ class CatalogueEntry:
     source_document: dict[str, Any]
     hand_filled: dict[str, str]
     not_stated: tuple[str, ...]
+    published_recommendation: PublishedRecommendation | None = None
 
 
 def load_catalogue() -> list[CatalogueEntry]:
@@ -38,9 +70,25 @@ def load_catalogue() -> list[CatalogueEntry]:
             source_document=entry["source_document"],
             hand_filled=dict(entry.get("hand_filled", {})),
             not_stated=tuple(entry.get("not_stated", ())),
+            published_recommendation=(
+                PublishedRecommendation(**entry["published_recommendation"])
+                if entry.get("published_recommendation")
+                else None
+            ),
         )
         for entry in data["entries"]
     ]
+
+
+@cache
+def published_recommendations() -> dict[str, PublishedRecommendation]:
+    """The cited recommendations of the shipped entries whose document does not state one, by
+    key (the shipped file does not change while the application runs)."""
+    return {
+        entry.key: entry.published_recommendation
+        for entry in load_catalogue()
+        if entry.published_recommendation is not None
+    }
 
 
 def catalogue_entry(key: str) -> CatalogueEntry:

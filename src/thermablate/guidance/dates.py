@@ -31,6 +31,21 @@ MONTHS = {
     )
     for name in names
 }
+#: Month names as NICE prints them ("5 April 2023").
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 
 #: A day-precision or month-precision date inside running text.
@@ -64,6 +79,11 @@ class NiceDate:
     def __str__(self) -> str:
         return self.isoformat()
 
+    def in_words(self) -> str:
+        """As NICE writes it: "5 April 2023", or "April 2023" for a month-precision date."""
+        month = MONTH_NAMES[self.month - 1]
+        return f"{month} {self.year}" if self.day is None else f"{self.day} {month} {self.year}"
+
     @classmethod
     def fromisoformat(cls, text: str) -> "NiceDate":
         """Read back "2023-04-05" or "2023-04"; ValueError for anything else."""
@@ -72,6 +92,19 @@ class NiceDate:
             raise ValueError(f"{text!r} is not an ISO date (YYYY-MM-DD or YYYY-MM)")
         year, month, day = match.groups()
         return cls(int(year), int(month), int(day) if day else None)
+
+
+def date_in_words(text: str) -> str:
+    """A stored ISO date in NICE's words ("2022-09-08" -> "8 September 2022", "2023-04" ->
+    "April 2023", "2004" -> "2004"). Text that is not an ISO date is returned unchanged, so a
+    page never hides what was stored."""
+    cleaned = text.strip()
+    if re.fullmatch(r"\d{4}", cleaned):
+        return cleaned
+    try:
+        return NiceDate.fromisoformat(cleaned).in_words()
+    except ValueError:
+        return text
 
 
 def _from_match(day: str | None, month: str, year: str) -> NiceDate | None:

@@ -2,22 +2,27 @@
 
 The stages follow NICE's description of the process on its in-development pages (seed 001):
 notification, a first committee meeting (IPAC), a 4-week public consultation, a second committee
-meeting that considers the comments, resolution, then publication.
+meeting that considers the comments, resolution, then publication. Each stage is named in NICE's
+words from the one mapping, wording.EVENT_WORDS.
 """
 
 from dataclasses import dataclass
 from datetime import date
 
-STAGES: tuple[tuple[str, str], ...] = (
-    ("notification", "Notification of the procedure to NICE"),
-    ("ipac_1", "First committee meeting (IPAC)"),
-    ("consultation_start", "Public consultation opens (4 weeks)"),
-    ("consultation_end", "Consultation closes"),
-    ("ipac_2", "Second committee meeting: comments considered"),
-    ("resolution", "Resolution"),
-    ("expected_publication", "Expected publication"),
-    ("published", "Published"),
+from thermablate.guidance.dates import date_in_words
+from thermablate.guidance.wording import EVENT_WORDS
+
+STAGE_KEYS: tuple[str, ...] = (
+    "notification",
+    "ipac_1",
+    "consultation_start",
+    "consultation_end",
+    "ipac_2",
+    "resolution",
+    "expected_publication",
+    "published",
 )
+STAGES: tuple[tuple[str, str], ...] = tuple((key, EVENT_WORDS[key]) for key in STAGE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,10 @@ class Stage:
     label: str
     when: str | None  # ISO date, possibly only year-month ("2023-04")
     state: str  # "done", "next" or "upcoming" ("unknown" when undated)
+
+    @property
+    def when_in_words(self) -> str | None:
+        return date_in_words(self.when) if self.when else None
 
 
 def _as_date(iso: str) -> date:
@@ -59,12 +68,12 @@ def standing(stages: list[Stage]) -> str:
     if not done and not upcoming:
         return "No dated stage is known."
     text = (
-        f"Last stage reached: {done[-1].label} ({done[-1].when})."
+        f"Last stage reached: {done[-1].label} ({done[-1].when_in_words})."
         if done
         else "No stage reached yet."
     )
     if upcoming:
-        text += f" Next: {upcoming[0].label} ({upcoming[0].when})."
+        text += f" Next: {upcoming[0].label} ({upcoming[0].when_in_words})."
     elif done and done[-1].key in {"expected_publication", "published"}:
         text += " The expected publication date has passed: check NICE for the final guidance."
     return text

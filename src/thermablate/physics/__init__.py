@@ -1,10 +1,11 @@
 """The thermal engine: 3-D simulation of temperature-controlled RF ablation in bone and spine.
 
-Pure NumPy/SciPy/Numba, no Django. Typical use::
-
-    from thermablate.physics import load_scenario, simulate
-    result = simulate(load_scenario("examples/osteoid-osteoma.toml"))
-    print(result.zone.volume_ml, result.safe)
+Pure NumPy/SciPy/Numba, no Django, and the bottom layer: it imports nothing else from
+thermablate. :func:`simulate` takes a :class:`Scenario` of numbers (grid, tissue labels,
+electrodes, generator, solver settings) and returns a :class:`Result` of numbers. Scenario
+files, anatomy presets, the neural safety verdict and the figures belong to the planning
+package, which re-exports :func:`simulate` and is where most callers start (its
+``load_scenario`` reads a scenario file).
 
 See docs/thermal-engine.md for the models, the scenario format and the verification.
 """
@@ -20,13 +21,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from thermablate.physics.engine import State, iterate, simulate
 from thermablate.physics.results import ProbeResult, Result, Zone
-from thermablate.physics.scenario import (
-    Scenario,
-    ScenarioError,
-    load_scenario,
-    preset_scenario,
-    scenario_from_dict,
-)
+from thermablate.physics.scenario import Scenario, ScenarioError
 
 __all__ = [
     "ProbeResult",
@@ -36,8 +31,5 @@ __all__ = [
     "State",
     "Zone",
     "iterate",
-    "load_scenario",
-    "preset_scenario",
-    "scenario_from_dict",
     "simulate",
 ]

@@ -300,7 +300,8 @@ def simulate(scenario: Scenario, progress: Callable[[float, State], None] | None
     Parameters
     ----------
     scenario : Scenario
-        The problem (see :func:`~thermablate.physics.scenario.load_scenario`).
+        The problem (scenario files are read into one by the planning layer's
+        ``load_scenario``).
     progress : callable, optional
         Called as ``progress(t_s, state)`` about every ``record_interval_s``.
     track_energy : bool
@@ -308,8 +309,7 @@ def simulate(scenario: Scenario, progress: Callable[[float, State], None] | None
 
     Examples
     --------
-    >>> from thermablate.physics import preset_scenario, simulate
-    >>> result = simulate(preset_scenario("osteoid-osteoma"))  # doctest: +SKIP
+    >>> result = simulate(scenario)  # doctest: +SKIP
     >>> result.zone.volume_ml  # doctest: +SKIP
     """
     from thermablate.physics.results import Recorder

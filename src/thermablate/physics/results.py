@@ -1,8 +1,11 @@
-"""Results of a simulation: probes, ablation zone, per-tissue maxima, energy, safety verdict."""
+"""Results of a simulation: probes, ablation zone, per-tissue maxima, energy.
+
+Numbers only: judging them (the neural safety verdict) is the planning layer's job, from the
+per-tissue maxima of temperature and dose recorded here.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,6 +13,7 @@ import numpy as np
 from thermablate.physics.damage import ablated
 from thermablate.physics.electrodes import Needle
 from thermablate.physics.grid import trilinear, trilinear_weights
+from thermablate.physics.scenario import Scenario
 
 
 @dataclass
@@ -53,11 +57,9 @@ class Result:
     zone : Zone
     tissues : dict
         Tissue name -> {"max_temp_c", "max_cem43_min"} over the tissue's cells (electrode
-        cells excluded).
+        cells excluded), for the tissues present, in the order of ``scenario.tissues``.
     energy_delivered_j : float
         Electrical energy into the tissue (held mode: heat supplied by the held surface). [J]
-    safety : list
-        One entry per neural structure present, with the thresholds it passes.
     """
 
     title: str
@@ -77,18 +79,13 @@ class Result:
     tissues: dict[str, dict[str, float]]
     energy_delivered_j: float
     energy_balance: dict[str, float]
-    safety: list
     stopped_reason: str | None
     electric_solves: int = 0
     fields: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
-    scenario: object = field(repr=False, default=None)
-
-    @property
-    def safe(self) -> bool:
-        return not any(v.at_risk for v in self.safety)
+    scenario: Scenario | None = field(repr=False, default=None)
 
     def to_dict(self) -> dict:
-        """JSON-ready summary (the ``--json`` output)."""
+        """JSON-ready numbers (the ``--json`` output, less the planning layer's verdict)."""
         return {
             "title": self.title,
             "duration_s": self.duration_s,
@@ -125,19 +122,6 @@ class Result:
             "final_impedance_ohm": None
             if not np.isfinite(self.impedance_ohm[-1])
             else round(float(self.impedance_ohm[-1]), 1),
-            "safety": {
-                "safe": self.safe,
-                "structures": [
-                    {
-                        "tissue": v.tissue,
-                        "max_temp_c": round(v.max_temperature_c, 2),
-                        "max_cem43_min": float(f"{v.max_cem43_min:.4g}"),
-                        "at_risk": v.at_risk,
-                        "reason": v.reason(),
-                    }
-                    for v in self.safety
-                ],
-            },
             "time_series": {
                 "time_s": np.round(self.time_s, 3).tolist(),
                 "tip_temp_c": np.round(self.tip_temperature_c, 2).tolist(),
@@ -147,10 +131,6 @@ class Result:
                 },
             },
         }
-
-    def to_json(self, path) -> None:
-        with open(path, "w") as f:
-            json.dump(self.to_dict(), f, indent=2, ensure_ascii=False)
 
 
 def zone_metrics(grid, mask: np.ndarray, electrode, criterion: str) -> Zone:
@@ -197,8 +177,6 @@ class Recorder:
             self.probe_t[k].append(float(weights @ state.temperature_c[index]))
 
     def result(self, state, wall_time_s: float) -> Result:
-        from thermablate.planning.safety import neural_verdict
-
         sim = self.sim
         s = sim.scenario
         g = s.grid
@@ -218,7 +196,6 @@ class Recorder:
         mask = ablated(s.criterion, state.damage, state.cem43_min, state.max_temperature_c)
         zone = zone_metrics(g, mask, s.electrodes[0], s.criterion)
         tissues = {}
-        stats = {}
         tissue_cells = sim.tissue_cells
         for i, t in enumerate(s.tissues):
             cells = (sim.labels == i) & tissue_cells
@@ -227,8 +204,6 @@ class Recorder:
             tmax = float(state.max_temperature_c[cells].max())
             dmax = float(state.cem43_min[cells].max())
             tissues[t.name] = {"max_temp_c": tmax, "max_cem43_min": dmax}
-            stats[t.name] = (tmax, dmax)
-        safety = neural_verdict(stats, {t.name for t in s.tissues if t.neural})
         balance = {
             "delivered_j": state.energy_delivered_j,
             "stored_j": state.stored_energy_j,
@@ -253,7 +228,6 @@ class Recorder:
             tissues=tissues,
             energy_delivered_j=state.energy_delivered_j,
             energy_balance=balance,
-            safety=safety,
             stopped_reason=state.stopped_reason,
             electric_solves=state.electric_solves,
             fields={

@@ -1,39 +1,26 @@
-"""Scenario: everything a simulation needs, read from a TOML file or a dictionary.
+"""Scenario: a fully resolved simulation problem, in numbers.
 
-All checks happen here, before any computation: a bad scenario raises :class:`ScenarioError`
-with one clear sentence. Lengths in the file are millimetres; inside they become metres only
-where the physics needs them (the grid).
+A :class:`Scenario` holds the grid, the tissue label of every cell, the tissues, the electrodes,
+the generator and the solver settings: what the engine consumes, and nothing about where it
+came from. Scenario files, anatomy models and presets are the planning layer's business
+(``planning/scenario.py`` reads a TOML file into a :class:`Scenario`).
 
-File format (see docs/thermal-engine.md for the full description)::
-
-    title = "..."
-    duration_s = 300
-    [grid]        spacing_mm, extent_mm = [x, y, z], origin_mm = [x, y, z] (lower corner)
-    [anatomy]     preset = "osteoid-osteoma" + [anatomy.parameters]
-                  | uniform = "muscle" (+ [anatomy.properties] overrides)
-                  | label_volume = "seg.nii.gz" + [anatomy.labels] "1" = "cortical-bone"
-    [[electrodes]] geometry = "needle": tip_mm, direction, active_tip_mm, gauge, bipolar, gap_mm
-                   geometry = "sphere": centre_mm, radius_mm
-    [generator]   mode = "temperature" | "power" | "held", target_temp_c, max_power_w, ramp_s
-    [probes]      name = [x, y, z]
-    [tissues.<name>] property overrides, e.g. electrical_conductivity_s_m = 0.05
-    [solver]      time_step_s, electric_update_s, electric_update_k, record_interval_s,
-                  criterion
+:meth:`Scenario.validate` runs before any computation: a scenario that cannot be simulated
+raises :class:`ScenarioError` with one clear sentence. Positions are millimetres, as a user
+states them; the grid is in metres, as the physics needs it.
 """
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from thermablate.physics.damage import CRITERIA, DEFAULT_CRITERION
-from thermablate.physics.electrodes import GAUGE_DIAMETER_MM, Electrode, Needle, Sphere
+from thermablate.physics.electrodes import Electrode, Needle
 from thermablate.physics.generator import MODES, ROLL_OFF_TEMPERATURE_C, Generator
 from thermablate.physics.grid import Grid, available_memory_bytes
-from thermablate.physics.tissues import BODY_TEMPERATURE_C, TISSUES, Tissue
+from thermablate.physics.tissues import BODY_TEMPERATURE_C, Tissue
 
 MEMORY_FRACTION = 0.6
 """Largest share of the available memory a simulation may plan to use. [-]"""
@@ -41,6 +28,22 @@ MEMORY_FRACTION = 0.6
 
 class ScenarioError(ValueError):
     """A scenario that cannot be simulated; the message says why."""
+
+
+def check_fits_in_memory(grid: Grid) -> None:
+    """Raise :class:`ScenarioError` if simulating on ``grid`` would not fit in memory.
+
+    Called before a label volume is built for the grid, so that a grid that is far too large
+    fails at once with the estimate instead of exhausting the memory.
+    """
+    need = grid.estimated_memory_bytes()
+    have = available_memory_bytes()
+    if need > MEMORY_FRACTION * have:
+        raise ScenarioError(
+            f"grid of {grid.shape[0]}x{grid.shape[1]}x{grid.shape[2]} = {grid.n_cells:,} cells needs "
+            f"about {need / 1e9:.1f} GB but only {have / 1e9:.1f} GB is available; "
+            "use a coarser spacing_mm or a smaller extent_mm"
+        )
 
 
 @dataclass
@@ -87,7 +90,6 @@ class Scenario:
     electric_update_k: float = 10.0
     record_interval_s: float = 1.0
     initial_temp_c: float = BODY_TEMPERATURE_C
-    preset: str | None = None
 
     def validate(self) -> None:
         """Raise :class:`ScenarioError` on anything that cannot be simulated."""
@@ -99,14 +101,7 @@ class Scenario:
             )
         if self.labels.shape != self.grid.shape:
             raise ScenarioError("label volume and grid have different shapes")
-        need = self.grid.estimated_memory_bytes()
-        have = available_memory_bytes()
-        if need > MEMORY_FRACTION * have:
-            raise ScenarioError(
-                f"grid of {self.grid.shape[0]}x{self.grid.shape[1]}x{self.grid.shape[2]} cells needs "
-                f"about {need / 1e9:.1f} GB but only {have / 1e9:.1f} GB is available; "
-                "use a coarser spacing_mm or a smaller extent_mm"
-            )
+        check_fits_in_memory(self.grid)
         if not self.electrodes:
             raise ScenarioError("the scenario has no electrode")
         for n, e in enumerate(self.electrodes, 1):
@@ -163,214 +158,3 @@ def _box(grid: Grid) -> str:
     return "x {:.1f}..{:.1f}, y {:.1f}..{:.1f}, z {:.1f}..{:.1f} mm".format(
         *np.ravel(np.column_stack([lo, hi]))
     )
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a TOML scenario file."""
-    path = Path(path)
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ScenarioError(f"scenario file {path} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
-    return scenario_from_dict(data, base_dir=path.parent)
-
-
-def preset_scenario(name: str, parameters: dict | None = None) -> Scenario:
-    """The preset scenario ``name`` with its default settings."""
-    return scenario_from_dict({"anatomy": {"preset": name, "parameters": parameters or {}}})
-
-
-def _vec3(value, what: str) -> tuple[float, float, float]:
-    try:
-        v = tuple(float(x) for x in value)
-    except (TypeError, ValueError):
-        raise ScenarioError(f"{what} must be three numbers in mm, got {value!r}") from None
-    if len(v) != 3 or not all(np.isfinite(v)):
-        raise ScenarioError(f"{what} must be three finite numbers in mm, got {value!r}")
-    return v
-
-
-def _number(table: dict, key: str, default=None, what: str = "") -> float:
-    value = table.get(key, default)
-    if value is None:
-        raise ScenarioError(f"{what}{key} is required")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ScenarioError(f"{what}{key} must be a number, got {value!r}")
-    return float(value)
-
-
-def _tissue_with_overrides(name: str, overrides: dict) -> Tissue:
-    if name not in TISSUES:
-        raise ScenarioError(f"unknown tissue {name!r} (known: {', '.join(sorted(TISSUES))})")
-    allowed = {f.name for f in fields(Tissue)} - {"name", "neural", "source", "ranges"}
-    bad = set(overrides) - allowed
-    if bad:
-        raise ScenarioError(
-            f"unknown property {sorted(bad)[0]!r} for tissue {name!r} (allowed: {', '.join(sorted(allowed))})"
-        )
-    for k, v in overrides.items():
-        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-            raise ScenarioError(f"tissue {name!r}: {k} must be a non-negative number, got {v!r}")
-    t = TISSUES[name].with_overrides(**{k: float(v) for k, v in overrides.items()})
-    if min(t.thermal_conductivity_w_mk, t.density_kg_m3, t.heat_capacity_j_kgk) <= 0:
-        raise ScenarioError(
-            f"tissue {name!r}: thermal conductivity, density and heat capacity must be positive"
-        )
-    return t
-
-
-def _electrode(table: dict, n: int) -> Electrode:
-    what = f"electrode {n}: "
-    geometry = table.get("geometry", "needle")
-    if geometry == "sphere":
-        r = _number(table, "radius_mm", what=what)
-        if r <= 0:
-            raise ScenarioError(f"{what}radius_mm must be positive")
-        return Sphere(_vec3(table.get("centre_mm"), what + "centre_mm"), r)
-    if geometry != "needle":
-        raise ScenarioError(f"{what}unknown geometry {geometry!r} (needle or sphere)")
-    gauge = int(_number(table, "gauge", 17, what))
-    if gauge not in GAUGE_DIAMETER_MM:
-        raise ScenarioError(
-            f"{what}gauge {gauge} not supported (one of {sorted(GAUGE_DIAMETER_MM)})"
-        )
-    direction = _vec3(table.get("direction"), what + "direction")
-    if np.linalg.norm(direction) == 0:
-        raise ScenarioError(f"{what}direction must not be zero")
-    active = _number(table, "active_tip_mm", 10.0, what)
-    gap = _number(table, "gap_mm", 5.0, what)
-    if active <= 0 or gap < 0:
-        raise ScenarioError(f"{what}active_tip_mm must be positive and gap_mm not negative")
-    return Needle(
-        _vec3(table.get("tip_mm"), what + "tip_mm"), direction, active, gauge,
-        bool(table.get("bipolar", False)), gap, _number(table, "thermocouple_mm", 0.0, what),
-    )  # fmt: skip
-
-
-def _merge(base: dict, override: dict) -> dict:
-    out = dict(base)
-    for k, v in override.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "probes":
-            out[k] = _merge(out[k], v)
-        else:
-            out[k] = v
-    return out
-
-
-def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
-    """Build and validate a :class:`Scenario` from a dictionary shaped like the TOML file."""
-    from thermablate.planning import anatomy as anat
-    from thermablate.planning import presets
-
-    anatomy = data.get("anatomy")
-    if not isinstance(anatomy, dict):
-        raise ScenarioError(
-            "the scenario needs an [anatomy] table (preset, uniform or label_volume)"
-        )
-    preset = anatomy.get("preset")
-    if preset is not None:
-        params = anatomy.get("parameters", {})
-        try:
-            defaults = presets.default_scenario(preset, params)
-        except KeyError as exc:
-            raise ScenarioError(str(exc.args[0])) from None
-        except TypeError as exc:
-            raise ScenarioError(f"preset {preset!r}: bad parameter ({exc})") from None
-        data = _merge(defaults, data)
-
-    grid_t = data.get("grid", {})
-    overrides = data.get("tissues", {})
-    tissues = [_tissue_with_overrides(name, overrides.get(name, {})) for name in anat.TISSUE_ORDER]
-    for name in overrides:
-        if name not in TISSUES:
-            raise ScenarioError(f"unknown tissue {name!r} (known: {', '.join(sorted(TISSUES))})")
-
-    if "label_volume" in anatomy:
-        path = Path(anatomy["label_volume"])
-        if base_dir is not None and not path.is_absolute():
-            path = base_dir / path
-        if not path.exists():
-            raise ScenarioError(f"label volume {path} not found")
-        try:
-            table = {int(k): v for k, v in anatomy.get("labels", {}).items()}
-        except ValueError:
-            raise ScenarioError("[anatomy.labels] keys must be integer label values") from None
-        try:
-            grid, labels = anat.labels_from_nifti(path, table)
-        except anat.NiftiError as exc:
-            raise ScenarioError(str(exc)) from None
-    else:
-        spacing = _number(grid_t, "spacing_mm", what="grid.")
-        if spacing <= 0:
-            raise ScenarioError("grid.spacing_mm must be positive")
-        extent = _vec3(grid_t.get("extent_mm"), "grid.extent_mm")
-        if min(extent) < 2 * spacing:
-            raise ScenarioError("grid.extent_mm must be at least two cells in each direction")
-        origin = grid_t.get("origin_mm")
-        origin = _vec3(origin, "grid.origin_mm") if origin is not None else None
-        grid = Grid.from_extent_mm(extent, spacing, origin)
-        need = grid.estimated_memory_bytes()
-        have = available_memory_bytes()
-        if need > MEMORY_FRACTION * have:
-            raise ScenarioError(
-                f"grid of {grid.shape[0]}x{grid.shape[1]}x{grid.shape[2]} = {grid.n_cells:,} cells needs "
-                f"about {need / 1e9:.1f} GB but only {have / 1e9:.1f} GB is available; "
-                "use a coarser spacing_mm or a smaller extent_mm"
-            )
-        if preset is not None:
-            try:
-                labels = presets.anatomy_model(preset, anatomy.get("parameters", {})).labels(grid)
-            except KeyError as exc:
-                raise ScenarioError(f"preset {preset!r}: unknown tissue {exc}") from None
-        elif "uniform" in anatomy:
-            name = anatomy["uniform"]
-            if name not in TISSUES:
-                raise ScenarioError(
-                    f"unknown tissue {name!r} (known: {', '.join(sorted(TISSUES))})"
-                )
-            props = anatomy.get("properties", {})
-            i = anat.TISSUE_ORDER.index(name)
-            tissues[i] = _tissue_with_overrides(name, {**overrides.get(name, {}), **props})
-            labels = anat.uniform_labels(grid, name)
-        else:
-            raise ScenarioError("[anatomy] needs one of: preset, uniform, label_volume")
-
-    electrodes_t = data.get("electrodes", [])
-    if not isinstance(electrodes_t, list):
-        raise ScenarioError("electrodes must be an array of tables ([[electrodes]])")
-    electrodes = [_electrode(e, n) for n, e in enumerate(electrodes_t, 1)]
-    gen_t = data.get("generator", {})
-    mode = gen_t.get("mode", "temperature")
-    generator = Generator(
-        mode=mode,
-        target_temp_c=_number(gen_t, "target_temp_c", 90.0, "generator."),
-        max_power_w=_number(gen_t, "max_power_w", gen_t.get("power_w", 50.0), "generator."),
-        ramp_s=_number(gen_t, "ramp_s", 60.0 if mode == "temperature" else 0.0, "generator."),
-        kp_w_per_k=_number(gen_t, "kp_w_per_k", Generator.kp_w_per_k, "generator."),
-        ki_w_per_ks=_number(gen_t, "ki_w_per_ks", Generator.ki_w_per_ks, "generator."),
-    )
-    probes = {str(k): _vec3(v, f"probe {k!r}") for k, v in data.get("probes", {}).items()}
-    solver = data.get("solver", {})
-    dt = solver.get("time_step_s")
-    scenario = Scenario(
-        grid=grid,
-        labels=labels,
-        tissues=tissues,
-        electrodes=electrodes,
-        generator=generator,
-        duration_s=_number(data, "duration_s", what=""),
-        probes_mm=probes,
-        title=str(data.get("title", "Thermablate simulation")),
-        criterion=str(solver.get("criterion", DEFAULT_CRITERION)),
-        time_step_s=None if dt is None else _number(solver, "time_step_s"),
-        electric_update_s=_number(solver, "electric_update_s", 60.0, "solver."),
-        electric_update_k=_number(solver, "electric_update_k", 10.0, "solver."),
-        record_interval_s=_number(solver, "record_interval_s", 1.0, "solver."),
-        initial_temp_c=_number(data, "initial_temp_c", BODY_TEMPERATURE_C),
-        preset=preset,
-    )
-    scenario.validate()
-    return scenario

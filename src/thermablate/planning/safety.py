@@ -1,5 +1,8 @@
 """Neural safety thresholds and the verdict on a simulated ablation.
 
+The engine reports each tissue's peak temperature and thermal dose; :func:`neural_safety`
+judges those of the neural tissues (spinal cord, nerve roots) against the thresholds below.
+
 References
 ----------
 [DUP00] Dupuy DE, Hong R, Oliver B, Goldberg SN. Radiofrequency ablation of spinal tumors:
@@ -21,6 +24,8 @@ for nervous tissue in [YAR11]/[VRH13]) and should be reviewed by the clinical le
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from thermablate.physics.results import Result
 
 NEURAL_TEMPERATURE_THRESHOLD_C = 45.0
 """Temperature above which neural tissue is at risk of thermal injury [DUP00]. [°C]"""
@@ -81,3 +86,30 @@ def neural_verdict(
                 )  # fmt: skip
             )
     return out
+
+
+@dataclass(frozen=True)
+class SafetyVerdict:
+    """The verdict on every neural structure a simulation's anatomy contains."""
+
+    structures: tuple[StructureVerdict, ...]
+
+    @property
+    def safe(self) -> bool:
+        """True unless some structure passes a threshold (also true with none modelled)."""
+        return not any(v.at_risk for v in self.structures)
+
+    @property
+    def at_risk(self) -> list[StructureVerdict]:
+        return [v for v in self.structures if v.at_risk]
+
+
+def neural_safety(result: Result) -> SafetyVerdict:
+    """Judge the neural tissues of a simulation from its per-tissue maxima.
+
+    The tissues' ``neural`` flags come from the scenario the result was computed from; the
+    structures are listed in the scenario's tissue order, and only those present in the grid.
+    """
+    neural = {t.name for t in result.scenario.tissues if t.neural}
+    stats = {k: (v["max_temp_c"], v["max_cem43_min"]) for k, v in result.tissues.items()}
+    return SafetyVerdict(tuple(neural_verdict(stats, neural)))

@@ -3,41 +3,82 @@
 django-ninja rather than Django REST framework: its request and response schemas are typed
 pydantic models, so the OpenAPI document is generated from the same types that validate the
 input, with far less code per endpoint. Authentication is a bearer token (systems) or the
-web session (with CSRF). The same access helpers and actions as the web pages apply.
+web session (with CSRF, and only once it has given its two-factor code where the pages ask
+for one). The same access helpers and actions as the web pages apply.
 """
 
-import hashlib
 from datetime import date
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
-from ninja.errors import AuthenticationError
-from ninja.security import HttpBearer, django_auth
-from pydantic import AfterValidator, Field
+from ninja.errors import AuthenticationError, HttpError
+from ninja.security import HttpBearer, SessionAuth
+from pydantic import Field
 
-from thermablate.guidance.actions import record_governed_procedure
-from thermablate.registry import access, actions
-from thermablate.registry import choices as c
+from thermablate.registry import access, actions, token_lifecycle
+from thermablate.registry import declarations as d
+from thermablate.registry.api_schemas import (
+    ShortText,
+    Text,
+    input_fields,
+    output_fields,
+    record_values,
+    schema,
+)
 from thermablate.registry.audit_trail import record_identifiers_shown
-from thermablate.registry.models import ApiToken, Assessment, Patient, Procedure
+from thermablate.registry.models import (
+    Assessment,
+    Patient,
+    Procedure,
+)
+from thermablate.registry.sign_in import pending_second_factor
 from thermablate.registry.validators import normalise_nhs_number
+from thermablate.web.client import client_address
+
+# ---- authentication -------------------------------------------------------------------------
+#
+# The rule of two-factor sign-in (registry.sign_in) is shared with the pages, so the pages and
+# the API cannot disagree about which sessions are fully signed in.
+
+
+class SessionWithSecondFactor(SessionAuth):
+    """The browser's session (with CSRF), once it has passed every step the pages ask for.
+
+    A session that signed in with the password only is refused with a JSON 403 saying what to
+    do: the API must not be a way round the code the pages insist on.
+    """
+
+    def authenticate(self, request, key):
+        user = super().authenticate(request, key)
+        step = pending_second_factor(user) if user is not None else None
+        if step is not None:
+            raise PermissionDenied(step.instruction)
+        return user
 
 
 class BearerToken(HttpBearer):
+    """A machine credential issued to one hospital system, which has no authenticator app to
+    give a code from: it is not asked for one.
+
+    Its scope is enforced here, for every operation at once: a read-only token gets a JSON 403
+    for any method but GET, HEAD and OPTIONS before the operation runs. A revoked or expired
+    token, or one whose account is inactive, gets a JSON 401 saying which; it does not fall
+    back to the browser's session, so the system that sent it learns it must be replaced."""
+
     def authenticate(self, request, token):
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        api_token = (
-            ApiToken.objects.select_related("user")
-            .filter(key_hash=digest, user__is_active=True)
-            .first()
-        )
+        try:
+            api_token = token_lifecycle.authenticate(
+                token,
+                method=request.method,
+                path=request.path,
+                address=client_address(request),
+            )
+        except token_lifecycle.TokenRefused as refused:
+            raise HttpError(401, str(refused)) from None
         if api_token is None:
             return None
-        ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=timezone.now())
         request.user = api_token.user
         return api_token.user
 
@@ -46,9 +87,14 @@ api = NinjaAPI(
     title="Thermablate registry API",
     version="1",
     description="Patients, procedures, follow-up assessments and adverse events of a Thermablate site.",
-    auth=[BearerToken(), django_auth],
+    auth=[BearerToken(), SessionWithSecondFactor()],
     urls_namespace="api",
 )
+
+
+@api.exception_handler(actions.StaleRecordError)
+def _stale(request, exc: actions.StaleRecordError):
+    return api.create_response(request, {"detail": " ".join(exc.messages)}, status=409)
 
 
 @api.exception_handler(ValidationError)
@@ -74,109 +120,37 @@ def _unauthenticated(request, exc):
     return api.create_response(request, {"detail": "Authentication required."}, status=401)
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
-    return value
+# ---- schemas: derived from the record declarations (thermablate.registry.declarations) -----
 
+# Wider than the stored 10 digits, so "943 476 5919" can be sent as it is printed.
+_NHS_NUMBER_IN = (Annotated[str, Field(max_length=20)], Field(description="10 digits"))
 
-Text = Annotated[str, AfterValidator(_no_nul)]
-ShortText = Annotated[str, AfterValidator(_no_nul), Field(max_length=200)]
+PatientIn = schema("PatientIn", input_fields(d.PATIENT, overrides={"nhs_number": _NHS_NUMBER_IN}))
+PatientOut = schema(
+    "PatientOut",
+    {
+        "registry_number": (str, ...),
+        **output_fields(
+            d.PATIENT,
+            overrides={
+                name: (
+                    str | None,
+                    Field(None, description="Only for roles allowed to see identifiers"),
+                )
+                for name in d.PATIENT.identifiers
+            },
+        ),
+        "site": (str, ...),
+    },
+)
 
+LesionIn = schema("LesionIn", input_fields(d.LESION))
+LesionOut = schema("LesionOut", {"id": (int, ...), **output_fields(d.LESION)})
+MdtIn = schema("MdtIn", input_fields(d.MDT_DECISION))
+ConsentIn = schema("ConsentIn", input_fields(d.CONSENT))
 
-def _literal(choices):
-    return Literal[tuple(choices.values)]
-
-
-# ---- schemas -------------------------------------------------------------------------------
-
-
-class PatientIn(Schema):
-    nhs_number: Annotated[str, Field(max_length=20)]
-    year_of_birth: int
-    sex: _literal(c.Sex)
-
-
-class PatientOut(Schema):
-    registry_number: str
-    nhs_number: str | None = Field(None, description="Only for roles allowed to see identifiers")
-    year_of_birth: int
-    sex: str
-    site: str
-
-
-class LesionIn(Schema):
-    spinal_levels: ShortText = ""
-    bone_site: ShortText = ""
-    diagnosis: _literal(c.Diagnosis)
-    primary_tumour: ShortText = ""
-    lesion_type: _literal(c.LesionType)
-    size_mm: Decimal | None = None
-    posterior_wall_intact: bool | None = None
-    distance_to_neural_mm: Decimal | None = None
-    pain_at_site: int | None = None
-
-
-class LesionOut(LesionIn):
-    id: int
-
-
-class MdtIn(Schema):
-    meeting_date: date
-    lesion_id: int | None = None
-    member_roles: list[_literal(c.MdtMemberRole)]
-    decision: _literal(c.MdtDecision)
-    reasons: Text = ""
-
-
-class ConsentIn(Schema):
-    consent_date: date
-    leaflet_title: ShortText
-    leaflet_version: ShortText
-    nice_information_offered: bool = False
-    uncertainties_discussed: bool = False
-    registry_audit_consent: bool = False
-    notes: Text = ""
-
-
-class CycleIn(Schema):
-    target_temp_c: Decimal
-    time_at_target_s: int
-    power_w: Decimal | None = None
-
-
-class ProcedureIn(Schema):
-    lesion_id: int
-    procedure_date: date
-    operators: list[ShortText] = Field(description="User names of the operators")
-    procedure_type: _literal(c.ProcedureType)
-    setting: _literal(c.Setting)
-    anaesthesia: _literal(c.Anaesthesia)
-    approach: _literal(c.Approach) | Literal[""] = ""
-    access: _literal(c.Access)
-    image_guidance: list[_literal(c.Imaging)]
-    device_manufacturer: ShortText
-    device_model: ShortText
-    device_lot: ShortText = ""
-    polarity: _literal(c.Polarity)
-    active_tip_mm: Decimal
-    biopsy_taken: bool = False
-    cement: _literal(c.Cement) = "none"
-    cement_volume_ml: Decimal | None = None
-    thermal_protection: list[_literal(c.ThermalProtection)]
-    levels_treated: ShortText = ""
-    duration_min: int
-    post_imaging: _literal(c.PostImaging) = "ct"
-    notes: Text = ""
-    cycles: list[CycleIn]
-    override_reason: Text = Field(
-        "",
-        description="Required when an operator is not credentialed for this procedure at the site",
-    )
-
-
-class CycleOut(CycleIn):
-    order: int
+CycleIn = schema("CycleIn", input_fields(d.ABLATION_CYCLE))
+CycleOut = schema("CycleOut", {"order": (int, ...), **output_fields(d.ABLATION_CYCLE)})
 
 
 class AssessmentSummary(Schema):
@@ -189,103 +163,91 @@ class AssessmentSummary(Schema):
     status: str
 
 
-class ProcedureOut(Schema):
-    id: int
-    patient: str
-    lesion_id: int
-    procedure_date: date
-    operators: list[str]
-    procedure_type: str
-    setting: str
-    anaesthesia: str
-    approach: str
-    access: str
-    image_guidance: list[str]
-    device_manufacturer: str
-    device_model: str
-    polarity: str
-    active_tip_mm: Decimal
-    cement: str
-    cement_volume_ml: Decimal | None
-    thermal_protection: list[str]
-    levels_treated: str
-    duration_min: int
-    cycles: list[CycleOut]
-    assessments: list[AssessmentSummary]
+_OPERATORS = "operators"
+ProcedureIn = schema(
+    "ProcedureIn",
+    {
+        **input_fields(
+            d.PROCEDURE,
+            overrides={
+                _OPERATORS: (list[ShortText], Field(description="User names of the operators"))
+            },
+        ),
+        "cycles": (list[CycleIn], ...),
+        "override_reason": (
+            Text,
+            Field(
+                "",
+                description="Required when an operator is not credentialed for this procedure at the site",
+            ),
+        ),
+    },
+)
+ProcedureOut = schema(
+    "ProcedureOut",
+    {
+        "id": (int, ...),
+        "patient": (str, ...),
+        **output_fields(d.PROCEDURE, overrides={_OPERATORS: (list[str], ...)}),
+        "cycles": (list[CycleOut], ...),
+        "assessments": (list[AssessmentSummary], ...),
+    },
+)
 
+AnalgesicIn = schema("AnalgesicIn", input_fields(d.ANALGESIC))
+AnalgesicOut = schema("AnalgesicOut", output_fields(d.ANALGESIC))
+_VERSION = (
+    int,
+    Field(
+        ge=1,
+        description="The version of the record you read (GET); if it has changed since, "
+        "nothing is saved and the answer is 409 with who changed what",
+    ),
+)
+AssessmentIn = schema(
+    "AssessmentIn",
+    {
+        **input_fields(d.ASSESSMENT),
+        "analgesics": (list[AnalgesicIn], Field(default=[])),
+        "version": _VERSION,
+    },
+)
+AssessmentOut = schema(
+    "AssessmentOut",
+    {
+        "patient": (str, ...),
+        "procedure_id": (int, ...),
+        **output_fields(d.ASSESSMENT),
+        "eq5d_profile": (list[int] | None, ...),
+        "analgesics": (list[AnalgesicOut], ...),
+        "version": (int, ...),
+    },
+    base=AssessmentSummary,
+)
 
-class AnalgesicIn(Schema):
-    drug: ShortText
-    dose: Decimal
-    unit: _literal(c.DoseUnit)
-    route: _literal(c.Route)
-    doses_per_day: Decimal | None = None
-    as_needed: bool = False
-
-
-class AssessmentIn(Schema):
-    assessed_on: date
-    pain_worst: int | None = None
-    pain_average: int | None = None
-    eq5d_mobility: int | None = None
-    eq5d_self_care: int | None = None
-    eq5d_usual_activities: int | None = None
-    eq5d_pain_discomfort: int | None = None
-    eq5d_anxiety_depression: int | None = None
-    no_analgesics: bool = False
-    notes: Text = ""
-    analgesics: list[AnalgesicIn] = []
-
-
-class AssessmentOut(AssessmentSummary):
-    patient: str
-    procedure_id: int
-    pain_worst: int | None
-    pain_average: int | None
-    eq5d_profile: list[int] | None
-    no_analgesics: bool
-    analgesics: list[AnalgesicIn]
-
-
-class AdverseEventIn(Schema):
-    procedure_id: int
-    event_type: _literal(c.AdverseEventType)
-    symptomatic: bool | None = None
-    onset_date: date
-    severity: int = Field(description="CTCAE v5.0 grade 1-5")
-    device_related: _literal(c.DeviceRelated)
-    outcome: _literal(c.EventOutcome)
-    description: Text
-    yellow_card_reported_on: date | None = None
-    yellow_card_reference: ShortText = ""
-
-
-class AdverseEventOut(AdverseEventIn):
-    id: int
+AdverseEventIn = schema("AdverseEventIn", input_fields(d.ADVERSE_EVENT))
+AdverseEventOut = schema("AdverseEventOut", {"id": (int, ...), **output_fields(d.ADVERSE_EVENT)})
 
 
 class Error(Schema):
     detail: str
 
 
-ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: dict}
+ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: dict}
 
 
 # ---- serialisers ---------------------------------------------------------------------------
 
 
 def _patient_out(patient: Patient, user) -> dict:
-    """The patient as the API returns it; showing the NHS number is recorded in the trail."""
+    """The patient as the API returns it; showing its identifiers is recorded in the trail."""
     identifiable = access.can_see_identifiers(user)
     if identifiable:
         record_identifiers_shown(user, [patient], via="api")
-    return {
-        "registry_number": patient.registry_number,
-        "nhs_number": patient.nhs_number if identifiable else None,
-        "year_of_birth": patient.year_of_birth,
-        "sex": patient.sex,
-        "site": patient.site.code,
-    }
+    values = record_values(d.PATIENT, patient)
+    for name in d.PATIENT.identifiers:  # NHS number and MRN: only to whom may see them
+        values[name] = (values[name] or None) if identifiable else None
+    return {**values, "registry_number": patient.registry_number, "site": patient.site.code}
 
 
 def _assessment_summary(a: Assessment) -> dict:
@@ -301,38 +263,13 @@ def _assessment_summary(a: Assessment) -> dict:
 
 
 def _procedure_out(p: Procedure) -> dict:
-    fields = (
-        "procedure_date",
-        "procedure_type",
-        "setting",
-        "anaesthesia",
-        "approach",
-        "access",
-        "image_guidance",
-        "device_manufacturer",
-        "device_model",
-        "polarity",
-        "active_tip_mm",
-        "cement",
-        "cement_volume_ml",
-        "thermal_protection",
-        "levels_treated",
-        "duration_min",
-    )
     return {
         "id": p.pk,
         "patient": p.patient.registry_number,
-        "lesion_id": p.lesion_id,
-        "operators": [u.username for u in p.operators.all()],
-        **{f: getattr(p, f) for f in fields},
+        **record_values(d.PROCEDURE, p),
+        _OPERATORS: [u.username for u in p.operators.all()],
         "cycles": [
-            {
-                "order": x.order,
-                "target_temp_c": x.target_temp_c,
-                "time_at_target_s": x.time_at_target_s,
-                "power_w": x.power_w,
-            }
-            for x in p.cycles.all()
+            {"order": x.order, **record_values(d.ABLATION_CYCLE, x)} for x in p.cycles.all()
         ],
         "assessments": [_assessment_summary(a) for a in p.assessments.all()],
     }
@@ -341,40 +278,17 @@ def _procedure_out(p: Procedure) -> dict:
 def _assessment_out(a: Assessment) -> dict:
     return {
         **_assessment_summary(a),
+        **record_values(d.ASSESSMENT, a),
         "patient": a.patient.registry_number,
         "procedure_id": a.procedure_id,
-        "pain_worst": a.pain_worst,
-        "pain_average": a.pain_average,
         "eq5d_profile": list(a.eq5d_profile) if a.eq5d_profile else None,
-        "no_analgesics": a.no_analgesics,
-        "analgesics": [
-            {
-                "drug": e.drug,
-                "dose": e.dose,
-                "unit": e.unit,
-                "route": e.route,
-                "doses_per_day": e.doses_per_day,
-                "as_needed": e.as_needed,
-            }
-            for e in a.analgesics.all()
-        ],
+        "analgesics": [record_values(d.ANALGESIC, e) for e in a.analgesics.all()],
+        "version": a.version,
     }
 
 
 def _event_out(e) -> dict:
-    fields = (
-        "procedure_id",
-        "event_type",
-        "symptomatic",
-        "onset_date",
-        "severity",
-        "device_related",
-        "outcome",
-        "description",
-        "yellow_card_reported_on",
-        "yellow_card_reference",
-    )
-    return {"id": e.pk, **{f: getattr(e, f) for f in fields}}
+    return {"id": e.pk, **record_values(d.ADVERSE_EVENT, e)}
 
 
 # ---- operations ----------------------------------------------------------------------------
@@ -414,7 +328,7 @@ def get_patient(request, registry_number: str):
 def create_lesion(request, registry_number: str, payload: LesionIn):
     patient = access.get_patient(request.user, registry_number, "registry.add_lesion")
     lesion = actions.add_lesion(patient, acting_user=request.user, **payload.dict())
-    return Status(201, {"id": lesion.pk, **{k: getattr(lesion, k) for k in LesionIn.model_fields}})
+    return Status(201, {"id": lesion.pk, **record_values(d.LESION, lesion)})
 
 
 @api.post(
@@ -474,7 +388,7 @@ def create_procedure(request, registry_number: str, payload: ProcedureIn):
     if len(operators) != len(set(usernames)):
         raise ValidationError({"operators": "Unknown operator, or not staff of this site."})
     data["lesion"] = _own_lesion(patient, data.pop("lesion_id"))
-    procedure = record_governed_procedure(
+    procedure = actions.record_governed_procedure(
         patient, acting_user=request.user, operators=operators, cycles=cycles, **data
     )
     return Status(201, _procedure_out(procedure))
@@ -499,7 +413,14 @@ def record_assessment(request, assessment_id: int, payload: AssessmentIn):
     assessment = access.get_assessment(request.user, assessment_id, "registry.change_assessment")
     data = payload.dict()
     analgesics = data.pop("analgesics")
-    actions.record_assessment(assessment, acting_user=request.user, analgesics=analgesics, **data)
+    version = data.pop("version")
+    actions.record_assessment(
+        assessment,
+        acting_user=request.user,
+        analgesics=analgesics,
+        expected_version=version,
+        **data,
+    )
     return _assessment_out(assessment)
 
 

@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
 
 
@@ -8,6 +8,18 @@ class RegistryConfig(AppConfig):
     verbose_name = "Registry"
 
     def ready(self):
+        from thermablate.registry.actions import load_shipped_catalogue
         from thermablate.registry.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, sender=self)
+        # The application ships with the guidance for its procedures already loaded; the
+        # catalogue's writer is the registry's (guidance imports no other app).
+        post_migrate.connect(load_shipped_catalogue, sender=apps.get_app_config("guidance"))
+        # Sign-ins, failed sign-ins, lock-outs and authenticator devices in the audit trail.
+        from thermablate.registry.account_audit import connect_account_audit
+
+        connect_account_audit()
+        # A deactivated account's API tokens are revoked for good (registry.token_lifecycle).
+        from thermablate.registry.token_lifecycle import connect_token_lifecycle
+
+        connect_token_lifecycle()

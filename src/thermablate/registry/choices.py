@@ -7,6 +7,8 @@ are what users read.
 
 from django.db import models
 
+from thermablate.clinical import sins
+
 
 class Role(models.TextChoices):
     CLINICIAN = "clinician", "Clinician"
@@ -206,3 +208,71 @@ EQ5D_DIMENSIONS = (
     ("eq5d_pain_discomfort", "Pain / discomfort"),
     ("eq5d_anxiety_depression", "Anxiety / depression"),
 )
+
+
+class ApprovalDecision(models.TextChoices):
+    STANDARD = "approved_standard", "Approved under standard arrangements"
+    SPECIAL = "approved_special", "Approved under special arrangements"
+    RESEARCH_ONLY = "research_only", "Approved for research only"
+    NOT_APPROVED = "not_approved", "Not approved"
+
+
+APPROVED_DECISIONS = {
+    ApprovalDecision.STANDARD,
+    ApprovalDecision.SPECIAL,
+    ApprovalDecision.RESEARCH_ONLY,
+}
+
+
+# ---- spinal oncology MDT: SINS, Bilsky grade, ECOG performance status ----------------------
+
+
+def _sins_choices(name: str, component: str) -> type[models.TextChoices]:
+    """A SINS component's answers, with their points, from the core's versioned table
+    (thermablate.clinical.sins), so the stored codes and the scoring share one source."""
+    return models.TextChoices(
+        name, [(code.upper(), (code, label)) for code, label in sins.choices(component)]
+    )
+
+
+SinsPain = _sins_choices("SinsPain", "pain")
+SinsAlignment = _sins_choices("SinsAlignment", "alignment")
+SinsCollapse = _sins_choices("SinsCollapse", "collapse")
+SinsPosterolateral = _sins_choices("SinsPosterolateral", "posterolateral")
+# SINS's bone lesion component is the lesion type the registry already records (lytic,
+# mixed, or sclerotic, which Fisher calls blastic), so it is read from it, not asked twice.
+SINS_BONE_LESION_OF_LESION_TYPE = {
+    LesionType.LYTIC: "lytic",
+    LesionType.MIXED: "mixed",
+    LesionType.SCLEROTIC: "blastic",
+}
+
+
+class SinsCategory(models.TextChoices):
+    STABLE = sins.STABLE, "Stable (SINS 0-6)"
+    INDETERMINATE = sins.INDETERMINATE, "Indeterminate (SINS 7-12)"
+    UNSTABLE = sins.UNSTABLE, "Unstable (SINS 13-18)"
+
+
+class BilskyGrade(models.TextChoices):
+    # Epidural spinal cord compression scale on axial T2-weighted MRI at the most compressed
+    # level: Bilsky MH, Laufer I, Fourney DR, et al. Reliability analysis of the epidural
+    # spinal cord compression scale. J Neurosurg Spine 2010;13(3):324-328.
+    # doi:10.3171/2010.3.SPINE09459
+    GRADE_0 = "0", "0: bone-only disease"
+    GRADE_1A = "1a", "1a: epidural impingement, thecal sac not deformed"
+    GRADE_1B = "1b", "1b: thecal sac deformed, spinal cord not abutted"
+    GRADE_1C = "1c", "1c: thecal sac deformed, spinal cord abutted but not compressed"
+    GRADE_2 = "2", "2: spinal cord compressed, CSF visible around the cord"
+    GRADE_3 = "3", "3: spinal cord compressed, no CSF visible around the cord"
+
+
+class EcogPerformanceStatus(models.IntegerChoices):
+    # Oken MM, Creech RH, Tormey DC, et al. Toxicity and response criteria of the Eastern
+    # Cooperative Oncology Group. Am J Clin Oncol 1982;5(6):649-655.
+    FULLY_ACTIVE = 0, "0: fully active, no restriction of pre-disease activity"
+    RESTRICTED = 1, "1: restricted in strenuous activity; walks about, can do light work"
+    SELF_CARING = 2, "2: walks about and cares for self, cannot work; up over half the day"
+    LIMITED_SELF_CARE = 3, "3: limited self-care; in bed or chair over half the day"
+    DISABLED = 4, "4: completely disabled, no self-care; confined to bed or chair"
+    DEAD = 5, "5: dead"

@@ -18,10 +18,11 @@ from django.db import transaction
 from django.utils import timezone
 from nhs_number import REGION_SYNTHETIC, calculate_checksum
 
-from thermablate.guidance.actions import record_governed_procedure
+from thermablate.guidance.governance import guidance_key_for
+from thermablate.guidance.models import Guidance
 from thermablate.registry import actions
 from thermablate.registry import choices as c
-from thermablate.registry.models import Patient, Site, StaffProfile
+from thermablate.registry.models import LocalApproval, Patient, Site, StaffProfile
 from thermablate.registry.roles import sync_role_groups
 
 DEMO_SITES = (("NGH", "Northgate General Hospital"), ("SFH", "Southfield University Hospital"))
@@ -73,10 +74,6 @@ def create_demo_approvals() -> None:
     """Each demo site approves its procedures as a new-procedures committee would under the
     shipped guidance; the first clinician is credentialed, the second is not (so overrides
     appear on the governance page)."""
-    from thermablate.guidance import actions as guidance_actions
-    from thermablate.guidance.governance import guidance_key_for
-    from thermablate.guidance.models import Guidance, LocalApproval
-
     User = get_user_model()
     for code, _ in DEMO_SITES:
         site = Site.objects.get(code=code.lower())
@@ -87,7 +84,7 @@ def create_demo_approvals() -> None:
         for procedure_type in c.ProcedureType.values:
             guidance = Guidance.objects.get(key=guidance_key_for(procedure_type))
             special = guidance.recommendation == "special"
-            guidance_actions.record_approval(
+            actions.record_approval(
                 site=site,
                 acting_user=governance,
                 procedure_type=procedure_type,
@@ -294,7 +291,7 @@ class DemoBuilder:
                 for _ in range(rng.randint(1, 3))
             ]
         operator = rng.choice(clinicians)
-        procedure = record_governed_procedure(
+        procedure = actions.record_governed_procedure(
             patient,
             acting_user=actor,
             operators=[operator],

@@ -1,75 +1,44 @@
 """Plain Django forms, styled for the NHS.UK frontend by ``NhsFormMixin``."""
 
 from django import forms
+from django.contrib.auth import get_user_model
 
+from thermablate.guidance.models import Guidance
 from thermablate.registry import choices as c
+from thermablate.registry import declarations as d
 from thermablate.registry.models import (
     AblationCycle,
     AdverseEvent,
     AnalgesicEntry,
     Assessment,
     Consent,
+    CredentialedOperator,
     Lesion,
+    LocalApproval,
     MdtDecisionRecord,
     Patient,
     Procedure,
 )
 from thermablate.registry.validators import normalise_nhs_number
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-_WIDGET_CLASSES = {
-    forms.Select: "nhsuk-select",
-    forms.Textarea: "nhsuk-textarea",
-    forms.CheckboxInput: "nhsuk-checkboxes__input",
-    forms.CheckboxSelectMultiple: "nhsuk-checkboxes__input",
-    forms.SelectMultiple: "nhsuk-select",
-}
-
-
-class NhsFormMixin:
-    """Adds the NHS.UK frontend classes, and the error class to fields that have errors."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            css = next(
-                (v for k, v in _WIDGET_CLASSES.items() if isinstance(widget, k)), "nhsuk-input"
-            )
-            widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
-
-    def full_clean(self):
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                suffix = "--error"
-                base = (
-                    widget.attrs.get("class", "").split()[0]
-                    if widget.attrs.get("class")
-                    else "nhsuk-input"
-                )
-                if base + suffix not in widget.attrs["class"]:
-                    widget.attrs["class"] += f" {base}{suffix}"
-                widget.attrs["aria-describedby"] = f"{name}-error"
+from thermablate.web.forms import DateInput, NhsFormMixin
 
 
 class VersionedFormMixin(forms.Form):
-    """Carries the record's version from the page to the save, for optimistic locking."""
+    """Carries the record's version from the page to the save, for optimistic locking: an
+    edit of an existing record must say which version it was made from, so a save from a
+    stale page (or a crafted post without the version) never overwrites another's change."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance and self.instance.pk:
-            self.fields["version"].initial = self.instance.version
+        instance = getattr(self, "instance", None)
+        if instance is not None and instance.pk:
+            self.fields["version"].initial = instance.version
+            self.fields["version"].required = True
+            self.fields["version"].error_messages["required"] = (
+                "The page did not say which version of the record it showed: reload it."
+            )
 
     def pop_version(self) -> dict:
         """The cleaned data without the version, and the version as the action's keyword."""
@@ -89,7 +58,7 @@ class PatientForm(NhsFormMixin, VersionedFormMixin, forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = ["nhs_number", "year_of_birth", "sex"]
+        fields = list(d.PATIENT.fields)
         widgets = {
             "nhs_number": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
         }
@@ -109,17 +78,7 @@ class LesionForm(NhsFormMixin, forms.ModelForm):
 
     class Meta:
         model = Lesion
-        fields = [
-            "spinal_levels",
-            "bone_site",
-            "diagnosis",
-            "primary_tumour",
-            "lesion_type",
-            "size_mm",
-            "posterior_wall_intact",
-            "distance_to_neural_mm",
-            "pain_at_site",
-        ]
+        fields = list(d.LESION.fields)
 
 
 class MdtDecisionForm(NhsFormMixin, forms.ModelForm):
@@ -129,7 +88,7 @@ class MdtDecisionForm(NhsFormMixin, forms.ModelForm):
 
     class Meta:
         model = MdtDecisionRecord
-        fields = ["meeting_date", "lesion", "member_roles", "decision", "reasons"]
+        fields = list(d.MDT_DECISION.fields)
         widgets = {"meeting_date": DateInput()}
 
     def __init__(self, *args, patient: Patient, **kwargs):
@@ -140,15 +99,7 @@ class MdtDecisionForm(NhsFormMixin, forms.ModelForm):
 class ConsentForm(NhsFormMixin, forms.ModelForm):
     class Meta:
         model = Consent
-        fields = [
-            "consent_date",
-            "leaflet_title",
-            "leaflet_version",
-            "nice_information_offered",
-            "uncertainties_discussed",
-            "registry_audit_consent",
-            "notes",
-        ]
+        fields = list(d.CONSENT.fields)
         widgets = {"consent_date": DateInput()}
 
 
@@ -170,49 +121,20 @@ class ProcedureForm(NhsFormMixin, forms.ModelForm):
 
     class Meta:
         model = Procedure
-        fields = [
-            "lesion",
-            "procedure_date",
-            "operators",
-            "procedure_type",
-            "setting",
-            "anaesthesia",
-            "approach",
-            "access",
-            "image_guidance",
-            "device_manufacturer",
-            "device_model",
-            "device_lot",
-            "polarity",
-            "active_tip_mm",
-            "biopsy_taken",
-            "cement",
-            "cement_volume_ml",
-            "thermal_protection",
-            "levels_treated",
-            "duration_min",
-            "post_imaging",
-            "notes",
-        ]
+        fields = list(d.PROCEDURE.fields)
         widgets = {"procedure_date": DateInput()}
 
     def __init__(self, *args, patient: Patient, **kwargs):
         super().__init__(*args, **kwargs)
-        from django.contrib.auth import get_user_model
-
         self.fields["lesion"].queryset = patient.lesions.all()
-        self.fields["operators"].queryset = (
-            get_user_model()
-            .objects.filter(staff__site=patient.site, staff__role=c.Role.CLINICIAN, is_active=True)
-            .order_by("last_name", "username")
-        )
-        self.fields["operators"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["operators"].queryset = _site_clinicians(patient.site)
+        self.fields["operators"].label_from_instance = _name
 
 
 class AblationCycleForm(NhsFormMixin, forms.ModelForm):
     class Meta:
         model = AblationCycle
-        fields = ["target_temp_c", "time_at_target_s", "power_w"]
+        fields = list(d.ABLATION_CYCLE.fields)
 
 
 AblationCycleFormSet = forms.formset_factory(
@@ -223,20 +145,14 @@ AblationCycleFormSet = forms.formset_factory(
 class AssessmentForm(NhsFormMixin, VersionedFormMixin, forms.ModelForm):
     class Meta:
         model = Assessment
-        fields = [
-            "assessed_on",
-            "pain_worst",
-            "pain_average",
-            *(name for name, _ in c.EQ5D_DIMENSIONS),
-            "no_analgesics",
-            "notes",
-        ]
+        fields = list(d.ASSESSMENT.fields)
         widgets = {"assessed_on": DateInput()}
         labels = dict(c.EQ5D_DIMENSIONS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assessed_on"].required = True
+        for name in d.ASSESSMENT.also_required:
+            self.fields[name].required = True
         for name, _ in c.EQ5D_DIMENSIONS:
             self.fields[name].help_text = "1 = no problems ... 5 = extreme problems / unable"
 
@@ -244,7 +160,7 @@ class AssessmentForm(NhsFormMixin, VersionedFormMixin, forms.ModelForm):
 class AnalgesicForm(NhsFormMixin, forms.ModelForm):
     class Meta:
         model = AnalgesicEntry
-        fields = ["drug", "dose", "unit", "route", "doses_per_day", "as_needed"]
+        fields = list(d.ANALGESIC.fields)
 
 
 AnalgesicFormSet = forms.formset_factory(AnalgesicForm, extra=3)
@@ -265,18 +181,7 @@ class AdverseEventForm(NhsFormMixin, forms.ModelForm):
 
     class Meta:
         model = AdverseEvent
-        fields = [
-            "procedure",
-            "event_type",
-            "symptomatic",
-            "onset_date",
-            "severity",
-            "device_related",
-            "outcome",
-            "description",
-            "yellow_card_reported_on",
-            "yellow_card_reference",
-        ]
+        fields = list(d.ADVERSE_EVENT.fields)
         widgets = {"onset_date": DateInput(), "yellow_card_reported_on": DateInput()}
 
     def __init__(self, *args, patient: Patient, **kwargs):
@@ -285,4 +190,76 @@ class AdverseEventForm(NhsFormMixin, forms.ModelForm):
 
 
 class FindPatientForm(NhsFormMixin, forms.Form):
-    q = forms.CharField(label="NHS number or registry number", max_length=20, required=False)
+    q = forms.CharField(
+        label="NHS number, hospital number or registry number", max_length=20, required=False
+    )
+
+
+class CodingForm(NhsFormMixin, forms.Form):
+    # The procedure's version as the page showed it (optimistic locking): required.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    codes = forms.CharField(
+        label="OPCS-4 codes, in order",
+        help_text="One code per line or separated by commas, e.g. V44.4, V55.1, Y53.4",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=400,
+    )
+
+    def code_list(self) -> list[str]:
+        raw = self.cleaned_data["codes"].replace(",", "\n").splitlines()
+        return [code.strip() for code in raw if code.strip()]
+
+
+def _site_clinicians(site):
+    return (
+        get_user_model()
+        .objects.filter(staff__site=site, staff__role=c.Role.CLINICIAN, is_active=True)
+        .order_by("last_name", "username")
+    )
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.username
+
+
+class ApprovalForm(NhsFormMixin, forms.ModelForm):
+    class Meta:
+        model = LocalApproval
+        fields = [
+            "procedure_type",
+            "guidance",
+            "decision",
+            "committee",
+            "decision_date",
+            "clinical_lead",
+            "governance_leads_informed",
+            "conditions",
+            "review_date",
+        ]
+        widgets = {"decision_date": DateInput(), "review_date": DateInput()}
+
+    def __init__(self, *args, site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["guidance"].queryset = Guidance.objects.exclude(kind="coding")
+        self.fields["clinical_lead"].queryset = _site_clinicians(site)
+        self.fields["clinical_lead"].label_from_instance = _name
+
+
+class CredentialForm(NhsFormMixin, forms.ModelForm):
+    class Meta:
+        model = CredentialedOperator
+        fields = ["user", "training", "credentialed_on"]
+        widgets = {"credentialed_on": DateInput()}
+        labels = {"user": "Operator"}
+
+    def __init__(self, *args, site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = _site_clinicians(site)
+        self.fields["user"].label_from_instance = _name
+
+
+class WithdrawalForm(NhsFormMixin, forms.Form):
+    withdrawn_on = forms.DateField(label="Withdrawn on", widget=DateInput())
+    reason = forms.CharField(
+        label="Reason for the withdrawal", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )

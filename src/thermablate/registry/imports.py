@@ -10,64 +10,39 @@ import csv
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.datastructures import MultiValueDict
 
-from thermablate.guidance.actions import record_governed_procedure
 from thermablate.registry import actions
-from thermablate.registry.forms import AblationCycleForm, ProcedureForm
+from thermablate.registry import declarations as d
+from thermablate.registry.audit_trail import entries_chained_at_end
+from thermablate.registry.forms import (
+    AblationCycleForm,
+    AnalgesicForm,
+    AssessmentForm,
+    PatientForm,
+    ProcedureForm,
+)
 from thermablate.registry.models import Assessment, Patient, Procedure
-from thermablate.registry.validators import normalise_nhs_number
 
-PATIENT_COLUMNS = ("nhs_number", "year_of_birth", "sex")
-ASSESSMENT_COLUMNS = (
-    "registry_number",
-    "procedure_date",
-    "timepoint",
-    "assessed_on",
-    "pain_worst",
-    "pain_average",
-)
-EQ5D_COLUMNS = (
-    "eq5d_mobility",
-    "eq5d_self_care",
-    "eq5d_usual_activities",
-    "eq5d_pain_discomfort",
-    "eq5d_anxiety_depression",
-)
-
-
+# Every column comes from the record's declaration (thermablate.registry.declarations): a
+# field added there is importable at once, checked by the page's own form.
+PATIENT_COLUMNS = d.PATIENT.required
+# A scheduled assessment is found by its patient, procedure date and time point.
+ASSESSMENT_KEYS = ("registry_number", "procedure_date", "timepoint")
+ASSESSMENT_COLUMNS = (*ASSESSMENT_KEYS, *d.ASSESSMENT.required)
+# One analgesic per row, optional: its columns are the analgesic's declared fields.
+ANALGESIC_COLUMNS = d.ANALGESIC.fields
+# Pre-filled as the procedure page pre-selects them, so the column may be left out.
+PROCEDURE_PREFILLED = {"cement": "none"}
 PROCEDURE_COLUMNS = (
     "registry_number",
-    "lesion",
-    "procedure_date",
-    "operators",
-    "procedure_type",
-    "setting",
-    "anaesthesia",
-    "access",
-    "image_guidance",
-    "device_manufacturer",
-    "device_model",
-    "polarity",
-    "active_tip_mm",
-    "thermal_protection",
-    "duration_min",
-    "post_imaging",
+    *(name for name in d.PROCEDURE.required if name not in PROCEDURE_PREFILLED),
     "cycles",
 )
-# Optional procedure columns, passed to the form as they are when present.
-PROCEDURE_OPTIONAL = (
-    "approach",
-    "device_lot",
-    "cement",
-    "cement_volume_ml",
-    "levels_treated",
-    "notes",
-)
+PROCEDURE_OPTIONAL = (*d.PROCEDURE.optional, *PROCEDURE_PREFILLED, "override_reason")
 LIST_SEPARATOR = ";"
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0", ""}
@@ -118,7 +93,10 @@ def _import(
     progress=None,
 ) -> ImportReport:
     report = ImportReport()
-    with transaction.atomic():
+    # One transaction whose audit entries are chained together at its end: holding the
+    # chain's head for the whole import made every other writer (and every patient page,
+    # which records the view) wait for it.
+    with entries_chained_at_end():
         for line, row in enumerate(rows, start=2):  # line 1 is the header
             report.rows += 1
             missing = [c for c in required if c not in row]
@@ -146,13 +124,12 @@ def _import(
 
 def import_patients(reader: csv.DictReader, *, site, acting_user, progress=None) -> ImportReport:
     def handle(row: dict) -> None:
-        actions.create_patient(
-            site=site,
-            acting_user=acting_user,
-            nhs_number=normalise_nhs_number(row["nhs_number"]),
-            year_of_birth=_int(row["year_of_birth"], "year_of_birth"),
-            sex=row["sex"].strip().lower(),
-        )
+        form = PatientForm(_form_data(d.PATIENT, row))
+        if not form.is_valid():
+            raise RowError(_form_errors(form))
+        fields = form.pop_version()
+        fields.pop("expected_version")
+        actions.create_patient(site=site, acting_user=acting_user, **fields)
 
     return _import(reader, PATIENT_COLUMNS, handle, progress)
 
@@ -173,30 +150,21 @@ def import_assessments(reader: csv.DictReader, *, site, acting_user, progress=No
             raise RowError(
                 "no such scheduled assessment at your site (registry number, procedure date, timepoint)"
             )
-        fields = {
-            "assessed_on": _date(row["assessed_on"], "assessed_on"),
-            "pain_worst": _int(row["pain_worst"], "pain_worst"),
-            "pain_average": _int(row["pain_average"], "pain_average"),
-            **{c: _int(row.get(c, ""), c) for c in EQ5D_COLUMNS},
-        }
-        if fields["assessed_on"] is None:
-            raise RowError("assessed_on: required")
+        data = _form_data(d.ASSESSMENT, row)
+        # The row is read and written in the import's one transaction, under the action's
+        # row lock: the version read here is the current one.
+        data["version"] = str(assessment.version)
+        form = AssessmentForm(data, instance=assessment)
+        if not form.is_valid():
+            raise RowError(_form_errors(form))
         analgesics = []
-        if row.get("drug", "").strip():
-            try:
-                dose = Decimal(row["dose"])
-            except (InvalidOperation, KeyError):
-                raise RowError(f"dose: {row.get('dose')!r} is not a number") from None
-            per_day = row.get("doses_per_day", "").strip()
-            analgesics.append(
-                {
-                    "drug": row["drug"].strip(),
-                    "dose": dose,
-                    "unit": row.get("unit", "").strip(),
-                    "route": row.get("route", "").strip(),
-                    "doses_per_day": Decimal(per_day) if per_day else None,
-                }
-            )
+        if any(row.get(name, "").strip() for name in ANALGESIC_COLUMNS):
+            drug = AnalgesicForm(_form_data(d.ANALGESIC, row))
+            if not drug.is_valid():
+                raise RowError(_form_errors(drug))
+            analgesics.append(drug.cleaned_data)
+        fields = form.pop_version()
+        fields.pop("expected_version")
         actions.record_assessment(
             assessment, acting_user=acting_user, analgesics=analgesics, **fields
         )
@@ -204,8 +172,34 @@ def import_assessments(reader: csv.DictReader, *, site, acting_user, progress=No
     return _import(reader, ASSESSMENT_COLUMNS, handle, progress)
 
 
+def _form_data(record: d.RecordFields, row: dict) -> MultiValueDict:
+    """A row's cells as the record's page would post them: lists split at semicolons, yes/no
+    as a ticked or unticked box. Columns the row leaves out are left out."""
+    data = MultiValueDict()
+    for name in record.fields:
+        value = row.get(name)
+        if value is None:
+            continue
+        f = record.model_field(name)
+        if name in record.code_lists:
+            data.setlist(name, _list(value))
+        elif isinstance(f, models.BooleanField) and not f.null:
+            if _yes_no(value, name):
+                data[name] = "on"
+        elif isinstance(f, models.BooleanField):
+            data[name] = {True: "true", False: "false"}.get(_yes_no_unknown(value, name), "")
+        else:
+            data[name] = value.strip()
+    return data
+
+
 def _list(value: str) -> list[str]:
     return [item.strip() for item in value.split(LIST_SEPARATOR) if item.strip()]
+
+
+def _yes_no_unknown(value: str, column: str) -> bool | None:
+    """Yes, no, or empty for not known."""
+    return None if value.strip() == "" else _yes_no(value, column)
 
 
 def _yes_no(value: str, column: str) -> bool:
@@ -272,28 +266,19 @@ def import_procedures(reader: csv.DictReader, *, site, acting_user, progress=Non
             raise RowError(
                 f"operators: {', '.join(unknown)} is not an active clinician of your site"
             )
-        data = MultiValueDict(
-            {
-                name: [row[name].strip()]
-                for name in (*PROCEDURE_COLUMNS, *PROCEDURE_OPTIONAL)
-                if row.get(name) is not None
-            }
-        )
-        if not data.get("cement"):  # as the procedure page preselects it
-            data["cement"] = "none"
+        data = _form_data(d.PROCEDURE, row)
+        for name, value in PROCEDURE_PREFILLED.items():
+            if not data.get(name):
+                data[name] = value
         data.setlist("lesion", [str(_lesion_id(patient, row["lesion"]))])
         data.setlist("operators", [str(known[name]) for name in usernames])
-        data.setlist("image_guidance", _list(row["image_guidance"]))
-        data.setlist("thermal_protection", _list(row["thermal_protection"]))
-        if _yes_no(row.get("biopsy_taken") or "", "biopsy_taken"):
-            data["biopsy_taken"] = "on"
         cycles = _cycles(row["cycles"])
         form = ProcedureForm(data, patient=patient, instance=Procedure(patient=patient))
         if not form.is_valid():
             raise RowError(_form_errors(form))
         fields = dict(form.cleaned_data)
         fields.pop("override_reason")
-        record_governed_procedure(
+        actions.record_governed_procedure(
             patient,
             acting_user=acting_user,
             operators=fields.pop("operators"),

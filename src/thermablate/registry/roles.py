@@ -25,7 +25,7 @@ def _perms(actions: tuple[str, ...]) -> set[str]:
 
 
 # Everyone who works with patients reads the NICE catalogue and the site's approvals.
-GUIDANCE_READ = {"guidance.view_guidance", "guidance.view_localapproval"}
+GUIDANCE_READ = {"guidance.view_guidance", "registry.view_localapproval"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.CLINICIAN: _perms(("view", "add", "change"))
@@ -35,7 +35,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"registry.view_identifiers"}
     | GUIDANCE_READ,
     Role.GOVERNANCE: _perms(("view",))
-    | {"registry.view_identifiers", "registry.view_auditevent", "guidance.manage_approvals"}
+    | {"registry.view_identifiers", "registry.view_auditevent", "registry.manage_approvals"}
     | {"audit.view_dashboard", "audit.view_any_appraisal"}
     | GUIDANCE_READ,
     Role.ANALYST: _perms(("view",)) | {"audit.view_dashboard"} | GUIDANCE_READ,

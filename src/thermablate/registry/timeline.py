@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from thermablate.clinical.followup import Status
-from thermablate.registry.models import Patient
+from thermablate.registry.models import Lesion, MdtDecisionRecord, Patient
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,32 @@ class Flag:
     url: str = ""
 
 
+def lesion_staging(lesion: Lesion) -> str:
+    """What the spinal oncology MDT weighs about a lesion: its SINS (derived from the recorded
+    components) and its Bilsky grade, e.g. "SINS 9, indeterminate; Bilsky grade 1b"."""
+    parts = []
+    score = lesion.sins_score
+    if score is not None:
+        parts.append(f"SINS {score.total}, {score.category_label.lower()}")
+    if lesion.bilsky_grade:
+        parts.append(f"Bilsky grade {lesion.bilsky_grade}")
+    return "; ".join(parts)
+
+
+def _mdt_detail(mdt: MdtDecisionRecord) -> str:
+    parts = [mdt.get_decision_display()]
+    if mdt.ecog_performance_status is not None:
+        parts.append(f"ECOG performance status {mdt.ecog_performance_status}")
+    if mdt.lesion is not None:
+        staging = lesion_staging(mdt.lesion)
+        parts.append(f"{mdt.lesion.location}: {staging}" if staging else mdt.lesion.location)
+    return "; ".join(parts)
+
+
 def patient_timeline(patient: Patient) -> list[TimelineEntry]:
     entries: list[TimelineEntry] = []
-    for mdt in patient.mdt_decisions.all():
-        entries.append(
-            TimelineEntry(mdt.meeting_date, "mdt", "MDT decision", mdt.get_decision_display())
-        )
+    for mdt in patient.mdt_decisions.select_related("lesion"):
+        entries.append(TimelineEntry(mdt.meeting_date, "mdt", "MDT decision", _mdt_detail(mdt)))
     for consent in patient.consents.all():
         entries.append(
             TimelineEntry(
@@ -56,11 +76,18 @@ def patient_timeline(patient: Patient) -> list[TimelineEntry]:
         )
     for assessment in patient.assessments.filter(assessed_on__isnull=False):
         pain = "" if assessment.pain_worst is None else f"worst pain {assessment.pain_worst}/10"
+        title = f"{assessment.get_timepoint_display()} assessment"
+        if not assessment.in_window:
+            # Said on the timeline too: the audit does not count it as this time point's.
+            title += " (outside the window)"
+            reason = assessment.outside_window_reason.strip()
+            mark = f"outside the window: {reason}" if reason else "outside the window"
+            pain = "; ".join(part for part in (pain, mark) if part)
         entries.append(
             TimelineEntry(
                 assessment.assessed_on,
                 "assessment",
-                f"{assessment.get_timepoint_display()} assessment",
+                title,
                 pain,
                 reverse("assessment_record", args=[assessment.pk]),
             )

@@ -1,28 +1,30 @@
 """Registry pages. Each view authorises through ``access``, parses a form and calls one action."""
 
-from django import forms
+import csv
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from thermablate.clinical import eq5d
 from thermablate.clinical.followup import Status
-from thermablate.guidance.actions import record_governed_procedure
-from thermablate.guidance.forms import CodingForm
-from thermablate.guidance.governance import special_arrangements_checklist
 from thermablate.registry import access, actions, coding
-from thermablate.registry.audit_trail import record_found_by_nhs_number, record_identifiers_shown
-from thermablate.registry.fields import identifier_hash
+from thermablate.registry import audit_trail_page as trail
+from thermablate.registry.approvals import special_arrangements_checklist
+from thermablate.registry.audit_trail import record_found_by, record_identifiers_shown
+from thermablate.registry.fields import identifier_hash, normalise_hospital_number
 from thermablate.registry.forms import (
     AblationCycleFormSet,
     AdverseEventForm,
     AnalgesicFormSet,
     AssessmentForm,
+    CodingForm,
     ConsentForm,
-    DateInput,
     FindPatientForm,
     LesionForm,
     MdtDecisionForm,
@@ -35,22 +37,18 @@ from thermablate.registry.models import (
     AuditEvent,
     Lesion,
     MdtDecisionRecord,
-    Patient,
     Procedure,
-    StaffProfile,
 )
 from thermablate.registry.scores import scores_for
 from thermablate.registry.timeline import patient_flags, patient_timeline
 from thermablate.registry.validators import normalise_nhs_number
+from thermablate.web.forms import apply_errors
 
 
-def apply_errors(form, exc: ValidationError) -> None:
-    """Show an action's refusal next to the field it concerns, or above the form."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
+def _refusal_status(exc: ValidationError) -> int:
+    """409 when the record changed since the page was read (optimistic locking), else 200:
+    the page shows the form again with the refusal either way."""
+    return 409 if isinstance(exc, actions.StaleRecordError) else 200
 
 
 def home(request):
@@ -76,10 +74,20 @@ def patient_list(request):
         patients = patients.none()  # a refused search shows its error, not everyone
     elif form.is_valid() and form.cleaned_data["q"]:
         query = form.cleaned_data["q"].strip()
-        by_hash = Q(nhs_number_hash=identifier_hash(normalise_nhs_number(query)))
+        # Identifiers are found only through their keyed hashes (exact match), and only by
+        # those who may see them; each find is recorded with the identifier that found it.
+        by_identifier = {
+            "nhs_number": Q(nhs_number_hash=identifier_hash(normalise_nhs_number(query))),
+            "mrn": Q(mrn_hash=identifier_hash(normalise_hospital_number(query))),
+        }
         if access.can_see_identifiers(request.user):
-            patients = patients.filter(Q(registry_number__iexact=query) | by_hash)
-            record_found_by_nhs_number(request.user, patients.filter(by_hash))
+            any_identifier = Q(registry_number__iexact=query)
+            for by_hash in by_identifier.values():
+                any_identifier |= by_hash
+            found = patients.filter(any_identifier)
+            for identifier, by_hash in by_identifier.items():
+                record_found_by(request.user, found.filter(by_hash), identifier)
+            patients = found
         else:
             patients = patients.filter(registry_number__iexact=query)
     patients = patients.annotate(procedure_count=Count("procedures"))[:200]
@@ -108,10 +116,12 @@ def patient_create(request):
 def patient_edit(request, registry_number):
     patient = access.get_patient(request.user, registry_number, "registry.change_patient")
     form = PatientForm(request.POST or None, instance=patient)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             actions.update_patient(patient, acting_user=request.user, **form.pop_version())
         except ValidationError as exc:
+            status = _refusal_status(exc)
             apply_errors(form, exc)
         else:
             messages.success(request, "Patient details saved.")
@@ -121,6 +131,7 @@ def patient_edit(request, registry_number):
         request,
         "registry/form_page.html",
         {"form": form, "title": f"Edit {patient}", "patient": patient},
+        status=status,
     )
 
 
@@ -234,7 +245,7 @@ def procedure_create(request, registry_number):
         override_reason = fields.pop("override_reason")
         cycle_rows = [row for row in cycles.cleaned_data if row]
         try:
-            procedure = record_governed_procedure(
+            procedure = actions.record_governed_procedure(
                 patient,
                 acting_user=request.user,
                 operators=operators,
@@ -264,7 +275,7 @@ def procedure_detail(request, procedure_id):
         initial = "\n".join(
             procedure.opcs_codes or [s.code for s in suggested if s.determined and s.code]
         )
-        coding_form = CodingForm(initial={"codes": initial})
+        coding_form = CodingForm(initial={"codes": initial, "version": procedure.version})
     context = {
         "procedure": procedure,
         "patient": procedure.patient,
@@ -283,9 +294,15 @@ def procedure_coding(request, procedure_id):
     form = CodingForm(request.POST)
     if form.is_valid():
         try:
-            actions.record_coding(procedure, acting_user=request.user, codes=form.code_list())
+            actions.record_coding(
+                procedure,
+                acting_user=request.user,
+                codes=form.code_list(),
+                expected_version=form.cleaned_data["version"],
+            )
         except ValidationError as exc:
-            for message in exc.message_dict.get("codes", exc.messages):
+            refusal = exc.message_dict.get("codes") if hasattr(exc, "error_dict") else None
+            for message in refusal or exc.messages:
                 messages.error(request, message)
         else:
             messages.success(request, "OPCS-4 codes saved.")
@@ -304,6 +321,7 @@ def assessment_record(request, assessment_id):
         for a in assessment.analgesics.all()
     ]
     analgesics = AnalgesicFormSet(data, prefix="drugs", initial=initial or None)
+    status = 200
     if request.method == "POST" and form.is_valid() and analgesics.is_valid():
         rows = [row for row in analgesics.cleaned_data if row]
         try:
@@ -311,11 +329,16 @@ def assessment_record(request, assessment_id):
                 assessment, acting_user=request.user, analgesics=rows, **form.pop_version()
             )
         except ValidationError as exc:
-            assessment.refresh_from_db()
+            status = _refusal_status(exc)
             apply_errors(form, exc)
         else:
             messages.success(request, f"{assessment.get_timepoint_display()} assessment saved.")
             return redirect("patient_detail", assessment.patient.registry_number)
+    if request.method == "POST":
+        # Validating a model form copies the posted values onto its instance, even when it
+        # refuses them: re-read the record so the page's "saved answers" panel shows what is
+        # stored, not what was just refused.
+        assessment.refresh_from_db()
     return render(
         request,
         "registry/assessment_form.html",
@@ -326,6 +349,7 @@ def assessment_record(request, assessment_id):
             "patient": assessment.patient,
             "scores": scores_for(assessment) if assessment.is_done else None,
         },
+        status=status,
     )
 
 
@@ -353,35 +377,59 @@ def follow_ups(request):
     )
 
 
-class AuditTrailSearchForm(forms.Form):
-    patient = forms.CharField(label="Registry number", max_length=12, required=False)
-    user = forms.CharField(label="User name", max_length=150, required=False)
-    date_from = forms.DateField(label="From", required=False, widget=DateInput())
-    date_to = forms.DateField(label="To", required=False, widget=DateInput())
-
-
 def audit_trail(request):
-    """Governance leads search the trail of their site's patients by patient, user and date."""
+    """Governance leads read the trail of their site in words, filtered and a page at a time,
+    and download the filtered entries as CSV (the download itself is an export entry).
+
+    Views of NHS numbers stay one entry per patient shown, so "who saw this patient" remains
+    one query; the action filter and paging keep them from swamping the page.
+    """
     staff = access.require(request.user, "registry.view_auditevent")
-    form = AuditTrailSearchForm(request.GET or None)
-    site_patients = Patient.objects.filter(site=staff.site).values("pk")
-    site_users = StaffProfile.objects.filter(site=staff.site).values("user_id")
-    entries = AuditEvent.objects.filter(
-        Q(patient_id__in=site_patients) | Q(actor_id__in=site_users)
+    scope = trail.site_entries(staff.site)
+    actions_seen = scope.order_by("action").values_list("action", flat=True).distinct()
+    form = trail.AuditTrailSearchForm(request.GET or None, actions=actions_seen)
+    entries = trail.filtered(scope, form.cleaned_data if form.is_valid() else {})
+    if form.is_bound and not form.is_valid():
+        entries = entries.none()
+    if request.GET.get("format") == "csv":
+        return _audit_trail_csv(request, staff, form, entries)
+    page = Paginator(entries, trail.PER_PAGE).get_page(request.GET.get("page"))
+    describer = trail.Describer(request.user, staff.site, list(page.object_list))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    return render(
+        request,
+        "registry/audit_trail.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": [describer.describe(entry) for entry in page.object_list],
+            "query": query.urlencode(),
+        },
     )
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["patient"]:
-            entries = entries.filter(patient__registry_number=data["patient"].strip().upper())
-        if data["user"]:
-            entries = entries.filter(actor__username=data["user"].strip())
-        if data["date_from"]:
-            entries = entries.filter(at__date__gte=data["date_from"])
-        if data["date_to"]:
-            entries = entries.filter(at__date__lte=data["date_to"])
-    entries = entries.select_related("actor").order_by("-id")[:500]
-    registry_numbers = dict(
-        Patient.objects.filter(site=staff.site).values_list("pk", "registry_number")
+
+
+def _audit_trail_csv(request, staff, form, entries):
+    filters = {k: str(v) for k, v in (form.cleaned_data if form.is_bound else {}).items() if v}
+    AuditEvent.objects.create(
+        actor=request.user,
+        action="export",
+        model="auditevent",
+        object_id="",
+        changes={"format": "csv", "filters": filters},
     )
-    rows = [(e, registry_numbers.get(e.patient_id, "")) for e in entries]
-    return render(request, "registry/audit_trail.html", {"form": form, "rows": rows})
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in trail.csv_rows(request.user, staff.site, entries)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+    return response
+
+
+class _Echo:
+    """A file whose write returns the line: csv.writer then yields lines to stream."""
+
+    def write(self, line):
+        return line

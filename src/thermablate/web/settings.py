@@ -7,6 +7,11 @@ SECRET_KEY            Django's signing key (default: a random key kept in the da
 DEBUG                 true/false (default false)
 ALLOWED_HOSTS         comma-separated host names (default: localhost,127.0.0.1,[::1])
 SESSION_IDLE_MINUTES  sign a user out after this many idle minutes (default 30)
+SESSION_MAX_HOURS     sign a user out this many hours after signing in, active or not (default 12)
+THERMABLATE_TRUSTED_PROXIES  comma-separated IP addresses of the reverse proxies whose
+                      X-Forwarded-For and X-Forwarded-Proto are believed (default: none)
+THERMABLATE_STATIC_ROOT  folder `collectstatic` fills and the application serves static files
+                      from (default: `staticfiles` beside the data folder)
 """
 
 import os
@@ -14,17 +19,20 @@ import secrets
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 from thermablate.web.env import (
     database_from_url,
     env_bool,
     env_int,
+    env_ip_addresses,
     env_list,
     env_path,
 )
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = env_path("THERMABLATE_DATA_DIR", Path.cwd() / "data")
+# Private to the account the service runs as: it holds the database and the keys.
+DATA_DIR = env_path("THERMABLATE_DATA_DIR", Path.cwd() / "data", private=True)
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -108,18 +116,29 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the proxy headers of a request not from a trusted proxy are gone before anything,
+    # the HTTPS redirect included, reads them.
+    "thermablate.web.middleware.TrustedProxyHeaders",
+    # Before WhiteNoise, which answers static files itself: they carry the policy too.
+    "thermablate.web.middleware.ContentSecurityPolicy",
     "django.middleware.security.SecurityMiddleware",
+    # Directly after SecurityMiddleware, as WhiteNoise's documentation asks.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything that writes (sessions, sign-in, audited views), so a write that still
+    # finds SQLite locked after the busy timeout answers 503 with Retry-After, not 500.
+    "thermablate.web.middleware.DatabaseBusy",
     "thermablate.web.middleware.RejectNulBytes",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, answering 503 rather than 400 when saving the session finds SQLite locked.
+    "thermablate.web.middleware.SessionSavedOrDatabaseBusy",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "thermablate.web.middleware.AbsoluteSessionLifetime",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "thermablate.web.middleware.LoginRequiredEverywhere",
     "thermablate.web.middleware.TwoFactorWhereRequired",
-    "thermablate.web.middleware.ContentSecurityPolicy",
     # Last, as django-axes asks: it locks out after repeated failed sign-ins.
     "axes.middleware.AxesMiddleware",
 ]
@@ -136,6 +155,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Behind a reverse proxy every request comes from the proxy's address: lock-outs key on the
+# client's address instead, taken from X-Forwarded-For only when a trusted proxy sent it.
+AXES_CLIENT_IP_CALLABLE = "thermablate.web.client.client_address"
 
 ROOT_URLCONF = "thermablate.web.urls"
 WSGI_APPLICATION = "thermablate.web.wsgi.application"
@@ -161,6 +183,18 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'thermablate.sqlite3'}"
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Write-ahead logging lets pages read while an import writes. With it, NORMAL
+    # synchronisation keeps the file consistent; a power cut or OS crash may undo the commits
+    # made since the last checkpoint (https://www.sqlite.org/wal.html,
+    # https://www.sqlite.org/pragma.html#pragma_synchronous); PostgreSQL is the durable choice.
+    # Django 5.1+ runs init_command on every new connection. Beside the busy timeout and
+    # IMMEDIATE transactions (thermablate.web.env.database_from_url), a write then waits for
+    # the lock instead of failing; thermablate.web.middleware.DatabaseBusy answers what still
+    # times out.
+    DATABASES["default"]["OPTIONS"]["init_command"] = (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -179,6 +213,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
 SESSION_SAVE_EVERY_REQUEST = True  # the age counts from the last request: an idle timeout
+# An absolute limit as well, counted from the sign-in (thermablate.web.middleware), so a
+# session kept active, or a stolen cookie kept in use, still ends.
+SESSION_MAX_AGE_S = env_int("SESSION_MAX_HOURS", 12, minimum=1) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
@@ -194,14 +231,18 @@ SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0  # one year, as the NHS's own s
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 # The header allows preloading; submitting the domain to browsers' lists stays the trust's act.
 SECURE_HSTS_PRELOAD = HTTPS
-if env_bool("THERMABLATE_BEHIND_PROXY", False):
+# The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; from anyone
+# else those headers are removed (thermablate.web.middleware.TrustedProxyHeaders).
+TRUSTED_PROXIES = env_ip_addresses("THERMABLATE_TRUSTED_PROXIES")
+if "THERMABLATE_BEHIND_PROXY" in os.environ:
+    # It made Django believe X-Forwarded-Proto from any client: refuse it rather than ignore it.
+    raise ImproperlyConfigured(
+        "THERMABLATE_BEHIND_PROXY is replaced by THERMABLATE_TRUSTED_PROXIES: set it to the "
+        "reverse proxies' IP addresses, comma-separated"
+    )
+if TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Everything from our own origin; the NHS.UK frontend's Frutiger font from the NHS asset host.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self' https://assets.nhs.uk; connect-src 'self'; frame-ancestors 'none'; "
-    "form-action 'self'; base-uri 'self'; object-src 'none'"
-)
+# The Content Security Policy is thermablate.web.middleware.ContentSecurityPolicy.
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -209,7 +250,22 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Not in the private data folder: the collected files are the release's own public assets,
+# rebuilt at every upgrade and nothing to back up; keeping them apart leaves the data folder
+# holding only the database and keys. WhiteNoise serves them from the process, so they need
+# no web server access either way.
+STATIC_ROOT = env_path("THERMABLATE_STATIC_ROOT", DATA_DIR.parent / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Content-hashed names (which browsers may cache for good) and gzip/Brotli copies, written by
+    # `thermablate collectstatic`; `thermablate serve` refuses to start without them.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Our assets are for our own pages: no Access-Control-Allow-Origin: * on them.
+WHITENOISE_ALLOW_ALL_ORIGINS = False
+# Source maps as well as WhiteNoise's already-compressed formats: only a browser's developer
+# tools fetch them, and compressing their megabytes would double the time collectstatic takes.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 LOGGING = {

@@ -2,13 +2,19 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from thermablate.registry import governance_views
 from thermablate.registry import views as registry
 from thermablate.registry.api import api
 from thermablate.web import two_factor
+from thermablate.web.login import SignInForm
 
 urlpatterns = [
     path("", registry.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=SignInForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/setup/", two_factor.two_factor_setup, name="two_factor_setup"),
     path("accounts/two-factor/", two_factor.two_factor_verify, name="two_factor_verify"),
@@ -42,6 +48,18 @@ urlpatterns = [
     path("assessments/<int:assessment_id>/", registry.assessment_record, name="assessment_record"),
     path("follow-ups/", registry.follow_ups, name="follow_ups"),
     path("audit-trail/", registry.audit_trail, name="audit_trail"),
+    path("governance/", governance_views.governance, name="governance"),
+    path("governance/approvals/new/", governance_views.approval_create, name="approval_create"),
+    path(
+        "governance/approvals/<int:approval_id>/",
+        governance_views.approval_detail,
+        name="approval_detail",
+    ),
+    path(
+        "governance/approvals/<int:approval_id>/withdraw/",
+        governance_views.approval_withdraw,
+        name="approval_withdraw",
+    ),
     path("", include("thermablate.guidance.urls")),
     path("audit/", include("thermablate.audit.urls")),
     path("api/", api.urls),

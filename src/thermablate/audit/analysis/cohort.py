@@ -2,11 +2,16 @@
 
 Definitions (per scheduled assessment, on the date ``as_of``):
 
-- done: an assessment date is recorded (whenever it was made);
-- missed: not done and its window closed before ``as_of``;
-- due: done or missed, i.e. every assessment that could have been made by now;
-- open: not done, window open on ``as_of`` (not yet counted as due or missed);
-- completeness: done / due, with its Wilson interval.
+- done (in window): an assessment date is recorded within [window opens, window closes];
+- out of window: an assessment date is recorded outside the window (the registry refuses one
+  unless it is marked "outside the window" with a reason; one recorded before that rule is
+  counted here too, by its date). Never counted as done;
+- missed: no assessment date and its window closed before ``as_of``;
+- due: done, out of window or missed, i.e. every assessment that was recorded or could have
+  been made by now;
+- open: no assessment date, window open on ``as_of`` (not yet counted as due or missed);
+- completeness: done / due, with its Wilson interval (an out-of-window assessment is in the
+  denominator, not the numerator).
 
 Special arrangements are what NICE asks of clinicians before the procedure (2022 consultation
 document on RF ablation for painful spinal metastases, 1.2 and 1.4; HTG670 1.3): an MDT
@@ -28,23 +33,13 @@ from thermablate.audit.analysis.tables import TIMEPOINT_LABELS, AuditTables
 
 @dataclass(frozen=True)
 class CohortSize:
+    """How many procedures, patients and operators, and the first and last procedure date."""
+
     procedures: int
     patients: int
     operators: int
     first_procedure: date | None
     last_procedure: date | None
-
-
-def cohort_size(tables: AuditTables) -> CohortSize:
-    procedures = tables.procedures
-    dates = procedures.procedure_date
-    return CohortSize(
-        procedures=len(procedures),
-        patients=int(procedures.patient_id.nunique()),
-        operators=int(tables.operators.operator_id.nunique()),
-        first_procedure=dates.min().date() if len(dates) else None,
-        last_procedure=dates.max().date() if len(dates) else None,
-    )
 
 
 @dataclass(frozen=True)
@@ -54,63 +49,45 @@ class FollowUpCompleteness:
     scheduled: int
     due: int
     done: int
+    outside_window: int
     missed: int
     open: int
     completeness: Proportion
 
 
 def follow_up_from_counts(
-    counts: Mapping[str, tuple[int, int, int, int]],
+    counts: Mapping[str, tuple[int, int, int, int, int]],
 ) -> list[FollowUpCompleteness]:
-    """One row per time point from (scheduled, done, missed, open) counts per time point."""
+    """One row per time point from (scheduled, done in window, out of window, missed, open)
+    counts per time point."""
     rows = []
     for timepoint, label in TIMEPOINT_LABELS.items():
-        scheduled, n_done, n_missed, n_open = counts.get(timepoint, (0, 0, 0, 0))
+        scheduled, n_done, n_outside, n_missed, n_open = (
+            int(n) for n in counts.get(timepoint, (0, 0, 0, 0, 0))
+        )
+        due = n_done + n_outside + n_missed
         rows.append(
             FollowUpCompleteness(
                 timepoint=timepoint,
                 label=label,
-                scheduled=int(scheduled),
-                due=int(n_done) + int(n_missed),
-                done=int(n_done),
-                missed=int(n_missed),
-                open=int(n_open),
-                completeness=wilson_interval(int(n_done), int(n_done) + int(n_missed)),
+                scheduled=scheduled,
+                due=due,
+                done=n_done,
+                outside_window=n_outside,
+                missed=n_missed,
+                open=n_open,
+                completeness=wilson_interval(n_done, due),
             )
         )
     return rows
 
 
-def follow_up_completeness(assessments: pd.DataFrame, as_of: date) -> list[FollowUpCompleteness]:
-    today = pd.Timestamp(as_of)
-    done = assessments.assessed_on.notna()
-    missed = ~done & (assessments.window_closes < today)
-    open_now = ~done & (assessments.window_opens <= today) & (assessments.window_closes >= today)
-    flags = pd.DataFrame(
-        {"timepoint": assessments.timepoint, "done": done, "missed": missed, "open": open_now}
+def in_window(assessments: pd.DataFrame) -> pd.Series:
+    """Per row of an ASSESSMENTS table: assessed within [window_opens, window_closes]. A
+    missing date (NaT) compares False, so an assessment not done is not in window."""
+    return (assessments.assessed_on >= assessments.window_opens) & (
+        assessments.assessed_on <= assessments.window_closes
     )
-    counts = flags.groupby("timepoint").agg(
-        scheduled=("done", "size"),
-        done=("done", "sum"),
-        missed=("missed", "sum"),
-        open=("open", "sum"),
-    )
-    return follow_up_from_counts(
-        {
-            timepoint: (row["scheduled"], row["done"], row["missed"], row["open"])
-            for timepoint, row in counts.iterrows()
-        }
-    )
-
-
-def overdue_count(assessments: pd.DataFrame, as_of: date) -> int:
-    """Follow-ups (baseline excluded) whose window has closed without an assessment."""
-    late = (
-        assessments.assessed_on.isna()
-        & (assessments.window_closes < pd.Timestamp(as_of))
-        & (assessments.timepoint != "baseline")
-    )
-    return int(late.sum())
 
 
 @dataclass(frozen=True)
@@ -120,10 +97,11 @@ class FieldCompleteness:
     proportion: Proportion
 
 
-def _baseline(tables: AuditTables) -> pd.DataFrame:
-    """Each procedure with its completed baseline assessment's values (NaN/NaT if none)."""
+def completed_baseline(tables: AuditTables) -> pd.DataFrame:
+    """Each procedure with its baseline assessment's values if it was done within its window
+    (NaN/NaT if not: an out-of-window baseline is not a baseline for change figures)."""
     assessments = tables.assessments
-    baseline = assessments[(assessments.timepoint == "baseline") & assessments.assessed_on.notna()]
+    baseline = assessments[(assessments.timepoint == "baseline") & in_window(assessments)]
     return tables.procedures[["procedure_id"]].merge(
         baseline[["procedure_id", "assessed_on", "pain_worst", "eq5d_index", "ome_mg_per_day"]],
         on="procedure_id",
@@ -178,31 +156,6 @@ def key_field_flags(procedures: pd.DataFrame) -> pd.DataFrame:
             "cement_volume_recorded": with_cement & procedures.cement_volume_ml.notna().to_numpy(),
         },
         index=pd.Index(procedures.procedure_id.to_numpy(), name="procedure_id"),
-    )
-
-
-def data_completeness(tables: AuditTables) -> list[FieldCompleteness]:
-    """Share of procedures with each key field of the audit recorded."""
-    procedures = tables.procedures
-    baseline = _baseline(tables)
-    key_fields = key_field_flags(procedures).sum()
-    followed = set(
-        tables.assessments.loc[
-            tables.assessments.assessed_on.notna() & (tables.assessments.timepoint != "baseline"),
-            "procedure_id",
-        ]
-    )
-    return field_completeness(
-        FieldCounts(
-            procedures=len(procedures),
-            baseline_pain=int(baseline.pain_worst.notna().sum()),
-            baseline_eq5d=int(baseline.eq5d_index.notna().sum()),
-            baseline_analgesics=int(baseline.ome_mg_per_day.notna().sum()),
-            device_lot=int(key_fields["device_lot_recorded"]),
-            with_cement=int(key_fields["with_cement"]),
-            cement_volume=int(key_fields["cement_volume_recorded"]),
-            any_follow_up=int(procedures.procedure_id.isin(followed).sum()),
-        )
     )
 
 
@@ -272,7 +225,7 @@ def arrangement_flags(tables: AuditTables) -> pd.DataFrame:
     procedures = tables.procedures
     mdt = _before_procedure(tables, tables.mdt, "meeting_date")
     consents = _before_procedure(tables, tables.consents, "consent_date")
-    baseline = _baseline(tables)
+    baseline = completed_baseline(tables)
     written = consents[consents.leaflet_title.fillna("").str.strip() != ""]
     with_step = {
         "mdt": mdt.procedure_id,
@@ -289,14 +242,4 @@ def arrangement_flags(tables: AuditTables) -> pd.DataFrame:
         },
         index=pd.Index(procedures.procedure_id.to_numpy(), name="procedure_id"),
         columns=list(ARRANGEMENT_ITEMS),
-    )
-
-
-def special_arrangements(tables: AuditTables) -> list[ArrangementCompliance]:
-    counts = arrangement_flags(tables).sum()
-    return arrangement_compliance(
-        ArrangementCounts(
-            procedures=len(tables.procedures),
-            **{item: int(counts[item]) for item in ARRANGEMENT_ITEMS},
-        )
     )

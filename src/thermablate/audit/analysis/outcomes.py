@@ -87,32 +87,21 @@ class OutcomeAtTimepoint:
     improved: Proportion
 
 
+# The one-row-per-procedure ("wide") table the outcomes are computed from: indexed by
+# procedure_id, a column per (value, time point) pair, value in WIDE_VALUES and time point as
+# in ``tables.TIMEPOINT_LABELS`` (a two-level column index, the second level "timepoint").
+# Only completed assessments fill it: a value is NaN where that time point was not done, and
+# ``ome_not_convertible`` is a number exactly where it was (0 when every entry converted).
+# ``aggregates.outcome_table`` builds it from the case summaries.
 WIDE_VALUES = tuple(measure.column for measure in MEASURES) + ("ome_not_convertible",)
-
-
-def wide_table(assessments: pd.DataFrame) -> pd.DataFrame:
-    """One row per procedure, a column per (value, time point): built once for all measures.
-
-    Only completed assessments enter it, so a value column is NaN where that time point was
-    not done and ``ome_not_convertible`` is a number exactly where it was (0 when no entry
-    was unconvertible). ``outcomes_from_wide`` takes this table, however it was built.
-    """
-    done = assessments[assessments.assessed_on.notna()]
-    return done.pivot_table(
-        index="procedure_id",
-        columns="timepoint",
-        values=list(WIDE_VALUES),
-        aggfunc="first",
-        dropna=False,
-    )
 
 
 def paired_values(wide: pd.DataFrame, column: str, timepoint: str) -> pd.DataFrame:
     """Baseline and follow-up values of one measure, one row per procedure with both.
 
-    ``wide`` is laid out as ``wide_table`` makes it. Columns: procedure_id, baseline, follow_up;
-    ``attrs["left_out"]`` counts follow-ups done without a usable pair. For OME, pairs with
-    an unconvertible analgesic are left out.
+    ``wide`` is laid out as described at ``WIDE_VALUES``. Columns: procedure_id, baseline,
+    follow_up; ``attrs["left_out"]`` counts follow-ups done without a usable pair. For OME,
+    pairs with an unconvertible analgesic are left out.
     """
 
     def values(name: str, tp: str) -> pd.Series:
@@ -175,24 +164,10 @@ def _outcome(wide: pd.DataFrame, measure: Measure, timepoint: str) -> OutcomeAtT
     )
 
 
-def outcome_at(assessments: pd.DataFrame, measure: Measure, timepoint: str) -> OutcomeAtTimepoint:
-    return _outcome(wide_table(assessments), measure, timepoint)
-
-
-def outcomes(assessments: pd.DataFrame) -> dict[str, list[OutcomeAtTimepoint]]:
-    """Every measure at every follow-up time point, keyed by the measure's column."""
-    return outcomes_from_wide(wide_table(assessments))
-
-
 def outcomes_from_wide(wide: pd.DataFrame) -> dict[str, list[OutcomeAtTimepoint]]:
-    """``outcomes`` from the one-row-per-procedure table (see ``wide_table``)."""
+    """Every measure at every follow-up time point, keyed by the measure's column, from the
+    one-row-per-procedure table (laid out as described at ``WIDE_VALUES``)."""
     return {
         measure.column: [_outcome(wide, measure, tp) for tp in FOLLOW_UP_TIMEPOINTS]
         for measure in MEASURES
     }
-
-
-def unconvertible_analgesic_count(assessments: pd.DataFrame) -> int:
-    """Analgesic entries (of completed assessments) the OME table could not convert."""
-    done = assessments.assessed_on.notna()
-    return int(assessments.loc[done, "ome_not_convertible"].fillna(0).sum())

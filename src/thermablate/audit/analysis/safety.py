@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import pandas as pd
-
 from thermablate.audit.analysis.stats import Proportion, wilson_interval
 
 KEY_SAFETY_OUTCOMES = ("cement_leakage", "infection", "thermal_injury", "neurological_deficit")
@@ -71,33 +69,3 @@ def rates_from_counts(counts: EventCounts, event_types: Mapping[str, str]) -> li
     rows.append(row("serious", f"CTCAE grade {SERIOUS_GRADE} or worse", counts.serious))
     rows.append(row("device_related", "Related to the device", counts.device_related))
     return rows
-
-
-def event_rates(
-    procedures: pd.DataFrame, events: pd.DataFrame, event_types: Mapping[str, str]
-) -> list[EventRate]:
-    """One row per event type (in the order given), then any event, serious and device-related."""
-    in_cohort = events[events.procedure_id.isin(set(procedures.procedure_id))]
-
-    def tally(subset: pd.DataFrame) -> tuple[int, int]:
-        return len(subset), int(subset.procedure_id.nunique())
-
-    return rates_from_counts(
-        EventCounts(
-            procedures=len(procedures),
-            by_type={code: tally(in_cohort[in_cohort.event_type == code]) for code in event_types},
-            any=tally(in_cohort),
-            serious=tally(in_cohort[in_cohort.severity >= SERIOUS_GRADE]),
-            device_related=tally(in_cohort[in_cohort.device_related == "yes"]),
-        ),
-        event_types,
-    )
-
-
-def complications_by_procedure(procedures: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
-    """1 for each procedure with any adverse event, else 0, indexed by procedure_id."""
-    with_event = set(events.procedure_id)
-    return pd.Series(
-        procedures.procedure_id.isin(with_event).astype(int).to_numpy(),
-        index=procedures.procedure_id.to_numpy(),
-    )

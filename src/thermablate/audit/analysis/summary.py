@@ -1,15 +1,14 @@
-"""All the figures of a governance or appraisal report, computed from the tables in one call."""
+"""All the figures of a governance or appraisal report (``AuditFigures``, counted by
+``audit.aggregates``), and the monitoring charts computed from the operators' cases."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 
 from thermablate.audit.analysis import cohort, cusum, funnel, outcomes, safety
-from thermablate.audit.analysis.tables import AuditTables
 
 
 @dataclass(frozen=True)
@@ -42,22 +41,4 @@ def monitoring(
     return (
         cusum.cusum_by_operator(procedures, operators, complications),
         funnel.funnel(list(counts.index), counts["size"].tolist(), counts["sum"].tolist()),
-    )
-
-
-def analyse(tables: AuditTables, as_of: date, event_types: Mapping[str, str]) -> AuditFigures:
-    complications = safety.complications_by_procedure(tables.procedures, tables.events)
-    charts, operator_funnel = monitoring(tables.procedures, tables.operators, complications)
-    return AuditFigures(
-        as_of=as_of,
-        size=cohort.cohort_size(tables),
-        follow_up=cohort.follow_up_completeness(tables.assessments, as_of),
-        overdue=cohort.overdue_count(tables.assessments, as_of),
-        fields=cohort.data_completeness(tables),
-        arrangements=cohort.special_arrangements(tables),
-        outcomes=outcomes.outcomes(tables.assessments),
-        unconvertible_analgesics=outcomes.unconvertible_analgesic_count(tables.assessments),
-        events=safety.event_rates(tables.procedures, tables.events, event_types),
-        cusum=charts,
-        operator_funnel=operator_funnel,
     )

@@ -1,4 +1,5 @@
-"""The column contract of the tables the analysis takes (built by ``audit.queries``).
+"""The column contract of the tables a case summary is derived from (built by ``audit.queries``)
+and of the operator table the monitoring charts take.
 
 Dates are pandas datetime64 columns (day precision); missing values are NaN / NaT / None.
 One row per:
@@ -12,8 +13,6 @@ ASSESSMENTS scheduled assessment: procedure_id, timepoint ("baseline", "1w", "1m
             pain_worst, pain_average (NRS 0-10 or NaN), eq5d_index (NaN if not answered),
             ome_mg_per_day (NaN if no analgesic answer), ome_not_convertible (int: entries the
             conversion table could not convert)
-EVENTS      adverse event: event_id, procedure_id, event_type, severity (CTCAE grade 1-5),
-            onset_date, device_related, outcome, yellow_card_reported (bool)
 MDT         MDT decision: patient_id, meeting_date, decision
 CONSENTS    consent: patient_id, consent_date, leaflet_title, nice_information_offered,
             uncertainties_discussed, registry_audit_consent
@@ -48,16 +47,6 @@ ASSESSMENT_COLUMNS = (
     "ome_mg_per_day",
     "ome_not_convertible",
 )
-EVENT_COLUMNS = (
-    "event_id",
-    "procedure_id",
-    "event_type",
-    "severity",
-    "onset_date",
-    "device_related",
-    "outcome",
-    "yellow_card_reported",
-)
 MDT_COLUMNS = ("patient_id", "meeting_date", "decision")
 CONSENT_COLUMNS = (
     "patient_id",
@@ -73,7 +62,6 @@ DATE_COLUMNS = {
     "window_opens",
     "window_closes",
     "assessed_on",
-    "onset_date",
     "meeting_date",
     "consent_date",
 }
@@ -100,34 +88,9 @@ def frame(rows, columns: tuple[str, ...]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class AuditTables:
+    """The records one or more case summaries are derived from (``audit.summaries.build``)."""
+
     procedures: pd.DataFrame
-    operators: pd.DataFrame
     assessments: pd.DataFrame
-    events: pd.DataFrame
     mdt: pd.DataFrame
     consents: pd.DataFrame
-
-    def restricted_to(self, procedure_ids) -> AuditTables:
-        """The same tables for a subset of procedures (e.g. one operator's cases)."""
-        ids = set(procedure_ids)
-        procedures = self.procedures[self.procedures.procedure_id.isin(ids)]
-        patients = set(procedures.patient_id)
-        return AuditTables(
-            procedures=procedures,
-            operators=self.operators[self.operators.procedure_id.isin(ids)],
-            assessments=self.assessments[self.assessments.procedure_id.isin(ids)],
-            events=self.events[self.events.procedure_id.isin(ids)],
-            mdt=self.mdt[self.mdt.patient_id.isin(patients)],
-            consents=self.consents[self.consents.patient_id.isin(patients)],
-        )
-
-
-def empty_tables() -> AuditTables:
-    return AuditTables(
-        procedures=frame([], PROCEDURE_COLUMNS),
-        operators=frame([], OPERATOR_COLUMNS),
-        assessments=frame([], ASSESSMENT_COLUMNS),
-        events=frame([], EVENT_COLUMNS),
-        mdt=frame([], MDT_COLUMNS),
-        consents=frame([], CONSENT_COLUMNS),
-    )

@@ -6,43 +6,55 @@ the file is identifiable (NHS number, registry number, exact dates) and must be 
 patient data. Scores are derived from the raw answers at export time (EQ-5D index under the
 default value set, OME with the versioned conversion table; both named in the header row's
 companion columns ``eq5d_value_set`` and ``ome_table_version``).
+
+Formula injection: a text cell that a spreadsheet would read as a formula (it starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return: free text such as a device lot of
+``=HYPERLINK(...)``) is written with a single quote in front and in double quotes, as OWASP's
+CSV injection guidance advises (https://owasp.org/www-community/attacks/CSV_Injection).
+Numbers are never touched: see ``_neutralise``.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import TextIO
+
+from django.db import models
 
 from thermablate.audit.analysis.tables import TIMEPOINT_LABELS
 from thermablate.audit.exports.pseudonyms import days_between, pseudonym
 from thermablate.audit.exports.records import PatientRecord, ProcedureRecord
 from thermablate.clinical import eq5d, opioids
+from thermablate.registry import declarations as d
 
-IDENTIFIER_COLUMNS = ("nhs_number", "registry_number", "year_of_birth", "procedure_date")
+IDENTIFIER_COLUMNS = ("nhs_number", "mrn", "registry_number", "year_of_birth", "procedure_date")
 PSEUDONYMOUS_COLUMNS = ("pseudonym", "age_at_procedure", "procedure_year")
+# The procedure's and its lesion's columns come from their declarations
+# (thermablate.registry.declarations), free text excluded; these are not columns of their own:
+# the lesion is described by its lesion_* columns, the operators are staff (the governance
+# report and the appraisal name them), and the date is an identifier (procedure_date, or
+# procedure_year and days from it when pseudonymised).
+_NOT_PROCEDURE_COLUMNS = frozenset({"lesion", "operators", "procedure_date"})
+
+
+def procedure_columns() -> tuple[str, ...]:
+    return tuple(n for n in d.PROCEDURE.exported if n not in _NOT_PROCEDURE_COLUMNS)
+
+
+def _lesion_column(name: str) -> str:
+    return name if name.startswith("lesion_") else f"lesion_{name}"
+
+
+LESION_COLUMNS = {_lesion_column(name): name for name in d.LESION.exported}
+PROCEDURE_COLUMNS = procedure_columns()
 COMMON_COLUMNS = (
     "site",
     "sex",
-    "procedure_type",
-    "lesion_location",
-    "lesion_diagnosis",
-    "lesion_primary_tumour",
-    "lesion_type",
-    "levels_treated",
-    "setting",
-    "anaesthesia",
-    "approach",
-    "access",
-    "image_guidance",
-    "device_manufacturer",
-    "device_model",
-    "device_lot",
-    "polarity",
+    *LESION_COLUMNS,
+    *PROCEDURE_COLUMNS,
     "ablation_cycles",
-    "cement",
-    "cement_volume_ml",
-    "duration_min",
     "mdt_decision_day",
     "consent_day",
     "written_information",
@@ -52,6 +64,9 @@ COMMON_COLUMNS = (
 )
 TIMEPOINT_FIELDS = (
     "day",
+    # Recorded outside the time point's window (marked so, with a reason kept in the
+    # registry): the audit does not count it as done nor use its answers as outcomes.
+    "outside_window",
     "pain_worst",
     "pain_average",
     "eq5d_profile",
@@ -67,6 +82,57 @@ EVENT_COLUMNS = (
     "yellow_card_reported",
 )
 TRAILER_COLUMNS = ("eq5d_value_set", "ome_table_version")
+
+
+def _is_decimal(record: d.RecordFields, name: str) -> bool:
+    return isinstance(record.model_field(name), models.DecimalField)
+
+
+def _cell(record: d.RecordFields, name: str, value):
+    """A declared field's value as its cell: lists joined with semicolons, decimals as
+    plain numbers, nothing as an empty cell."""
+    if value is None:
+        return ""
+    if name in record.code_lists:
+        return ";".join(value)
+    if _is_decimal(record, name):
+        return f"{float(value):g}"
+    return value
+
+
+# The columns whose text is a number formatted by ``procedure_row`` (``f"{index:.3f}"``):
+# an EQ-5D-5L index can be negative, and "-0.205" must reach the spreadsheet as a number, not
+# as quoted text behind an apostrophe. Every other column holding text is treated as text.
+NUMBER_TEXT_FIELDS = ("eq5d_index", "ome_mg_per_day")
+NUMBER_TEXT_COLUMNS = frozenset(
+    (
+        *(n for n in PROCEDURE_COLUMNS if _is_decimal(d.PROCEDURE, n)),
+        *(c for c, n in LESION_COLUMNS.items() if _is_decimal(d.LESION, n)),
+        *(f"{tp}_{name}" for tp in TIMEPOINT_LABELS for name in NUMBER_TEXT_FIELDS),
+    )
+)
+# What makes Excel, LibreOffice and Google Sheets read a cell as a formula (OWASP).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutralise(row: list, text_positions: list[int], number_positions: list[int]) -> list:
+    """The row with its formula-like text cells defused, in place.
+
+    Text cells only: a value of a number column (an int such as a day of -10, or a number
+    formatted as text such as an index of -0.205) is a genuine number and must stay one; it is
+    made a ``Decimal`` (same digits) so that the writer, which quotes every str
+    (``QUOTE_NONNUMERIC``), leaves it bare. Python numbers (int, bool) are not str and are
+    never prefixed, whatever their column.
+    """
+    for position in text_positions:
+        value = row[position]
+        if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+            row[position] = "'" + value
+    for position in number_positions:
+        value = row[position]
+        if isinstance(value, str) and value:
+            row[position] = Decimal(value)
+    return row
 
 
 def columns(pseudonymised: bool) -> list[str]:
@@ -97,38 +163,26 @@ def procedure_row(patient: PatientRecord, procedure: ProcedureRecord, pseudonymi
         row["procedure_year"] = start.year
     else:
         row["nhs_number"] = person["nhs_number"]
+        row["mrn"] = person["mrn"]
         row["registry_number"] = person["registry_number"]
         row["year_of_birth"] = person["year_of_birth"]
         row["procedure_date"] = start.isoformat()
     mdt = _last_before(patient.mdt, "meeting_date", start)
     consent = _last_before(patient.consents, "consent_date", start)
     row.update(
+        {
+            column: _cell(d.LESION, name, p[f"lesion_{name}"])
+            for column, name in LESION_COLUMNS.items()
+        }
+    )
+    row.update({name: _cell(d.PROCEDURE, name, p[name]) for name in PROCEDURE_COLUMNS})
+    row.update(
         site=person["site_code"],
         sex=person["sex"],
-        procedure_type=p["procedure_type"],
-        lesion_location=p["lesion_spinal_levels"] or p["lesion_bone_site"],
-        lesion_diagnosis=p["lesion_diagnosis"],
-        lesion_primary_tumour=p["lesion_primary_tumour"],
-        lesion_type=p["lesion_lesion_type"],
-        levels_treated=p["levels_treated"],
-        setting=p["setting"],
-        anaesthesia=p["anaesthesia"],
-        approach=p["approach"],
-        access=p["access"],
-        image_guidance=";".join(p["image_guidance"]),
-        device_manufacturer=p["device_manufacturer"],
-        device_model=p["device_model"],
-        device_lot=p["device_lot"],
-        polarity=p["polarity"],
         ablation_cycles=";".join(
             f"{float(cycle['target_temp_c']):g}C/{cycle['time_at_target_s']}s"
             for cycle in procedure.cycles
         ),
-        cement=p["cement"],
-        cement_volume_ml=""
-        if p["cement_volume_ml"] is None
-        else f"{float(p['cement_volume_ml']):g}",
-        duration_min=p["duration_min"],
         mdt_decision_day=_day_or_date(start, mdt["meeting_date"] if mdt else None, pseudonymised),
         consent_day=_day_or_date(
             start, consent["consent_date"] if consent else None, pseudonymised
@@ -148,6 +202,7 @@ def procedure_row(patient: PatientRecord, procedure: ProcedureRecord, pseudonymi
         row.update(
             {
                 f"{tp}_day": _day_or_date(start, assessment.data["assessed_on"], pseudonymised),
+                f"{tp}_outside_window": bool(assessment.data["outside_window"]),
                 f"{tp}_pain_worst": assessment.data["pain_worst"],
                 f"{tp}_pain_average": assessment.data["pain_average"],
                 f"{tp}_eq5d_profile": "".join(map(str, profile)) if profile else "",
@@ -181,7 +236,11 @@ def write_csv(
     """
     names = columns(pseudonymised)
     known = frozenset(names)
-    writer = csv.writer(out)
+    number_positions = [i for i, name in enumerate(names) if name in NUMBER_TEXT_COLUMNS]
+    text_positions = [i for i, name in enumerate(names) if name not in NUMBER_TEXT_COLUMNS]
+    # Every str in double quotes, as OWASP advises (a spreadsheet set to take quoted fields
+    # as text reads no formula in them); numbers, made non-str by ``_neutralise``, bare.
+    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(names)
     patient_count = procedure_count = 0
     for patient in patients:
@@ -191,7 +250,9 @@ def write_csv(
             row = procedure_row(patient, procedure, pseudonymised)
             if not row.keys() <= known:
                 raise ValueError(f"columns not in the header: {sorted(row.keys() - known)}")
-            rows.append([row.get(name, "") for name in names])
+            rows.append(
+                _neutralise([row.get(name, "") for name in names], text_positions, number_positions)
+            )
             procedure_count += 1
         writer.writerows(rows)
     return patient_count, procedure_count

@@ -2,8 +2,10 @@
 
 Per patient: Patient; per procedure: Procedure; per completed assessment: a
 QuestionnaireResponse (the raw answers: pain NRS, EQ-5D-5L, analgesics as taken) and derived
-Observations (worst pain, EQ-5D-5L index, OME mg/day; average pain is in the answers); per adverse event an
-AdverseEvent; per consent a Consent.
+Observations (worst pain, EQ-5D-5L index, OME mg/day; average pain is in the answers); per
+adverse event an AdverseEvent; per consent a Consent. An EQ-5D-5L index the value set does
+not give (a child under the DSU mapping's 16) is an Observation without a value that says so
+(``_EQ5D_NOT_SCORED``).
 
 Profiles: UK Core (HL7 UK, https://simplifier.net/hl7fhirukcorer4) is claimed in meta.profile
 for Patient, Procedure, Observation and QuestionnaireResponse. We know of no UK Core profile
@@ -11,9 +13,11 @@ for AdverseEvent or Consent, so those use the base R4 resource. Local codes (pro
 EQ-5D index, OME) are in the CodeSystem ``LOCAL_SYSTEM``; LOINC where a code exists: 72514-3
 (pain severity 0-10 numeric rating, reported) and 59284-0 (patient consent).
 
-Identifiable bundles carry the NHS number (https://fhir.nhs.uk/Id/nhs-number) and real dates;
-pseudonymised ones carry only the keyed pseudonym and per-patient shifted dates (see
-``pseudonyms``) and no birth date.
+Identifiable bundles carry the NHS number (https://fhir.nhs.uk/Id/nhs-number), the hospital
+number (MRN, identifier type "MR" of HL7 v2 table 0203, in a system per site) when one is
+recorded, and real dates; pseudonymised ones carry only the keyed pseudonym and per-patient
+shifted dates (see ``pseudonyms``) and no birth date. A spinal lesion's SINS (derived from its
+components) and Bilsky grade are notes on its Procedure.
 """
 
 from __future__ import annotations
@@ -32,11 +36,15 @@ from thermablate.audit.exports.pseudonyms import date_shift_days, pseudonym, shi
 from thermablate.audit.exports.records import AssessmentRecord, PatientRecord, ProcedureRecord
 from thermablate.clinical import eq5d, opioids
 from thermablate.registry import choices as c
+from thermablate.registry.models import Lesion
 
 LOCAL_SYSTEM = "https://thermablate.org/fhir/CodeSystem/thermablate"
 PSEUDONYM_SYSTEM = "https://thermablate.org/fhir/Id/pseudonym"
 REGISTRY_NUMBER_SYSTEM = "https://thermablate.org/fhir/Id/registry-number"
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+# A hospital number means something only with its issuing site: one system per site code.
+HOSPITAL_NUMBER_SYSTEM = "https://thermablate.org/fhir/Id/hospital-number/"
+IDENTIFIER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 UK_CORE = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-"
@@ -163,6 +171,38 @@ _PAIN_CODE = _json(
 )
 _EQ5D_CODE = _code("eq5d5l-index", "EQ-5D-5L index value")
 _EQ5D_METHOD = ',"unit":"index"},"method":' + _json({"text": EQ5D_METHOD})
+# A complete profile without an index: the value set does not cover the respondent (the DSU
+# mapping starts at age 16, docs/instruments.md). The answers stay in the
+# QuestionnaireResponse; the Observation says why it has no value, with the data-absent-reason
+# code "not-applicable" (HL7 terminology, CodeSystem data-absent-reason: "there is no proper
+# value for this element"), which R4 allows only where value[x] is absent (obs-6).
+_EQ5D_NOT_SCORED = (
+    '"dataAbsentReason":'
+    + _json(
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                    "code": "not-applicable",
+                    "display": "Not Applicable",
+                }
+            ],
+            "text": "No index for this respondent under the value set",
+        }
+    )
+    + ',"method":'
+    + _json({"text": EQ5D_METHOD})
+    + ',"note":'
+    + _json(
+        [
+            {
+                "text": "Not scored: the value set gives no index for this respondent (the DSU "
+                f"mapping covers ages {eq5d.AGE_BANDS[0][0]} and over); the five answers are "
+                "in the QuestionnaireResponse this Observation is derived from."
+            }
+        ]
+    )
+)
 _OME_CODE = _code("ome-mg-per-day", "Oral morphine equivalent daily dose")
 _OME_METHOD = (
     ',"unit":"mg/day","system":'
@@ -250,6 +290,14 @@ def patient_entry(ctx: _Context) -> str:
         {"system": NHS_NUMBER_SYSTEM, "value": data["nhs_number"]},
         {"system": REGISTRY_NUMBER_SYSTEM, "value": data["registry_number"]},
     ]
+    if data.get("mrn"):
+        identifiers.append(
+            {
+                "type": {"coding": [{"system": IDENTIFIER_TYPE_SYSTEM, "code": "MR"}]},
+                "system": HOSPITAL_NUMBER_SYSTEM + data["site_code"],
+                "value": data["mrn"],
+            }
+        )
     # The registry holds the year of birth only.
     body += ',"identifier":' + _json(identifiers) + ',"birthDate":' + _q(str(data["year_of_birth"]))
     return _entry("Patient", ctx.key, body)
@@ -299,6 +347,7 @@ def procedure_entry(ctx: _Context, procedure: ProcedureRecord, pid: str, url: st
         ),
         f"Cement: {p['cement']}"
         + (f", {float(p['cement_volume_ml']):g} ml" if p["cement_volume_ml"] is not None else ""),
+        *_lesion_staging_notes(p),
     ]
     code = _PROCEDURE_CODES.get(p["procedure_type"]) or _code(
         p["procedure_type"], p["procedure_type"]
@@ -326,6 +375,22 @@ def procedure_entry(ctx: _Context, procedure: ProcedureRecord, pid: str, url: st
         _json([{"text": text} for text in notes]),
     ]
     return _entry("Procedure", pid, "".join(parts), url)
+
+
+def _lesion_staging_notes(p: dict) -> list[str]:
+    """The lesion's SINS, derived by the registry's own rule, and its Bilsky grade."""
+    lesion = Lesion(
+        spinal_levels=p["lesion_spinal_levels"],
+        lesion_type=p["lesion_lesion_type"],
+        **{name: p[f"lesion_{name}"] for name in Lesion.SINS_FIELDS},
+    )
+    notes = []
+    score = lesion.sins_score
+    if score is not None:
+        notes.append(f"SINS {score.total} ({score.category_label})")
+    if p["lesion_bilsky_grade"]:
+        notes.append(f"Bilsky grade {p['lesion_bilsky_grade']}")
+    return notes
 
 
 def _answer(link_id: str, value: str) -> str:
@@ -379,6 +444,10 @@ def assessment_entries(
     # Item texts live in the Questionnaire (QUESTIONNAIRE); answers carry linkIds only,
     # which keeps a 100,000-procedure bundle to a manageable size.
     items = [_answer("timepoint", '"valueString":' + _q(a["timepoint"]))]
+    if a["outside_window"]:
+        # Recorded outside the time point's window (docs/audit.md): a receiver must not take
+        # these answers as that time point's outcome. Sent only when true, as no_analgesics.
+        items.append(_answer("outside_window", '"valueBoolean":true'))
     for key in ("pain_worst", "pain_average"):
         if a[key] is not None:
             items.append(_answer(key, f'"valueInteger":{int(a[key])}'))
@@ -406,7 +475,11 @@ def assessment_entries(
         value = f'"valueInteger":{int(a["pain_worst"])}'
         entries.append(_observation(f"{aid}-pain-worst", _PAIN_CODE, about, value))
     if profile:
-        value = f'"valueQuantity":{{"value":{round(assessment.eq5d_index, 3)!r}' + _EQ5D_METHOD
+        if assessment.eq5d_index is None:
+            value = _EQ5D_NOT_SCORED
+        else:
+            index = round(assessment.eq5d_index, 3)
+            value = f'"valueQuantity":{{"value":{index!r}' + _EQ5D_METHOD
         entries.append(_observation(f"{aid}-eq5d-index", _EQ5D_CODE, about, value))
     ome = assessment.ome()
     if ome is not None:

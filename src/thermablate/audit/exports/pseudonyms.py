@@ -1,9 +1,11 @@
 """Pseudonyms and date handling for exports that leave the hospital.
 
-- Pseudonym: the first 16 hex digits of HMAC-SHA256(key, registry number), the key derived
-  from the installation's SECRET_KEY. Stable across exports of one installation (a register
-  can link a patient's submissions) and not reversible without the key; the registry number
-  itself is never exported in a pseudonymised file.
+- Pseudonym: the first 16 hex digits of HMAC-SHA256(key, registry number), with
+  key = SHA-256("thermablate-export:" + SECRET_KEY) (both strings UTF-8): derived from the
+  installation's SECRET_KEY, and kept apart from Django's own uses of it by the prefix.
+  Stable across exports of one installation (a register can link a patient's submissions)
+  and not reversible without the key; the registry number itself is never exported in a
+  pseudonymised file.
 - CSV: dates are reduced to intervals: days from the procedure (day 0), with the procedure
   given only as its year; age at the procedure in whole years replaces the year of birth.
 - FHIR: dates must be dates, so each patient's dates are shifted by the same offset, from
@@ -23,13 +25,16 @@ from django.conf import settings
 MAX_SHIFT_DAYS = 182
 
 
-@lru_cache(maxsize=1)
-def _key() -> bytes:
-    return hashlib.sha256(("thermablate-export:" + settings.SECRET_KEY).encode()).digest()
+@lru_cache(maxsize=2)
+def _key_for(secret_key: str) -> bytes:
+    return hashlib.sha256(("thermablate-export:" + secret_key).encode()).digest()
 
 
 def _digest(registry_number: str) -> bytes:
-    return hmac.new(_key(), registry_number.encode(), hashlib.sha256).digest()
+    # The key of the current SECRET_KEY, looked up at each call rather than fixed at the first:
+    # a changed setting (a test, a new key) gives the pseudonyms of its own key.
+    key = _key_for(settings.SECRET_KEY)
+    return hmac.new(key, registry_number.encode(), hashlib.sha256).digest()
 
 
 def pseudonym(registry_number: str) -> str:

@@ -16,12 +16,13 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
-from django.db import connection, connections
+from django.db import connection, connections, models
 from django.db.models import QuerySet
 
 from thermablate.audit.queries import fetch, operator_name
 from thermablate.clinical import eq5d, opioids
 from thermablate.registry import choices as c
+from thermablate.registry import declarations as d
 from thermablate.registry.models import (
     AblationCycle,
     AdverseEvent,
@@ -35,69 +36,27 @@ from thermablate.registry.models import (
 
 CHUNK_PATIENTS = 2_000
 
-PATIENT_FIELDS = ("id", "registry_number", "nhs_number", "year_of_birth", "sex", "site__code")
+# Read from each record's declaration (thermablate.registry.declarations): a field declared
+# there is exported without a change here. Free text stays out of the procedure, assessment,
+# MDT and consent rows (it may name people); an adverse event's description is read, for the
+# FHIR AdverseEvent's text.
+PATIENT_FIELDS = ("id", "registry_number", *d.PATIENT.value_names(), "site__code")
 PROCEDURE_FIELDS = (
     "id",
     "patient_id",
-    "procedure_date",
-    "procedure_type",
-    "setting",
-    "anaesthesia",
-    "approach",
-    "access",
-    "image_guidance",
-    "device_manufacturer",
-    "device_model",
-    "device_lot",
-    "polarity",
-    "active_tip_mm",
-    "biopsy_taken",
-    "cement",
-    "cement_volume_ml",
-    "thermal_protection",
-    "levels_treated",
-    "duration_min",
-    "lesion__spinal_levels",
-    "lesion__bone_site",
-    "lesion__diagnosis",
-    "lesion__primary_tumour",
-    "lesion__lesion_type",
+    *d.PROCEDURE.value_names(d.PROCEDURE.exported),
+    *(f"lesion__{name}" for name in d.LESION.value_names(d.LESION.exported)),
 )
 ASSESSMENT_FIELDS = (
     "id",
     "procedure_id",
     "timepoint",
     "due_date",
-    "assessed_on",
-    "pain_worst",
-    "pain_average",
-    *(name for name, _ in c.EQ5D_DIMENSIONS),
-    "no_analgesics",
+    *d.ASSESSMENT.value_names(d.ASSESSMENT.exported),
 )
-EVENT_FIELDS = (
-    "id",
-    "procedure_id",
-    "event_type",
-    "symptomatic",
-    "onset_date",
-    "severity",
-    "device_related",
-    "outcome",
-    "description",
-    "yellow_card_reported_on",
-    "yellow_card_reference",
-)
-MDT_FIELDS = ("id", "patient_id", "meeting_date", "decision")
-CONSENT_FIELDS = (
-    "id",
-    "patient_id",
-    "consent_date",
-    "leaflet_title",
-    "leaflet_version",
-    "nice_information_offered",
-    "uncertainties_discussed",
-    "registry_audit_consent",
-)
+EVENT_FIELDS = ("id", *d.ADVERSE_EVENT.value_names())
+MDT_FIELDS = ("id", "patient_id", *d.MDT_DECISION.value_names(d.MDT_DECISION.exported))
+CONSENT_FIELDS = ("id", "patient_id", *d.CONSENT.value_names(d.CONSENT.exported))
 
 
 class Analgesic(NamedTuple):
@@ -197,35 +156,32 @@ def _optional_bool(value):
     return None if value is None else bool(value)
 
 
-# How a raw cursor value becomes the Python value the writers expect, by column name.
-_CONVERTERS = {
-    **dict.fromkeys(
-        (
-            "procedure_date",
-            "due_date",
-            "assessed_on",
-            "onset_date",
-            "yellow_card_reported_on",
-            "meeting_date",
-            "consent_date",
-        ),
-        _date,
-    ),
-    **dict.fromkeys(
-        (
-            "biopsy_taken",
-            "no_analgesics",
-            "as_needed",
-            "nice_information_offered",
-            "uncertainties_discussed",
-            "registry_audit_consent",
-        ),
-        bool,
-    ),
-    "symptomatic": _optional_bool,
-    "image_guidance": _json,
-    "thermal_protection": _json,
-}
+def _converter(f: models.Field):
+    if isinstance(f, models.DateField):
+        return _date
+    if isinstance(f, models.BooleanField):
+        return _optional_bool if f.null else bool
+    if isinstance(f, models.JSONField):
+        return _json
+    return None
+
+
+def _converters() -> dict:
+    """How a raw cursor value becomes the Python value the writers expect, by column name,
+    from the declared fields' types (and the lesion's, read with its procedure)."""
+    columns = {"due_date": _date}  # the schedule's date: set by the system, not declared
+    for record in d.ALL:
+        for name in record.fields:
+            f = record.model_field(name)
+            convert = None if f.many_to_many else _converter(f)
+            if convert is not None:
+                columns[f.attname] = convert
+                if record is d.LESION:
+                    columns[f"lesion_{f.attname}"] = convert
+    return columns
+
+
+_CONVERTERS = _converters()
 
 
 def _dicts(queryset: QuerySet, fields: tuple[str, ...]) -> list[dict]:
@@ -256,7 +212,7 @@ def _chunk(patient_ids: list[int], with_identifiers: bool) -> list[PatientRecord
     fields = (
         PATIENT_FIELDS
         if with_identifiers
-        else tuple(f for f in PATIENT_FIELDS if f != "nhs_number")
+        else tuple(f for f in PATIENT_FIELDS if f not in d.PATIENT.identifiers)
     )
     # Through the ORM, not the raw cursor: the NHS number is decrypted by its field.
     patients = {

@@ -1,4 +1,5 @@
-"""thermablate export --format csv|fhir --out FILE [--pseudonymised] [--site CODE] [--user NAME]"""
+"""thermablate export --format csv|fhir --out FILE (--pseudonymised | --identifiable)
+--user NAME [--site CODE]"""
 
 from pathlib import Path
 
@@ -8,47 +9,78 @@ from django.core.management.base import BaseCommand, CommandError
 from thermablate.audit.exports.run import export
 from thermablate.registry.models import Site
 
+CHOOSE_CONTENT = (
+    "choose what the file may hold: --pseudonymised (a keyed pseudonym, no NHS number, registry "
+    "number or birth year, dates as intervals or shifted) or --identifiable (NHS numbers and "
+    "exact dates: patient data)"
+)
+
 
 class Command(BaseCommand):
     help = (
-        "Export the registry for a register: a CSV (one row per procedure) or a FHIR R4 Bundle. "
-        "Without --pseudonymised the file holds NHS numbers and exact dates. Every export is "
-        "recorded in the audit trail."
+        "Export the registry for a register: a CSV (one row per procedure) or a FHIR R4 Bundle, "
+        "pseudonymised or, when asked for explicitly, identifiable. Every export is recorded "
+        "in the audit trail with the user who ran it."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--format", choices=["csv", "fhir"], required=True)
         parser.add_argument("--out", required=True, help="file to write")
-        parser.add_argument(
+        content = parser.add_mutually_exclusive_group()
+        content.add_argument(
             "--pseudonymised",
             action="store_true",
             help="no NHS number or registry number; dates as intervals (CSV) or shifted (FHIR)",
         )
+        content.add_argument(
+            "--identifiable",
+            action="store_true",
+            help="NHS numbers, registry numbers and exact dates: handle the file as patient data",
+        )
         parser.add_argument("--site", help="site code (default: every site)")
-        parser.add_argument("--user", help="username of the person exporting, for the audit trail")
+        parser.add_argument(
+            "--user",
+            help="username of the person exporting (required; an active user), for the audit trail",
+        )
 
     def handle(self, *args, **options):
+        # Identifiable data leaves only when asked for by name, never by forgetting a flag.
+        if not (options["pseudonymised"] or options["identifiable"]):
+            raise CommandError(f"Refused: {CHOOSE_CONTENT}.")
+        user = self._active_user(options["user"])
         site = None
         if options["site"]:
             site = Site.objects.filter(code=options["site"].lower()).first()
             if site is None:
                 raise CommandError(f"no site with code {options['site']!r}")
-        user = None
-        if options["user"]:
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"no user {options['user']!r}")
         out = Path(options["out"])
         if not out.parent.exists():
             raise CommandError(f"folder {out.parent} does not exist")
+        pseudonymised = options["pseudonymised"]
         patients, procedures = export(
             export_format=options["format"],
             out=out,
-            pseudonymised=options["pseudonymised"],
+            pseudonymised=pseudonymised,
             site=site,
             acting_user=user,
         )
-        kind = "pseudonymised" if options["pseudonymised"] else "IDENTIFIABLE"
+        kind = "pseudonymised" if pseudonymised else "IDENTIFIABLE"
         self.stdout.write(
-            f"Wrote {procedures} procedures of {patients} patients to {out} ({options['format']}, {kind})."
+            f"Wrote {procedures} procedures of {patients} patients to {out} "
+            f"({options['format']}, {kind})."
         )
+
+    @staticmethod
+    def _active_user(username: str | None):
+        """The person exporting: the audit trail must name who took the data out."""
+        if not username:
+            raise CommandError(
+                "Refused: --user is required: the username of the person exporting, "
+                "recorded in the audit trail."
+            )
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"Refused: no user {username!r}.")
+        if not user.is_active:
+            raise CommandError(f"Refused: user {username!r} is not active.")
+        return user

@@ -1,13 +1,11 @@
-"""Bad input gets a clear error before any computation; the command line returns 2."""
+"""Scenario files and dictionaries: bad input gets a clear error before any computation."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from thermablate.physics import ScenarioError, load_scenario, scenario_from_dict
-from thermablate.physics.cli import main
+from thermablate.planning import ScenarioError, load_scenario, scenario_from_dict
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -54,45 +52,6 @@ def test_memory_error_states_the_estimate():
         scenario_from_dict(_base(grid={"spacing_mm": 0.05, "extent_mm": [500, 500, 500]}))
     text = str(info.value)
     assert "10000x10000x10000" in text and "coarser spacing_mm" in text
-
-
-def test_cli_bad_file_returns_2_with_one_line(tmp_path, capsys):
-    bad = tmp_path / "bad.toml"
-    bad.write_text(
-        'duration_s = -1\n[anatomy]\nuniform = "muscle"\n[grid]\nspacing_mm = 1\nextent_mm = [10, 10, 10]\n'
-    )
-    assert main([str(bad)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "duration_s must be positive" in err
-    assert main([str(tmp_path / "missing.toml")]) == 2
-    assert main([]) == 2
-    assert main(["--preset", "kidney"]) == 2
-    assert "Traceback" not in capsys.readouterr().err
-
-
-def test_cli_runs_a_scenario_and_writes_json_and_plots(tmp_path, capsys):
-    scenario = tmp_path / "s.toml"
-    scenario.write_text(
-        'title = "test"\nduration_s = 30\n[grid]\nspacing_mm = 1.0\nextent_mm = [20, 20, 20]\n'
-        '[anatomy]\nuniform = "muscle"\n[[electrodes]]\ngeometry = "needle"\ntip_mm = [0, 0, 3]\n'
-        'direction = [0, 0, 1]\nactive_tip_mm = 6\ngauge = 17\n[generator]\nmode = "temperature"\n'
-        "target_temp_c = 80\nmax_power_w = 20\nramp_s = 10\n[probes]\nnear = [3, 0, 0]\n"
-    )
-    out_json = tmp_path / "r.json"
-    assert (
-        main(
-            [str(scenario), "--json", str(out_json), "--plots", str(tmp_path / "plots"), "--quiet"]
-        )
-        == 0
-    )
-    data = json.loads(out_json.read_text())
-    assert set(data["probes"]["near"]) >= {"final_temp_c", "max_temp_c", "cem43_min"}
-    assert data["ablation_zone"]["volume_ml"] > 0
-    assert data["energy_delivered_j"] > 0
-    assert "muscle" in data["tissues"] and data["safety"]["safe"] is True
-    assert (tmp_path / "plots" / "thermal-slices.png").stat().st_size > 10_000
-    assert (tmp_path / "plots" / "thermal-probes.png").stat().st_size > 10_000
-    assert "Ablation zone" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", ["osteoid-osteoma.toml", "lumbar-metastasis.toml"])

@@ -1,24 +1,22 @@
-"""The only writers of clinical records.
-
-Every function validates the whole record (``full_clean``), saves it and writes the audit
-entry in one transaction, so a refused or failed write leaves nothing behind and no write
-escapes the audit trail. Views and the API parse and authorise, then call one of these.
-"""
-
-from datetime import date
-from decimal import Decimal
+"""Writers of a patient's clinical records: registration and every step of the journey."""
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, transaction
 
 from thermablate.clinical import followup
-from thermablate.registry.fields import identifier_hash
+from thermablate.registry.actions.base import (
+    create_audited,
+    error_messages,
+    record_audit,
+    snapshot,
+    update_audited,
+)
+from thermablate.registry.fields import decrypt, identifier_hash, key_id_of, newest_key_id
 from thermablate.registry.models import (
     AblationCycle,
     AdverseEvent,
     AnalgesicEntry,
     Assessment,
-    AuditEvent,
     Consent,
     Lesion,
     MdtDecisionRecord,
@@ -27,103 +25,6 @@ from thermablate.registry.models import (
     Site,
     new_registry_number,
 )
-
-# Fields whose values the audit trail records as "changed" but not in clear, so the trail
-# itself does not become a second copy of the identifiers.
-_REDACTED_FIELDS = {"nhs_number", "nhs_number_hash"}
-
-
-def _jsonable(value):
-    if isinstance(value, Decimal | date):
-        return str(value)
-    if isinstance(value, models.Model):
-        return value.pk
-    return value
-
-
-def snapshot(instance: models.Model, *, redact: bool = True) -> dict:
-    data = {}
-    for field in instance._meta.concrete_fields:
-        if field.name == "id":
-            continue
-        value = _jsonable(getattr(instance, field.attname))
-        data[field.attname] = "[redacted]" if redact and field.name in _REDACTED_FIELDS else value
-    return data
-
-
-def record_audit(
-    acting_user, action: str, instance: models.Model, patient: Patient | None, changes: dict
-) -> None:
-    AuditEvent.objects.create(
-        actor=acting_user,
-        action=action,
-        model=instance._meta.model_name,
-        object_id=str(instance.pk),
-        patient=patient,
-        changes=changes,
-    )
-
-
-def _create(instance: models.Model, *, acting_user, patient: Patient | None) -> models.Model:
-    instance.full_clean()
-    instance.save()
-    record_audit(acting_user, "create", instance, patient, {"new": snapshot(instance)})
-    return instance
-
-
-def _update(
-    instance: models.Model,
-    fields: dict,
-    *,
-    acting_user,
-    patient: Patient | None,
-    expected_version: int | None = None,
-) -> models.Model:
-    # Compare with the stored row, not the instance: a ModelForm may already have written the
-    # new values into the instance it was given. Locking the row serialises concurrent edits.
-    stored = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
-    versioned = hasattr(stored, "version")
-    if versioned and expected_version is not None and expected_version != stored.version:
-        raise ValidationError(_edited_meanwhile(stored, expected_version))
-    before, shown_before = snapshot(stored, redact=False), snapshot(stored)
-    for name, value in fields.items():
-        setattr(instance, name, value)
-    if versioned:
-        instance.version = stored.version
-    instance.full_clean()
-    after, shown_after = snapshot(instance, redact=False), snapshot(instance)
-    # Compare real values; record redacted ones, so a changed NHS number shows as changed.
-    changed = {
-        k: {"old": shown_before[k], "new": shown_after[k]}
-        for k in after
-        if before.get(k) != after[k]
-    }
-    if changed:
-        if versioned:
-            instance.version = stored.version + 1
-        instance.save()
-        record_audit(acting_user, "update", instance, patient, changed)
-    return instance
-
-
-def _edited_meanwhile(stored: models.Model, expected_version: int) -> str:
-    """Optimistic locking: say who changed the record since the form was opened, and what."""
-    edits = (
-        AuditEvent.objects.filter(
-            model=stored._meta.model_name, object_id=str(stored.pk), action="update"
-        )
-        .select_related("actor")
-        .order_by("-id")[: max(1, stored.version - expected_version)]
-    )
-    details = "; ".join(
-        f"{(e.actor.get_full_name() or e.actor.username) if e.actor else 'system'} changed "
-        f"{', '.join(sorted(e.changes))} at {e.at:%H:%M}"
-        for e in edits
-    )
-    return (
-        "This record was changed by someone else after you opened it, so your changes were not saved"
-        f"{': ' + details if details else ''}. Reload the page to see the current values."
-    )
 
 
 @transaction.atomic
@@ -143,11 +44,11 @@ def create_patient(*, site: Site, acting_user, **fields) -> Patient:
     patient = Patient(site=site, registry_number=_unused_registry_number(), **fields)
     try:
         with transaction.atomic():
-            return _create(patient, acting_user=acting_user, patient=None)
+            return create_audited(patient, acting_user=acting_user, patient=None)
     except IntegrityError:
         # Two users registering the same person at the same moment: the constraint decides.
         raise ValidationError(
-            {"nhs_number": "A patient with this NHS number is already registered at this site."}
+            "A patient with this NHS number or hospital number is already registered at this site."
         ) from None
 
 
@@ -162,14 +63,60 @@ def _unused_registry_number() -> str:
 def update_patient(
     patient: Patient, *, acting_user, expected_version: int | None = None, **fields
 ) -> Patient:
-    return _update(
+    return update_audited(
         patient, fields, acting_user=acting_user, patient=patient, expected_version=expected_version
     )
 
 
 @transaction.atomic
+def reencrypt_identifiers(patient: Patient, *, acting_user, rehash: bool = False) -> bool:
+    """Re-encrypt a patient's identifiers (NHS number, hospital number) under the newest field
+    key (and, with ``rehash``, recompute their lookup hashes after the hash key changed). The
+    audit entry names the old and new key by their ids, never a number. Returns whether
+    anything was rewritten."""
+    with connection.cursor() as cursor:
+        # The stored tokens themselves (the fields decrypt on read), locked for the rewrite.
+        table = connection.ops.quote_name(Patient._meta.db_table)
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        cursor.execute(
+            f"SELECT {', '.join(f'{n}, {n}_hash' for n in _IDENTIFIERS)} "  # noqa: S608
+            f"FROM {table} WHERE id = %s{lock}",
+            [patient.pk],
+        )
+        row = cursor.fetchone()
+    updates, changes = {}, {}
+    new_key = newest_key_id()
+    for position, name in enumerate(_IDENTIFIERS):
+        stored, stored_hash = row[2 * position], row[2 * position + 1]
+        if not stored:
+            continue  # an optional identifier not given (the hospital number)
+        old_key, plain = key_id_of(stored), decrypt(stored)
+        new_hash = identifier_hash(plain) if rehash else stored_hash
+        if old_key == new_key and new_hash == stored_hash:
+            continue
+        # The field encrypts the plain value under the newest key.
+        updates.update({name: plain, f"{name}_hash": new_hash})
+        changes[name] = {"key": {"old": old_key, "new": new_key}}
+        if new_hash != stored_hash:
+            changes[f"{name}_hash"] = "recomputed"
+    if not updates:
+        return False
+    # update(), not save(): the values are unchanged, so the record's version stays and no
+    # one's open form becomes stale.
+    Patient.objects.filter(pk=patient.pk).update(**updates)
+    record_audit(acting_user, "rekey", patient, patient, changes)
+    return True
+
+
+# Identifiers encrypted at rest, each with its keyed lookup hash "<name>_hash".
+_IDENTIFIERS = ("nhs_number", "mrn")
+
+
+@transaction.atomic
 def add_lesion(patient: Patient, *, acting_user, **fields) -> Lesion:
-    return _create(Lesion(patient=patient, **fields), acting_user=acting_user, patient=patient)
+    return create_audited(
+        Lesion(patient=patient, **fields), acting_user=acting_user, patient=patient
+    )
 
 
 @transaction.atomic
@@ -177,14 +124,16 @@ def record_mdt_decision(patient: Patient, *, acting_user, **fields) -> MdtDecisi
     lesion = fields.get("lesion")
     if lesion is not None and lesion.patient_id != patient.pk:
         raise ValidationError({"lesion": "This lesion belongs to another patient."})
-    return _create(
+    return create_audited(
         MdtDecisionRecord(patient=patient, **fields), acting_user=acting_user, patient=patient
     )
 
 
 @transaction.atomic
 def record_consent(patient: Patient, *, acting_user, **fields) -> Consent:
-    return _create(Consent(patient=patient, **fields), acting_user=acting_user, patient=patient)
+    return create_audited(
+        Consent(patient=patient, **fields), acting_user=acting_user, patient=patient
+    )
 
 
 @transaction.atomic
@@ -202,7 +151,7 @@ def record_procedure(
         raise ValidationError({"operators": "Operators must be staff of the patient's site."})
     if not cycles:
         raise ValidationError({"cycles": "Record at least one ablation cycle."})
-    procedure = _create(
+    procedure = create_audited(
         Procedure(patient=patient, **fields), acting_user=acting_user, patient=patient
     )
     procedure.operators.set(operators)
@@ -215,17 +164,17 @@ def record_procedure(
     )
     for order, cycle in enumerate(cycles, start=1):
         try:
-            _create(
+            create_audited(
                 AblationCycle(procedure=procedure, order=order, **cycle),
                 acting_user=acting_user,
                 patient=patient,
             )
         except ValidationError as exc:
             raise ValidationError(
-                {"cycles": [f"Cycle {order}: {msg}" for msg in _messages(exc)]}
+                {"cycles": [f"Cycle {order}: {msg}" for msg in error_messages(exc)]}
             ) from None
     for due in followup.schedule_for(procedure.procedure_date):
-        _create(
+        create_audited(
             Assessment(
                 patient=patient,
                 procedure=procedure,
@@ -238,12 +187,6 @@ def record_procedure(
             patient=patient,
         )
     return procedure
-
-
-def _messages(exc: ValidationError) -> list[str]:
-    if hasattr(exc, "error_dict"):
-        return [f"{field}: {m}" for field, errors in exc.message_dict.items() for m in errors]
-    return list(exc.messages)
 
 
 @transaction.atomic
@@ -260,7 +203,7 @@ def record_assessment(
         raise ValidationError(
             {"no_analgesics": "Analgesics are listed, so the patient does take some."}
         )
-    _update(
+    update_audited(
         assessment,
         fields,
         acting_user=acting_user,
@@ -276,7 +219,7 @@ def record_assessment(
             item.full_clean()
         except ValidationError as exc:
             raise ValidationError(
-                {"analgesics": [f"Drug {index}: {m}" for m in _messages(exc)]}
+                {"analgesics": [f"Drug {index}: {m}" for m in error_messages(exc)]}
             ) from None
         item.save()
         new.append(snapshot(item))
@@ -293,18 +236,28 @@ def record_assessment(
 
 @transaction.atomic
 def record_adverse_event(patient: Patient, *, acting_user, **fields) -> AdverseEvent:
-    return _create(
+    return create_audited(
         AdverseEvent(patient=patient, **fields), acting_user=acting_user, patient=patient
     )
 
 
 @transaction.atomic
-def update_adverse_event(event: AdverseEvent, *, acting_user, **fields) -> AdverseEvent:
-    return _update(event, fields, acting_user=acting_user, patient=event.patient)
+def update_adverse_event(
+    event: AdverseEvent, *, acting_user, expected_version: int | None = None, **fields
+) -> AdverseEvent:
+    return update_audited(
+        event,
+        fields,
+        acting_user=acting_user,
+        patient=event.patient,
+        expected_version=expected_version,
+    )
 
 
 @transaction.atomic
-def record_coding(procedure: Procedure, *, acting_user, codes: list[str]) -> Procedure:
+def record_coding(
+    procedure: Procedure, *, acting_user, codes: list[str], expected_version: int | None = None
+) -> Procedure:
     """Store the OPCS-4 codes a coder accepted or entered, in order; malformed codes are refused."""
     from django.utils import timezone
 
@@ -322,9 +275,10 @@ def record_coding(procedure: Procedure, *, acting_user, codes: list[str]) -> Pro
         raise ValidationError(
             {"codes": "A category such as V55.- is not a code: choose the subcode."}
         )
-    return _update(
+    return update_audited(
         procedure,
         {"opcs_codes": cleaned, "opcs_coded_by": acting_user, "opcs_coded_at": timezone.now()},
         acting_user=acting_user,
         patient=procedure.patient,
+        expected_version=expected_version,
     )

@@ -1,21 +1,14 @@
-"""Writers of the catalogue, local approvals and governed procedures; each writes the audit trail."""
+"""Writer of the NICE guidance catalogue: a parsed document stored, a changed one versioned,
+each with its audit entry."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from thermablate.guidance.catalogue import load_catalogue
-from thermablate.guidance.governance import check_procedure
-from thermablate.guidance.models import (
-    CredentialedOperator,
-    Guidance,
-    GuidanceVersion,
-    LocalApproval,
-    ProcedureGovernance,
-)
+from thermablate.guidance.models import Guidance, GuidanceVersion
 from thermablate.guidance.record import GuidanceRecord
-from thermablate.registry import actions as registry_actions
-from thermablate.registry.actions import record_audit, snapshot
+from thermablate.registry.actions.base import record_audit, snapshot
 
 
 def record_key(record: GuidanceRecord) -> str:
@@ -134,74 +127,3 @@ def load_shipped_catalogue(**_kwargs) -> None:
             import_record(
                 entry.record, key=entry.key, source=entry.source_document.get("address") or ""
             )
-
-
-@transaction.atomic
-def record_approval(*, site, acting_user, operators: list[dict] = (), **fields) -> LocalApproval:
-    guidance = fields["guidance"]
-    approval = LocalApproval(
-        site=site,
-        recorded_by=acting_user,
-        guidance_version=guidance.version,
-        guidance_recommendation=guidance.recommendation,
-        **fields,
-    )
-    approval.full_clean()
-    if approval.clinical_lead.staff.site_id != site.pk:
-        raise ValidationError({"clinical_lead": "The clinical lead must work at this site."})
-    approval.save()
-    record_audit(acting_user, "create", approval, None, {"new": snapshot(approval)})
-    for operator in operators:
-        credential_operator(approval, acting_user=acting_user, **operator)
-    return approval
-
-
-@transaction.atomic
-def credential_operator(
-    approval: LocalApproval, *, acting_user, user, training: str, credentialed_on
-) -> CredentialedOperator:
-    if getattr(user, "staff", None) is None or user.staff.site_id != approval.site_id:
-        raise ValidationError({"user": "Only staff of the approving site can be credentialed."})
-    credential = CredentialedOperator(
-        approval=approval, user=user, training=training, credentialed_on=credentialed_on
-    )
-    credential.full_clean()
-    credential.save()
-    record_audit(acting_user, "create", credential, None, {"new": snapshot(credential)})
-    return credential
-
-
-@transaction.atomic
-def record_governed_procedure(
-    patient, *, acting_user, operators, cycles, override_reason: str = "", **fields
-):
-    """Record a procedure after checking it against the site's approval.
-
-    Refused when the site has not approved the procedure. An operator who is not credentialed
-    needs an explicit override with a reason, which is kept and shown to governance.
-    """
-    operators = list(operators)
-    check = check_procedure(patient.site, fields.get("procedure_type"), operators)
-    if check.refusal:
-        raise ValidationError({"procedure_type": check.refusal})
-    override_reason = override_reason.strip()
-    if check.uncredentialed and not override_reason:
-        names = ", ".join(op.get_full_name() or op.username for op in check.uncredentialed)
-        raise ValidationError(
-            {
-                "override_reason": f"{names} is not credentialed for this procedure at your site: give the reason to override."
-            }
-        )
-    procedure = registry_actions.record_procedure(
-        patient, acting_user=acting_user, operators=operators, cycles=cycles, **fields
-    )
-    governance = ProcedureGovernance.objects.create(
-        procedure=procedure,
-        approval=check.approval,
-        uncredentialed_operators=[op.username for op in check.uncredentialed],
-        override_reason=override_reason if check.uncredentialed else "",
-        overridden_by=acting_user if check.uncredentialed else None,
-    )
-    if check.uncredentialed:
-        record_audit(acting_user, "override", governance, patient, {"new": snapshot(governance)})
-    return procedure

@@ -15,7 +15,10 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from thermablate.physics.electrodes import Needle  # noqa: E402
-from thermablate.planning.safety import NEURAL_TEMPERATURE_THRESHOLD_C  # noqa: E402
+from thermablate.planning.safety import (  # noqa: E402
+    NEURAL_TEMPERATURE_THRESHOLD_C,
+    neural_safety,
+)
 
 # Grey level of each tissue in the anatomy underlay (bone bright, fluid dark, like CT).
 GREY = {
@@ -128,13 +131,14 @@ def slices_figure(result, path: Path) -> Path:
         frameon=False,
         bbox_to_anchor=(0.5, -0.06),
     )
+    safety = neural_safety(result)
     verdict = (
         "neural structures within limits"
-        if result.safe
+        if safety.safe
         else "NEURAL STRUCTURES AT RISK: "
-        + ", ".join(f"{v.tissue} ({v.reason()})" for v in result.safety if v.at_risk)
+        + ", ".join(f"{v.tissue} ({v.reason()})" for v in safety.at_risk)
     )
-    if not result.safety:
+    if not safety.structures:
         verdict = f"zone {result.zone.transverse_mm:.0f} x {result.zone.axial_mm:.0f} mm, {result.zone.volume_ml:.2f} ml"
     fig.suptitle(f"{s.title}\n{verdict}", fontsize=12)
     path = Path(path)

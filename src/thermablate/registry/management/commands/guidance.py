@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from thermablate.guidance.actions import import_record
 from thermablate.guidance.models import Guidance
 from thermablate.guidance.parser import parse
+from thermablate.registry.actions import import_record
 
 
 def _known_key(record) -> str | None:

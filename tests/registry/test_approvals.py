@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from tests.factories import login, make_user, procedure_fields
-from thermablate.guidance import actions
-from thermablate.guidance.governance import review_flags, special_arrangements_checklist
-from thermablate.guidance.models import Guidance, LocalApproval, ProcedureGovernance
+from thermablate.guidance.models import Guidance
+from thermablate.registry import actions
 from thermablate.registry import actions as registry_actions
-from thermablate.registry.models import Procedure
+from thermablate.registry.approvals import review_flags, special_arrangements_checklist
+from thermablate.registry.models import LocalApproval, Procedure, ProcedureGovernance
 
 CYCLES = [{"target_temp_c": 70, "time_at_target_s": 300}]
 
@@ -285,3 +285,143 @@ def test_another_sites_governance_lead_sees_none_of_it(
     login(client, other)
     assert client.get(reverse("approval_detail", args=[approval.pk])).status_code == 404
     assert "Vertebroplasty" not in client.get(reverse("governance")).content.decode()
+
+
+# Withdrawal: the committee takes its approval back (issue #10: nothing set or tested it).
+
+
+def record(patient, lesion, clinician, **overrides):
+    return actions.record_governed_procedure(
+        patient,
+        acting_user=clinician,
+        operators=[clinician],
+        cycles=CYCLES,
+        **procedure_fields(lesion, **overrides),
+    )
+
+
+def credentialed_approval(site, governance, clinician):
+    return approve(
+        site,
+        governance,
+        clinician,
+        operators=[
+            {"user": clinician, "training": "Vertebroplasty", "credentialed_on": date(2025, 5, 1)}
+        ],
+    )
+
+
+def test_a_withdrawn_approval_no_longer_authorises_a_procedure(
+    patient, lesion, clinician, governance, site_a
+):
+    approval = credentialed_approval(site_a, governance, clinician)
+    withdrawn_on = date.today() - timedelta(days=10)
+    actions.withdraw_approval(
+        approval, acting_user=governance, withdrawn_on=withdrawn_on, reason="Device recall"
+    )
+    with pytest.raises(ValidationError, match="not been approved at your site"):
+        record(patient, lesion, clinician, procedure_date=withdrawn_on)
+    assert not Procedure.objects.exists()
+    # A procedure done while the approval stood is still authorised by it, even recorded late.
+    earlier = record(patient, lesion, clinician, procedure_date=withdrawn_on - timedelta(days=1))
+    assert earlier.governance.approval == approval
+
+
+def test_withdrawal_is_audited_with_its_reason_and_needs_a_reason_and_a_sane_date(
+    clinician, governance, site_a
+):
+    from thermablate.registry.models import AuditEvent
+
+    approval = credentialed_approval(site_a, governance, clinician)
+    for withdrawn_on, reason, message in [
+        (date.today(), "  ", "reason"),
+        (date.today() + timedelta(days=1), "Recall", "future"),
+        (date(2025, 4, 30), "Recall", "before it was decided"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            actions.withdraw_approval(
+                approval, acting_user=governance, withdrawn_on=withdrawn_on, reason=reason
+            )
+    approval.refresh_from_db()
+    assert approval.withdrawn_on is None
+    actions.withdraw_approval(
+        approval, acting_user=governance, withdrawn_on=date.today(), reason="Device recall"
+    )
+    entry = AuditEvent.objects.filter(model="localapproval", action="update").get()
+    assert entry.actor == governance
+    assert entry.changes["withdrawal_reason"] == {"old": "", "new": "Device recall"}
+    assert entry.changes["withdrawn_on"]["new"] == str(date.today())
+    with pytest.raises(ValidationError, match="already withdrawn"):
+        actions.withdraw_approval(
+            approval, acting_user=governance, withdrawn_on=date.today(), reason="Again"
+        )
+
+
+def test_a_governance_lead_withdraws_an_approval_from_its_page(
+    client, clinician, governance, site_a
+):
+    approval = credentialed_approval(site_a, governance, clinician)
+    login(client, governance)
+    page = client.get(reverse("approval_detail", args=[approval.pk])).content.decode()
+    assert reverse("approval_withdraw", args=[approval.pk]) in page
+    url = reverse("approval_withdraw", args=[approval.pk])
+    refused = client.post(url, {"withdrawn_on": str(date.today()), "reason": ""})
+    assert refused.status_code == 200
+    assert "This field is required" in refused.content.decode()
+    response = client.post(url, {"withdrawn_on": str(date.today()), "reason": "Device recall"})
+    assert response.status_code == 302
+    approval.refresh_from_db()
+    assert approval.withdrawn_on == date.today()
+    page = client.get(reverse("approval_detail", args=[approval.pk])).content.decode()
+    assert "Device recall" in page
+    assert reverse("approval_withdraw", args=[approval.pk]) not in page
+
+
+def test_a_clinician_cannot_withdraw_an_approval(client, clinician, governance, site_a):
+    approval = credentialed_approval(site_a, governance, clinician)
+    login(client, clinician)
+    url = reverse("approval_withdraw", args=[approval.pk])
+    response = client.post(url, {"withdrawn_on": str(date.today()), "reason": "No"})
+    assert response.status_code == 403
+    approval.refresh_from_db()
+    assert approval.withdrawn_on is None
+
+
+# The writer itself refuses what its callers' filters are meant to keep out.
+
+
+def test_the_writer_refuses_an_operator_of_another_site(
+    patient, lesion, clinician, governance, site_a, outsider
+):
+    credentialed_approval(site_a, governance, clinician)
+    with pytest.raises(ValidationError, match="staff of the patient's site"):
+        actions.record_governed_procedure(
+            patient,
+            acting_user=clinician,
+            operators=[clinician, outsider],
+            cycles=CYCLES,
+            override_reason="Visiting consultant",
+            **procedure_fields(lesion),
+        )
+    with pytest.raises(ValidationError, match="staff of the patient's site"):
+        actions.record_procedure(
+            patient,
+            acting_user=clinician,
+            operators=[outsider],
+            cycles=CYCLES,
+            **procedure_fields(lesion),
+        )
+    assert not Procedure.objects.exists()
+
+
+def test_the_governance_of_every_procedure_is_validated_and_audited(
+    patient, lesion, clinician, governance, site_a
+):
+    from thermablate.registry.models import AuditEvent
+
+    credentialed_approval(site_a, governance, clinician)
+    procedure = record(patient, lesion, clinician)
+    entry = AuditEvent.objects.get(model="proceduregovernance")
+    assert entry.action == "create"
+    assert entry.object_id == str(procedure.governance.pk)
+    assert entry.changes["new"]["uncredentialed_operators"] == []

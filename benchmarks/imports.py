@@ -1,0 +1,343 @@
+"""Benchmark of a large procedures import on PostgreSQL, with a clinician at work meanwhile
+(not a timed test; run by hand).
+
+    python benchmarks/imports.py [--rows 200,600,3000]
+
+The database: THERMABLATE_BENCH_DATABASE_URL (default
+postgresql://thermablate:thermablate@127.0.0.1:5432/tb_f). A fresh database is created beside
+the one in the URL (``<name>_imports_bench``, so the role needs CREATEDB), migrated, used and
+dropped afterwards; the database named in the URL itself is not touched.
+
+For each size, a worker creates that many new patients (each with a lesion at L2) at a site
+that approves the procedure, then runs ``thermablate import procedures FILE.csv --as USER``
+in process, as a coordinator would, one procedure per patient: the whole file in one
+transaction, every row through the procedure page's form, the site's approval and the audit
+trail (about eleven audit entries per procedure: the procedure, its operators, its two
+cycles, its follow-up schedule and its governance record).
+
+Meanwhile another process (as the web server would be) plays a clinician opening a patient's
+page every quarter of a second (Django's test client, its own database connection). The page
+records that the clinician saw the NHS number, so it writes an audit entry: while an import
+holds the audit chain's head locked, the page waits. Figures per size:
+
+- import_s, rows_per_s, audit_entries: the import itself;
+- s_per_100_rows_first / s_per_100_rows_last: the pace over the first and the last 100 rows
+  (equal when the import is linear in its size);
+- reader_pages, reader_median_s, reader_max_s: the clinician's page times during the import,
+  and reader_idle_s, the same page before the import started;
+- load_before / load_after: the machine's 1-minute load average (on a shared machine the
+  figures mean little without it).
+
+The last line printed is one JSON object with the figures per size.
+Target (finding 2 of the security review): 3,000 procedures in under 60 s, pages unaffected.
+Measured (2 shared cores, 1-minute load 1.2-1.8): 200, 600 and 3,000 rows at 17.2, 18.8 and
+20.3 rows/s (3,000 in 148 s), the page's median 0.04-0.07 s and worst 1.0 s during the
+import; before, 200 and 600 rows took 16 s and 68 s and the page waited for the whole import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+DEFAULT_URL = "postgresql://thermablate:thermablate@127.0.0.1:5432/tb_f"
+HEADER = (
+    "registry_number,lesion,procedure_date,operators,procedure_type,setting,anaesthesia,"
+    "approach,access,image_guidance,device_manufacturer,device_model,polarity,active_tip_mm,"
+    "biopsy_taken,cement,cement_volume_ml,thermal_protection,levels_treated,duration_min,"
+    "post_imaging,cycles"
+)
+
+
+def synthetic_nhs_numbers(count: int, start: int) -> list[str]:
+    """Valid NHS numbers (modulus 11) from the synthetic range 999 000 000 0 onwards."""
+    from nhs_number import calculate_checksum
+
+    numbers, stem = [], start
+    while len(numbers) < count:
+        check = calculate_checksum(str(stem))
+        if check is not None and check != 10:
+            numbers.append(f"{stem}{check}")
+        stem += 1
+    return numbers
+
+
+def approved_site():
+    """A site approving every procedure type, a credentialed clinician, an importing coordinator."""
+    from datetime import date
+
+    from django.contrib.auth.models import Group, User
+
+    from thermablate.guidance.governance import guidance_key_for
+    from thermablate.guidance.models import Guidance
+    from thermablate.registry import actions
+    from thermablate.registry.choices import ProcedureType
+    from thermablate.registry.models import Site, StaffProfile
+
+    site = Site.objects.create(code="bench", name="Benchmark General Hospital")
+    people = {}
+    for role, username in (("clinician", "clinician"), ("coordinator", "coordinator")):
+        user = User.objects.create_user(username, first_name=username.title())
+        StaffProfile.objects.create(user=user, site=site, role=role)
+        user.groups.add(Group.objects.get(name=role))
+        people[role] = user
+    governance = User.objects.create_user("governance")
+    StaffProfile.objects.create(user=governance, site=site, role="governance")
+    for procedure_type in ProcedureType.values:
+        actions.record_approval(
+            site=site,
+            acting_user=governance,
+            procedure_type=procedure_type,
+            guidance=Guidance.objects.get(key=guidance_key_for(procedure_type)),
+            decision="approved_standard",
+            committee="New Interventional Procedures Committee",
+            decision_date=date(2025, 1, 15),
+            clinical_lead=people["clinician"],
+            review_date=date(2027, 1, 15),
+            operators=[
+                {
+                    "user": people["clinician"],
+                    "training": "Vertebroplasty and kyphoplasty",
+                    "credentialed_on": date(2025, 1, 15),
+                }
+            ],
+        )
+    return site, people["clinician"], people["coordinator"]
+
+
+def new_patients(site, count: int, first_number: int) -> list:
+    """Patients with a lesion each, inserted directly: the setup is not what is measured."""
+    from thermablate.registry.models import Lesion, Patient, new_registry_number
+
+    patients = Patient.objects.bulk_create(
+        [
+            Patient(
+                site=site,
+                registry_number=new_registry_number(),
+                nhs_number=number,
+                year_of_birth=1940 + index % 40,
+                sex="female" if index % 2 else "male",
+            )
+            for index, number in enumerate(synthetic_nhs_numbers(count, first_number))
+        ]
+    )
+    Lesion.objects.bulk_create(
+        [
+            Lesion(
+                patient=patient,
+                spinal_levels="L2",
+                diagnosis="spinal_metastasis",
+                primary_tumour="breast",
+                lesion_type="lytic",
+            )
+            for patient in patients
+        ]
+    )
+    return patients
+
+
+def write_csv(path: Path, patients, operator: str) -> None:
+    from django.utils import timezone
+
+    day = (timezone.localdate() - timedelta(days=40)).isoformat()
+    lines = [HEADER]
+    for patient in patients:
+        lines.append(
+            f"{patient.registry_number},L2,{day},{operator},rfa_vertebroplasty,day_case,"
+            "local_sedation,transpedicular,percutaneous,ct; fluoroscopy,Merit Medical,OsteoCool,"
+            "bipolar,10,yes,vertebroplasty,3.5,thermocouple,L2,75,ct,70/300/12; 70/240"
+        )
+    path.write_text("\n".join(lines) + "\n")
+
+
+def configure_django() -> None:
+    """Django as the benchmark's processes use it: settings from the environment, the test
+    client's host name, and pages that name their assets without the content-hashed copies
+    `collectstatic` would make (what is measured is the wait for the database)."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.test.utils import override_settings, setup_test_environment
+
+    setup_test_environment()
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain}).enable()
+
+
+def page_time(client, registry_number: str) -> tuple[float, int]:
+    from django.urls import reverse
+
+    started = time.perf_counter()
+    response = client.get(reverse("patient_detail", args=[registry_number]), secure=True)
+    return time.perf_counter() - started, response.status_code
+
+
+def clinician_at_work(username: str, registry_number: str, started, stop, results) -> None:
+    """Another process (as the web server is): opens one patient's page again and again, a
+    quarter of a second apart, until told to stop; sends back each page's time."""
+    configure_django()
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    times, failures = [], []
+    started.set()
+    while not stop.is_set():
+        elapsed, status = page_time(client, registry_number)
+        times.append(elapsed)
+        if status != 200:
+            failures.append(status)
+        stop.wait(0.25)
+    results.put((times, failures))
+
+
+def time_import(rows: int, site, clinician, coordinator, first_number: int, folder: Path):
+    from django.core.management import call_command
+    from django.test import Client
+
+    from thermablate.registry.imports import import_procedures
+    from thermablate.registry.models import AuditEvent, Procedure
+
+    patients = new_patients(site, rows, first_number)
+    csv_file = folder / f"procedures-{rows}.csv"
+    write_csv(csv_file, patients, clinician.username)
+    client = Client()
+    client.force_login(clinician)
+    reader_idle_s, _ = page_time(client, patients[0].registry_number)
+
+    # The pace of the first and last hundred rows, through the importer's progress callback.
+    stamps: dict[int, float] = {}
+
+    def progress(done: int) -> None:
+        if done in (1, 101, rows - 100, rows):
+            stamps[done] = time.perf_counter()
+
+    processes = multiprocessing.get_context("spawn")
+    started, stop, results = processes.Event(), processes.Event(), processes.Queue()
+    reader = processes.Process(
+        target=clinician_at_work,
+        args=(clinician.username, patients[0].registry_number, started, stop, results),
+    )
+    reader.start()
+    started.wait(120)
+    procedures_before = Procedure.objects.count()
+    imported_entries = AuditEvent.objects.filter(actor=coordinator)
+    entries_before = imported_entries.count()
+    load_before = os.getloadavg()[0]
+    began = time.perf_counter()
+    with csv_file.open(newline="", encoding="utf-8") as handle:
+        report = import_procedures(
+            csv.DictReader(handle), site=site, acting_user=coordinator, progress=progress
+        )
+    import_s = time.perf_counter() - began
+    load_after = os.getloadavg()[0]
+    stop.set()
+    page_times, failures = results.get(timeout=120)
+    reader.join()
+    if not report.ok:
+        raise SystemExit(f"the import refused rows: {report.errors[:3]}")
+    assert Procedure.objects.count() - procedures_before == rows
+    call_command("audit", "verify", verbosity=0)  # the chain is still whole
+    times = page_times or [float("nan")]
+    return {
+        "rows": rows,
+        "import_s": round(import_s, 1),
+        "rows_per_s": round(rows / import_s, 1),
+        "audit_entries": imported_entries.count() - entries_before,
+        "s_per_100_rows_first": round(stamps[101] - stamps[1], 2) if rows >= 201 else None,
+        "s_per_100_rows_last": round(stamps[rows] - stamps[rows - 100], 2) if rows >= 201 else None,
+        "reader_idle_s": round(reader_idle_s, 3),
+        "reader_pages": len(page_times),
+        "reader_median_s": round(statistics.median(times), 3),
+        "reader_max_s": round(max(times), 3),
+        "reader_failures": failures,
+        "load_before": round(load_before, 2),
+        "load_after": round(load_after, 2),
+    }
+
+
+def worker(sizes: list[int], folder: Path) -> dict:
+    configure_django()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    site, clinician, coordinator = approved_site()
+    results = {}
+    first_number = 999_000_000
+    for rows in sizes:
+        results[str(rows)] = time_import(rows, site, clinician, coordinator, first_number, folder)
+        first_number += rows * 2  # about one stem in eleven has no valid check digit
+        print(json.dumps(results[str(rows)]), file=sys.stderr, flush=True)
+    return results
+
+
+def _postgres_database(url: str, name: str):
+    """Create a fresh database beside the one in ``url``; return its URL and a cleanup."""
+    import psycopg
+
+    parts = urlparse(url)
+    admin = psycopg.connect(url, autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+    return urlunparse(parts._replace(path=f"/{name}")), drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", default="200,600,3000", help="comma-separated import sizes")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.rows.split(",")]
+    if args.worker:
+        print(json.dumps(worker(sizes, Path(os.environ["THERMABLATE_DATA_DIR"]))))
+        return
+    url = os.environ.get("THERMABLATE_BENCH_DATABASE_URL", DEFAULT_URL)
+    if urlparse(url).scheme not in {"postgres", "postgresql"}:
+        raise SystemExit("THERMABLATE_BENCH_DATABASE_URL must be a postgresql:// URL")
+    bench_url, drop = _postgres_database(url, urlparse(url).path.lstrip("/") + "_imports_bench")
+    try:
+        with tempfile.TemporaryDirectory(prefix="thermablate-bench-") as data_dir:
+            env = {
+                **os.environ,
+                "DATABASE_URL": bench_url,
+                "THERMABLATE_DATA_DIR": data_dir,
+                "DJANGO_SETTINGS_MODULE": "thermablate.web.settings",
+            }
+            completed = subprocess.run(  # noqa: S603 (our own script)
+                [sys.executable, __file__, "--worker", "--rows", args.rows],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+                check=False,
+            )
+    finally:
+        drop()
+    if completed.returncode:
+        sys.stderr.write(completed.stdout)
+        raise SystemExit("the benchmark's worker failed")
+    results = json.loads(completed.stdout.strip().splitlines()[-1])
+    with open("/proc/loadavg") as loadavg:
+        results["loadavg_after"] = loadavg.read().split()[:3]
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

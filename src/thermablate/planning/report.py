@@ -1,0 +1,86 @@
+"""The report of a simulation: its numbers with the neural safety verdict, as text or JSON.
+
+The summary table is what ``thermablate simulate`` prints; the JSON file is what ``--json``
+writes (its fields are described in docs/thermal-engine.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from thermablate.physics.results import Result
+from thermablate.planning.safety import (
+    NEURAL_CEM43_THRESHOLD_MIN,
+    NEURAL_TEMPERATURE_THRESHOLD_C,
+    SafetyVerdict,
+    neural_safety,
+)
+
+
+def report_dict(result: Result) -> dict:
+    """JSON-ready report: the engine's numbers and the ``safety`` verdict."""
+    numbers = result.to_dict()
+    time_series = numbers.pop("time_series")
+    # The verdict goes before the time series: the long series stay at the end of the file,
+    # where a reader of the JSON can skip them.
+    return {**numbers, "safety": _safety_dict(neural_safety(result)), "time_series": time_series}
+
+
+def _safety_dict(verdict: SafetyVerdict) -> dict:
+    return {
+        "safe": verdict.safe,
+        "structures": [
+            {
+                "tissue": v.tissue,
+                "max_temp_c": round(v.max_temperature_c, 2),
+                "max_cem43_min": float(f"{v.max_cem43_min:.4g}"),
+                "at_risk": v.at_risk,
+                "reason": v.reason(),
+            }
+            for v in verdict.structures
+        ],
+    }
+
+
+def write_json(result: Result, path: str | Path) -> None:
+    """Write :func:`report_dict` to ``path`` (UTF-8, indented)."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(report_dict(result), f, indent=2, ensure_ascii=False)
+
+
+def summary(result: Result) -> str:
+    """The plain-text summary table printed after a run."""
+    lines = [result.title, "=" * len(result.title)]
+    if result.stopped_reason:
+        lines.append(f"STOPPED: {result.stopped_reason}")
+    z = result.zone
+    lines += [
+        f"Grid {result.cells:,} cells at {result.spacing_mm:g} mm, {result.steps} steps of {result.time_step_s:.3f} s,"
+        f" computed in {result.wall_time_s:.1f} s",
+        f"Energy delivered {result.energy_delivered_j:.0f} J (mean power {result.energy_delivered_j / max(result.time_s[-1], 1e-9):.2f} W)",
+        f"Ablation zone ({z.criterion}): {z.axial_mm:.1f} mm along the electrode x {z.transverse_mm:.1f} mm across,"
+        f" {z.volume_ml:.2f} ml",
+        "",
+        f"{'probe':<28}{'final °C':>10}{'max °C':>10}{'CEM43 min':>12}",
+    ]
+    for p in result.probes:
+        lines.append(
+            f"{p.name:<28}{p.final_temp_c:>10.1f}{p.max_temp_c:>10.1f}{p.cem43_min:>12.3g}"
+        )
+    lines += ["", f"{'tissue':<28}{'max °C':>10}{'max CEM43 min':>16}"]
+    for name, v in result.tissues.items():
+        lines.append(f"{name:<28}{v['max_temp_c']:>10.1f}{v['max_cem43_min']:>16.3g}")
+    lines.append("")
+    verdict = neural_safety(result)
+    if not verdict.structures:
+        lines.append("Safety: no neural structure in the model.")
+    elif verdict.safe:
+        lines.append(
+            "Safety: spinal cord and nerve roots stay below the thresholds "
+            f"({NEURAL_TEMPERATURE_THRESHOLD_C:g} °C, CEM43 {NEURAL_CEM43_THRESHOLD_MIN:g} min)."
+        )
+    else:
+        for v in verdict.at_risk:
+            lines.append(f"Safety: AT RISK {v.tissue}: {v.reason()}")
+    return "\n".join(lines)

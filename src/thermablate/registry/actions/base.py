@@ -1,0 +1,119 @@
+"""What every writer shares: the snapshot of a record, its audit entry, and the validated
+create and update that write both in the caller's transaction."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from thermablate.registry.models import AuditEvent, Patient
+
+# Fields whose values the audit trail records as "changed" but not in clear, so the trail
+# itself does not become a second copy of the identifiers.
+_REDACTED_FIELDS = {"nhs_number", "nhs_number_hash", "mrn", "mrn_hash"}
+
+
+def _jsonable(value):
+    if isinstance(value, Decimal | date):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
+
+def snapshot(instance: models.Model, *, redact: bool = True) -> dict:
+    data = {}
+    for field in instance._meta.concrete_fields:
+        if field.name == "id":
+            continue
+        value = _jsonable(getattr(instance, field.attname))
+        data[field.attname] = "[redacted]" if redact and field.name in _REDACTED_FIELDS else value
+    return data
+
+
+def record_audit(
+    acting_user, action: str, instance: models.Model, patient: Patient | None, changes: dict
+) -> None:
+    AuditEvent.objects.create(
+        actor=acting_user,
+        action=action,
+        model=instance._meta.model_name,
+        object_id=str(instance.pk),
+        patient=patient,
+        changes=changes,
+    )
+
+
+class StaleRecordError(ValidationError):
+    """The record was changed by someone else after the user read it (optimistic locking).
+
+    A ValidationError, so every page shows it on the form; the API answers it with 409."""
+
+
+def create_audited(instance: models.Model, *, acting_user, patient: Patient | None) -> models.Model:
+    instance.full_clean()
+    instance.save()
+    record_audit(acting_user, "create", instance, patient, {"new": snapshot(instance)})
+    return instance
+
+
+def update_audited(
+    instance: models.Model,
+    fields: dict,
+    *,
+    acting_user,
+    patient: Patient | None,
+    expected_version: int | None = None,
+) -> models.Model:
+    # Compare with the stored row, not the instance: a ModelForm may already have written the
+    # new values into the instance it was given. Locking the row serialises concurrent edits.
+    stored = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
+    versioned = hasattr(stored, "version")
+    if versioned and expected_version is not None and expected_version != stored.version:
+        raise StaleRecordError(_edited_meanwhile(stored, expected_version))
+    before, shown_before = snapshot(stored, redact=False), snapshot(stored)
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    if versioned:
+        instance.version = stored.version
+    instance.full_clean()
+    after, shown_after = snapshot(instance, redact=False), snapshot(instance)
+    # Compare real values; record redacted ones, so a changed NHS number shows as changed.
+    changed = {
+        k: {"old": shown_before[k], "new": shown_after[k]}
+        for k in after
+        if before.get(k) != after[k]
+    }
+    if changed:
+        if versioned:
+            instance.version = stored.version + 1
+        instance.save()
+        record_audit(acting_user, "update", instance, patient, changed)
+    return instance
+
+
+def _edited_meanwhile(stored: models.Model, expected_version: int) -> str:
+    """Optimistic locking: say who changed the record since the form was opened, and what."""
+    edits = (
+        AuditEvent.objects.filter(
+            model=stored._meta.model_name, object_id=str(stored.pk), action="update"
+        )
+        .select_related("actor")
+        .order_by("-id")[: max(1, stored.version - expected_version)]
+    )
+    details = "; ".join(
+        f"{(e.actor.get_full_name() or e.actor.username) if e.actor else 'system'} changed "
+        f"{', '.join(sorted(e.changes))} at {e.at:%H:%M}"
+        for e in edits
+    )
+    return (
+        "This record was changed by someone else after you opened it, so your changes were not saved"
+        f"{': ' + details if details else ''}. Reload the page to see the current values."
+    )
+
+
+def error_messages(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        return [f"{field}: {m}" for field, errors in exc.message_dict.items() for m in errors]
+    return list(exc.messages)

@@ -1,0 +1,17 @@
+"""Text safe to put in a CSV cell that a spreadsheet will open.
+
+A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as a formula by
+Excel, LibreOffice and Google Sheets, so free text typed into a record (``=HYPERLINK(...)``)
+could run when an auditor opens a download (OWASP, "CSV Injection",
+https://owasp.org/www-community/attacks/CSV_Injection). Such text gets a leading single quote,
+which spreadsheets show as text. The audit app's exports have their own copy of this rule, tied
+to their typed columns; the registry may not import the audit app (tests/test_layers.py).
+"""
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value) -> str:
+    """``value`` as text a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
