@@ -40,7 +40,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
+
+from scratch_databases import postgres_database
 
 ROOT = Path(__file__).resolve().parents[1]
 # The reference path the report is timed against is the tests' oracle (tests/audit/reference),
@@ -546,22 +548,6 @@ def _run_worker(procedures: int, database_url: str, data_dir: str) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def _postgres_database(url: str, name: str):
-    """Create a fresh database beside the one in ``url``; return its URL and a cleanup."""
-    import psycopg
-
-    parts = urlparse(url)
-    admin = psycopg.connect(url, autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
-
-    return urlunparse(parts._replace(path=f"/{name}")), drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--procedures", type=int, default=100_000)
@@ -577,7 +563,7 @@ def main() -> None:
         results["sqlite"] = _run_worker(args.procedures, url, data_dir)
         print("sqlite", results["sqlite"], flush=True)
         if args.postgres:
-            pg_url, drop = _postgres_database(args.postgres, "thermablate_bench")
+            pg_url, drop = postgres_database(args.postgres, "thermablate_bench")
             try:
                 results["postgresql"] = _run_worker(args.procedures, pg_url, data_dir)
                 print("postgresql", results["postgresql"], flush=True)

@@ -49,7 +49,9 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
+
+from scratch_databases import postgres_database
 
 DEFAULT_URL = "postgresql://thermablate:thermablate@127.0.0.1:5432/tb_f"
 HEADER = (
@@ -284,22 +286,6 @@ def worker(sizes: list[int], folder: Path) -> dict:
     return results
 
 
-def _postgres_database(url: str, name: str):
-    """Create a fresh database beside the one in ``url``; return its URL and a cleanup."""
-    import psycopg
-
-    parts = urlparse(url)
-    admin = psycopg.connect(url, autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
-
-    return urlunparse(parts._replace(path=f"/{name}")), drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default="200,600,3000", help="comma-separated import sizes")
@@ -312,7 +298,7 @@ def main() -> None:
     url = os.environ.get("THERMABLATE_BENCH_DATABASE_URL", DEFAULT_URL)
     if urlparse(url).scheme not in {"postgres", "postgresql"}:
         raise SystemExit("THERMABLATE_BENCH_DATABASE_URL must be a postgresql:// URL")
-    bench_url, drop = _postgres_database(url, urlparse(url).path.lstrip("/") + "_imports_bench")
+    bench_url, drop = postgres_database(url, urlparse(url).path.lstrip("/") + "_imports_bench")
     try:
         with tempfile.TemporaryDirectory(prefix="thermablate-bench-") as data_dir:
             env = {

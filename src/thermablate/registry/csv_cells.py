@@ -4,8 +4,8 @@ A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is r
 Excel, LibreOffice and Google Sheets, so free text typed into a record (``=HYPERLINK(...)``)
 could run when an auditor opens a download (OWASP, "CSV Injection",
 https://owasp.org/www-community/attacks/CSV_Injection). Such text gets a leading single quote,
-which spreadsheets show as text. The audit app's exports have their own copy of this rule, tied
-to their typed columns; the registry may not import the audit app (tests/test_layers.py).
+which spreadsheets show as text. One rule for every CSV the application writes: the audit
+trail's download here, and the audit app's exports (which apply it to their text columns only).
 """
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -28,6 +28,7 @@ from thermablate.audit.exports.pseudonyms import days_between, pseudonym
 from thermablate.audit.exports.records import PatientRecord, ProcedureRecord
 from thermablate.clinical import eq5d, opioids
 from thermablate.registry import declarations as d
+from thermablate.registry.csv_cells import neutralised
 
 IDENTIFIER_COLUMNS = ("nhs_number", "mrn", "registry_number", "year_of_birth", "procedure_date")
 PSEUDONYMOUS_COLUMNS = ("pseudonym", "age_at_procedure", "procedure_year")
@@ -111,8 +112,6 @@ NUMBER_TEXT_COLUMNS = frozenset(
         *(f"{tp}_{name}" for tp in TIMEPOINT_LABELS for name in NUMBER_TEXT_FIELDS),
     )
 )
-# What makes Excel, LibreOffice and Google Sheets read a cell as a formula (OWASP).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _neutralise(row: list, text_positions: list[int], number_positions: list[int]) -> list:
@@ -126,8 +125,8 @@ def _neutralise(row: list, text_positions: list[int], number_positions: list[int
     """
     for position in text_positions:
         value = row[position]
-        if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-            row[position] = "'" + value
+        if isinstance(value, str):
+            row[position] = neutralised(value)
     for position in number_positions:
         value = row[position]
         if isinstance(value, str) and value:
