@@ -221,7 +221,7 @@ _STAGING_TABLE = "thermablate_audit_staged"
 # Where each database keeps a session's own tables: named with it, a DROP or INSERT can never
 # reach a permanent table of the same name.
 _SESSION_SCHEMA = {"postgresql": "pg_temp", "sqlite": "temp"}
-_STAGED_COLUMNS = ("at", "actor_id", "action", "model", "object_id", "patient_id", "changes")
+_STAGED_COLUMNS = AuditEvent.STORED_CONTENT
 
 
 @contextmanager
@@ -283,15 +283,8 @@ def stage_if_chained_at_end(entry: AuditEvent, using: str) -> bool:
             f"INSERT INTO {table} (seq, {', '.join(_STAGED_COLUMNS)}) "  # noqa: S608 (constants)
             f"SELECT COALESCE(MAX(seq), 0) + 1, {', '.join(['%s'] * len(_STAGED_COLUMNS))} "
             f"FROM {table}",
-            [
-                entry.at.isoformat(),
-                entry.actor_id,
-                entry.action,
-                entry.model,
-                entry.object_id,
-                entry.patient_id,
-                json.dumps(entry.changes),
-            ],
+            # The time as ISO text: the staging table is a plain temporary table on both databases.
+            [entry.at.isoformat(), *entry.stored_content()[1:]],
         )
     return True
 

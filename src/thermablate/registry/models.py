@@ -877,25 +877,21 @@ class AuditEvent(models.Model):
         if connection.vendor != "postgresql" or len(entries) < 100:
             cls.objects.using(using).bulk_create(entries, batch_size=2000)
             return
-        columns = ("at", "actor_id", "action", "model", "object_id", "patient_id", "changes")
-        columns += ("previous_hash", "entry_hash")
+        columns = (*cls.STORED_CONTENT, "previous_hash", "entry_hash")
         with connection.cursor() as cursor:
             copy_sql = f"COPY {cls._meta.db_table} ({', '.join(columns)}) FROM STDIN"
             with cursor.cursor.copy(copy_sql) as copy:
                 for entry in entries:
-                    copy.write_row(
-                        [
-                            entry.at,
-                            entry.actor_id,
-                            entry.action,
-                            entry.model,
-                            entry.object_id,
-                            entry.patient_id,
-                            json.dumps(entry.changes),
-                            entry.previous_hash,
-                            entry.entry_hash,
-                        ]
-                    )
+                    copy.write_row([*entry.stored_content(), entry.previous_hash, entry.entry_hash])
+
+    # The columns an entry's content is stored in, in one order for every bulk writer.
+    STORED_CONTENT = ("at", "actor_id", "action", "model", "object_id", "patient_id", "changes")
+
+    def stored_content(self) -> list:
+        """The entry's content as the STORED_CONTENT columns hold it (changes as JSON text)."""
+        values = [getattr(self, name) for name in self.STORED_CONTENT]
+        values[-1] = json.dumps(self.changes)
+        return values
 
     def delete(self, *args, **kwargs):
         raise ValueError("The audit trail is append-only: an entry cannot be deleted.")
