@@ -42,8 +42,6 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from scratch_databases import postgres_database
-
 ROOT = Path(__file__).resolve().parents[1]
 # The reference path the report is timed against is the tests' oracle (tests/audit/reference),
 # not production code: the repository root on the path makes the ``tests`` package importable
@@ -549,6 +547,10 @@ def _run_worker(procedures: int, database_url: str, data_dir: str) -> dict:
 
 
 def main() -> None:
+    # Here, not at the top: the tests load this file as a module (its cohort generator),
+    # where the script's own folder is not on the path.
+    from scratch_databases import postgres_database
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--procedures", type=int, default=100_000)
     parser.add_argument("--postgres", help="postgresql://USER:PASS@HOST:PORT/DB (needs CREATEDB)")

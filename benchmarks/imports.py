@@ -51,8 +51,6 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-from scratch_databases import postgres_database
-
 DEFAULT_URL = "postgresql://thermablate:thermablate@127.0.0.1:5432/tb_f"
 HEADER = (
     "registry_number,lesion,procedure_date,operators,procedure_type,setting,anaesthesia,"
@@ -287,6 +285,10 @@ def worker(sizes: list[int], folder: Path) -> dict:
 
 
 def main() -> None:
+    # Here, not at the top: the tests load this file as a module (its cohort generator),
+    # where the script's own folder is not on the path.
+    from scratch_databases import postgres_database
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default="200,600,3000", help="comma-separated import sizes")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
