@@ -83,6 +83,20 @@ def lesion(patient, clinician):
 
 
 @pytest.fixture
+def decided(patient, lesion, clinician):
+    """The MDT's decision to proceed with the lesion, long before any procedure: the pathway
+    rule a procedure recorded through the pages, the API or the import must meet."""
+    return actions.record_mdt_decision(
+        patient,
+        acting_user=clinician,
+        meeting_date=date(2024, 1, 1),
+        lesion=lesion,
+        member_roles=["interventional_radiologist", "clinical_oncologist"],
+        decision="proceed",
+    )
+
+
+@pytest.fixture
 def procedure(patient, lesion, clinician):
     return actions.record_procedure(
         patient,

@@ -34,12 +34,17 @@ EVENT_TYPES = {"cement_leakage": "Cement leakage", "infection": "Infection", "ot
 
 
 def _assessment(pid, timepoint, opens, closes, done, pain, eq5d_index, ome, unconvertible=0):
+    in_error, not_done, follow_up_end, ended_on = False, False, "", None
     return (
         pid,
         timepoint,
         opens,
         closes,
         done,
+        in_error,
+        not_done,
+        follow_up_end,
+        ended_on,
         pain,
         NAN if pain is NAN else pain,
         eq5d_index,
@@ -52,10 +57,12 @@ def _assessment(pid, timepoint, opens, closes, done, pain, eq5d_index, ome, unco
 def tables() -> ReferenceTables:
     procedures = frame(
         [
-            (1, 1, "a", "rfa_vertebroplasty", DAY0, "LOT1", "vertebroplasty", 3.0),
-            (2, 2, "a", "rfa_vertebroplasty", DAY0, "", "vertebroplasty", 4.0),
-            (3, 3, "a", "rfa_kyphoplasty", DAY0, "", "kyphoplasty", None),
-            (4, 4, "a", "rfa_spinal_metastasis", DAY0, "", "none", None),
+            # The last column, the MDT pathway rule as the database answers it: only patient
+            # 1's decision to proceed (below) came before the procedure.
+            (1, 1, "a", "rfa_vertebroplasty", DAY0, "LOT1", "vertebroplasty", 3.0, True),
+            (2, 2, "a", "rfa_vertebroplasty", DAY0, "", "vertebroplasty", 4.0, False),
+            (3, 3, "a", "rfa_kyphoplasty", DAY0, "", "kyphoplasty", None, False),
+            (4, 4, "a", "rfa_spinal_metastasis", DAY0, "", "none", None, False),
         ],
         PROCEDURE_COLUMNS,
     )
@@ -76,9 +83,9 @@ def tables() -> ReferenceTables:
     assessments = frame(rows, ASSESSMENT_COLUMNS)
     events = events_frame(
         [
-            (1, 1, "cement_leakage", 2, "2026-01-01", "unknown", "resolved", False),
-            (2, 1, "infection", 3, "2026-01-10", "no", "resolved", True),
-            (3, 4, "cement_leakage", 1, "2026-01-01", "yes", "resolved", False),
+            (1, 1, "cement_leakage", 2, "2026-01-01", "unknown", "resolved", False, False),
+            (2, 1, "infection", 3, "2026-01-10", "no", "resolved", True, False),
+            (3, 4, "cement_leakage", 1, "2026-01-01", "yes", "resolved", False, False),
         ]
     )
     mdt = frame([(1, "2025-12-10", "proceed"), (2, "2026-01-05", "proceed")], MDT_COLUMNS)

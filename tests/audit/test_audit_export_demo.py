@@ -38,7 +38,7 @@ def test_every_export_of_a_demo_cohort_is_complete_and_well_formed(demo_registry
         for pseudonymised in (True, False):
             out = tmp_path / f"{seed}-{pseudonymised}.{export_format}"
             written = export(export_format=export_format, out=out, pseudonymised=pseudonymised)
-            assert written[1] == procedures
+            assert written.procedures == procedures
             if export_format == "csv":
                 with out.open(newline="", encoding="utf-8") as handle:
                     assert len(list(csv.DictReader(handle))) == procedures

@@ -22,7 +22,8 @@ def read_rows(path):
 
 def test_it_writes_a_pseudonymised_csv_without_identifiers_or_dates(tmp_path, recorded_cohort):
     out = tmp_path / "audit.csv"
-    patients, procedures = export(export_format="csv", out=out, pseudonymised=True)
+    written = export(export_format="csv", out=out, pseudonymised=True)
+    patients, procedures = written.patients, written.procedures
     assert (patients, procedures) == (1, 1)
     text = out.read_text()
     patient = recorded_cohort["patient"]

@@ -53,6 +53,8 @@ def reassess(assessment, clinician, **changes):
         )
     }
     fields.update(changes)
+    if assessment.is_done:  # changing a recorded assessment is a correction, with its reason
+        fields.setdefault("correction_reason", "Answers re-read from the paper form")
     analgesics = fields.pop("analgesics", [MORPHINE_60])
     return actions.record_assessment(
         assessment, acting_user=clinician, analgesics=analgesics, **fields

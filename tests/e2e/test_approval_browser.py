@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.e2e.nhs_date import fill_date
 from tests.e2e.test_journey_browser import sign_in
 from tests.factories import make_user
 from thermablate.registry import actions
@@ -35,6 +36,15 @@ def test_approval_then_an_overridden_procedure_is_seen_by_governance(
         lesion_type="lytic",
     )
     today = timezone.localdate()
+    # The pathway before the procedure (issue 12, item 4): the MDT decided to proceed.
+    actions.record_mdt_decision(
+        patient,
+        acting_user=lead,
+        meeting_date=today - timedelta(days=9),
+        lesion=lesion,
+        member_roles=["spinal_surgeon", "clinical_oncologist"],
+        decision="proceed",
+    )
 
     sign_in(page, live_server, "gill")
     page.click(".nhsuk-header__navigation-link:has-text('Governance')")
@@ -46,14 +56,14 @@ def test_approval_then_an_overridden_procedure_is_seen_by_governance(
     )
     page.select_option("#id_decision", "approved_standard")
     page.fill("#id_committee", "New Interventional Procedures Committee")
-    page.fill("#id_decision_date", (today - timedelta(days=30)).isoformat())
+    fill_date(page, "decision_date", today - timedelta(days=30))
     page.select_option("#id_clinical_lead", str(lead.pk))
-    page.fill("#id_review_date", (today + timedelta(days=365)).isoformat())
+    fill_date(page, "review_date", today + timedelta(days=365))
     page.click("button:has-text('Save')")
     page.wait_for_selector("text=Credential an operator")
     page.select_option("#id_user", str(lead.pk))
     page.fill("#id_training", "Balloon kyphoplasty, 60 cases; RF ablation course")
-    page.fill("#id_credentialed_on", (today - timedelta(days=30)).isoformat())
+    fill_date(page, "credentialed_on", today - timedelta(days=30))
     page.click("button:has-text('Credential')")
     assert "Balloon kyphoplasty, 60 cases" in page.inner_text("#operators")
     page.click("button:has-text('Sign out')")
@@ -61,7 +71,7 @@ def test_approval_then_an_overridden_procedure_is_seen_by_governance(
     sign_in(page, live_server, "cora")
     page.goto(f"{live_server.url}/patients/{patient.registry_number}/procedures/new/")
     page.select_option("#id_lesion", str(lesion.pk))
-    page.fill("#id_procedure_date", (today - timedelta(days=2)).isoformat())
+    fill_date(page, "procedure_date", today - timedelta(days=2))
     page.check(f"input[name=operators][value='{trainee.pk}']")
     page.select_option("#id_procedure_type", "rfa_kyphoplasty")
     page.select_option("#id_setting", "inpatient")

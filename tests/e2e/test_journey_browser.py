@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.e2e.nhs_date import fill_date
 from tests.factories import PASSWORD, make_user
 from thermablate.registry.models import AdverseEvent, Assessment, Patient, Procedure, Site
 from thermablate.registry.roles import sync_role_groups
@@ -80,7 +81,7 @@ def test_a_coordinator_records_the_whole_journey(page, live_server, transactiona
     page.wait_for_selector("#lesions")
 
     page.click("text=Record MDT decision")
-    page.fill("#id_meeting_date", (procedure_date - timedelta(days=10)).isoformat())
+    fill_date(page, "meeting_date", procedure_date - timedelta(days=10))
     page.check("input[name=member_roles][value=interventional_radiologist]")
     page.check("input[name=member_roles][value=clinical_oncologist]")
     page.select_option("#id_decision", "proceed")
@@ -88,7 +89,7 @@ def test_a_coordinator_records_the_whole_journey(page, live_server, transactiona
     page.click("button:has-text('Save')")
 
     page.click("text=Record consent")
-    page.fill("#id_consent_date", (procedure_date - timedelta(days=2)).isoformat())
+    fill_date(page, "consent_date", procedure_date - timedelta(days=2))
     page.fill("#id_leaflet_title", "RF ablation and vertebroplasty: patient information")
     page.fill("#id_leaflet_version", "2.0")
     page.check("#id_nice_information_offered")
@@ -98,7 +99,7 @@ def test_a_coordinator_records_the_whole_journey(page, live_server, transactiona
 
     page.click("text=Record procedure")
     page.select_option("#id_lesion", label="L2 spinal metastasis")
-    page.fill("#id_procedure_date", procedure_date.isoformat())
+    fill_date(page, "procedure_date", procedure_date)
     page.check(f"input[name=operators][value='{surgeon.pk}']")
     page.select_option("#id_procedure_type", "rfa_vertebroplasty")
     page.select_option("#id_setting", "day_case")
@@ -124,7 +125,7 @@ def test_a_coordinator_records_the_whole_journey(page, live_server, transactiona
     assert "3.5 ml" in page.inner_text("#cement")
 
     page.click("#schedule a:has-text('Record 1 month')")
-    page.fill("#id_assessed_on", (procedure_date + timedelta(days=29)).isoformat())
+    fill_date(page, "assessed_on", procedure_date + timedelta(days=29))
     page.fill("#id_pain_worst", "3")
     page.fill("#id_pain_average", "2")
     for name, answer in [
@@ -147,7 +148,7 @@ def test_a_coordinator_records_the_whole_journey(page, live_server, transactiona
     page.select_option("#id_procedure", index=1)
     page.select_option("#id_event_type", "cement_leakage")
     page.select_option("#id_symptomatic", "false")
-    page.fill("#id_onset_date", procedure_date.isoformat())
+    fill_date(page, "onset_date", procedure_date)
     page.select_option("#id_severity", "1")
     page.select_option("#id_device_related", "no")
     page.select_option("#id_outcome", "resolved")

@@ -65,7 +65,8 @@ def test_it_creates_a_whole_journey_through_the_api(client, token, clinician, to
             client,
             f"/api/patients/{rn}/mdt-decisions",
             {
-                "meeting_date": str(today),
+                # Before the procedure (35 days ago): the pathway rule.
+                "meeting_date": str(today - timedelta(days=40)),
                 "member_roles": ["spinal_surgeon", "clinical_oncologist"],
                 "decision": "proceed",
             },
@@ -78,7 +79,7 @@ def test_it_creates_a_whole_journey_through_the_api(client, token, clinician, to
             client,
             f"/api/patients/{rn}/consents",
             {
-                "consent_date": str(today),
+                "consent_date": str(today - timedelta(days=36)),
                 "leaflet_title": "RFA leaflet",
                 "leaflet_version": "1",
             },

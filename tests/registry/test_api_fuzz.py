@@ -125,10 +125,12 @@ cycle = st.fixed_dictionaries(
 @FUZZ
 @given(data=st.data())
 def test_creating_procedures_never_fails_and_never_half_saves(
-    client, clinician, patient, lesion, data
+    client, clinician, patient, lesion, decided, data
 ):
     login(client, clinician)
-    past = st.dates(min_value=date(2015, 1, 1), max_value=date.today()).map(str)
+    # A valid date is one the site's approval (from 15 January 2025, conftest.approved_site)
+    # and the MDT's decision to proceed (conftest.decided) cover: earlier ones are refused.
+    past = st.dates(min_value=date(2025, 1, 15), max_value=date.today()).map(str)
     payload = data.draw(
         corrupted(
             {

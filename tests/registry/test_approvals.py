@@ -65,7 +65,7 @@ def test_a_governance_lead_records_an_approval_in_the_browser_form(client, gover
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"decision_date": ""}, "This field is required"),
+        ({"decision_date": ""}, "Decision date must include a day, month and year"),
         ({"decision": ""}, "This field is required"),
         ({"review_date": "2025-04-01"}, "review date must come after"),
         ({"decision": "approved_special"}, "governance leads must be informed"),
@@ -111,7 +111,7 @@ def test_a_not_approved_decision_refuses_the_procedure(
 
 
 def test_an_operator_not_credentialed_needs_an_override_with_a_reason(
-    patient, lesion, clinician, governance, site_a
+    patient, lesion, decided, clinician, governance, site_a
 ):
     approve(site_a, governance, clinician)
     with pytest.raises(ValidationError, match="not credentialed"):
@@ -136,7 +136,9 @@ def test_an_operator_not_credentialed_needs_an_override_with_a_reason(
     assert governance_record.override_reason == "Proctored by the clinical lead"
 
 
-def test_a_credentialed_operator_needs_no_override(patient, lesion, clinician, governance, site_a):
+def test_a_credentialed_operator_needs_no_override(
+    patient, lesion, decided, clinician, governance, site_a
+):
     approval = approve(site_a, governance, clinician)
     actions.credential_operator(
         approval,
@@ -168,7 +170,7 @@ def test_operators_of_another_site_cannot_be_credentialed(site_a, governance, cl
 
 
 def test_the_governance_view_shows_overrides(
-    client, patient, lesion, clinician, governance, site_a
+    client, patient, lesion, decided, clinician, governance, site_a
 ):
     approve(site_a, governance, clinician)
     actions.record_governed_procedure(
@@ -242,6 +244,7 @@ def test_special_arrangements_show_a_checklist_on_the_patient_page(
         acting_user=clinician,
         operators=[clinician],
         cycles=CYCLES,
+        pathway_override_reason="Urgent: cord compression; MDT and consent recorded after",
         **procedure_fields(
             lesion, procedure_type="rfa_spinal_metastasis", cement="none", cement_volume_ml=None
         ),
@@ -255,7 +258,7 @@ def test_special_arrangements_show_a_checklist_on_the_patient_page(
     registry_actions.record_consent(
         patient,
         acting_user=clinician,
-        consent_date=today - timedelta(days=1),
+        consent_date=procedure_fields(lesion)["procedure_date"] - timedelta(days=1),
         leaflet_title="RFA leaflet",
         leaflet_version="1",
         uncertainties_discussed=True,
@@ -312,7 +315,7 @@ def credentialed_approval(site, governance, clinician):
 
 
 def test_a_withdrawn_approval_no_longer_authorises_a_procedure(
-    patient, lesion, clinician, governance, site_a
+    patient, lesion, decided, clinician, governance, site_a
 ):
     approval = credentialed_approval(site_a, governance, clinician)
     withdrawn_on = date.today() - timedelta(days=10)
@@ -415,7 +418,7 @@ def test_the_writer_refuses_an_operator_of_another_site(
 
 
 def test_the_governance_of_every_procedure_is_validated_and_audited(
-    patient, lesion, clinician, governance, site_a
+    patient, lesion, decided, clinician, governance, site_a
 ):
     from thermablate.registry.models import AuditEvent
 

@@ -27,7 +27,7 @@ def test_the_raw_table_holds_no_nhs_number(patient):
 
 def test_finding_a_patient_by_nhs_number_still_works(client, clinician, patient):
     login(client, clinician)
-    page = client.get(reverse("patient_list"), {"q": "943 476 5919"}).content.decode()
+    page = client.post(reverse("patient_list"), {"q": "943 476 5919"}).content.decode()
     assert patient.registry_number in page
 
 

@@ -136,11 +136,21 @@ def test_the_window_s_first_and_last_days_are_inside(procedure, clinician):
     week._user = clinician
     record(week, assessed_on=on_day(procedure, 4))
     week.refresh_from_db()
-    record(week, assessed_on=on_day(procedure, 10), expected_version=week.version)
+    record(
+        week,
+        assessed_on=on_day(procedure, 10),
+        expected_version=week.version,
+        correction_reason="Day 10 was the real date of the visit.",
+    )
     week.refresh_from_db()
     assert week.in_window and not week.outside_window
     with pytest.raises(ValidationError):
-        record(week, assessed_on=on_day(procedure, 11), expected_version=week.version)
+        record(
+            week,
+            assessed_on=on_day(procedure, 11),
+            expected_version=week.version,
+            correction_reason="Day 11, one day outside the window.",
+        )
 
 
 # Through the page.

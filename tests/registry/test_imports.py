@@ -175,7 +175,7 @@ def procedure_row(patient, clinician, **overrides):
 
 
 def test_procedures_import_through_the_procedure_page_checks(
-    tmp_path, coordinator, clinician, patient, lesion, approved_site
+    tmp_path, coordinator, clinician, patient, lesion, decided, approved_site
 ):
     from thermablate.registry.models import Procedure
 
@@ -196,7 +196,7 @@ def test_procedures_import_through_the_procedure_page_checks(
 
 
 def test_bad_procedure_rows_are_each_reported_and_nothing_is_stored(
-    tmp_path, coordinator, clinician, outsider, patient, lesion, approved_site, capsys
+    tmp_path, coordinator, clinician, outsider, patient, lesion, decided, approved_site, capsys
 ):
     from thermablate.registry.models import Assessment, Procedure
 

@@ -145,7 +145,7 @@ def procedure_post(lesion, operator, **overrides):
 
 
 def test_it_records_a_procedure_with_cycles_and_creates_the_follow_up_schedule(
-    client, clinician, patient, lesion
+    client, clinician, patient, lesion, decided
 ):
     login(client, clinician)
     response = client.post(

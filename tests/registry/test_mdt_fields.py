@@ -286,7 +286,7 @@ def test_the_api_registers_a_patient_with_an_mrn_and_refuses_a_bad_one(client, c
 
 def test_it_finds_a_patient_by_mrn_and_records_how(client, coordinator, mrn_patient, patient):
     login(client, coordinator)
-    page = client.get(reverse("patient_list"), {"q": " rx-0042817 "}).content.decode()
+    page = client.post(reverse("patient_list"), {"q": " rx-0042817 "}).content.decode()
     assert mrn_patient.registry_number in page
     assert patient.registry_number not in page
     entry = AuditEvent.objects.get(action="search", actor=coordinator)
@@ -296,7 +296,7 @@ def test_it_finds_a_patient_by_mrn_and_records_how(client, coordinator, mrn_pati
 
 def test_an_analyst_cannot_find_a_patient_by_mrn(client, analyst, mrn_patient):
     login(client, analyst)
-    page = client.get(reverse("patient_list"), {"q": MRN}).content.decode()
+    page = client.post(reverse("patient_list"), {"q": MRN}).content.decode()
     assert mrn_patient.registry_number not in page
     assert not AuditEvent.objects.filter(action="search").exists()
 

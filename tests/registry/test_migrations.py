@@ -114,3 +114,50 @@ def test_local_approvals_move_to_the_registry_with_their_ids_and_links():
     tables = connection.introspection.table_names()
     assert "registry_localapproval" in tables
     assert "guidance_localapproval" not in tables
+
+
+BEFORE_THE_LIFECYCLE = [
+    ("registry", "0013_mdt_clinical_fields"),
+    ("guidance", "0002_approvals_moved_to_registry"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_several_approvals_in_force_at_once_become_a_chain_of_supersessions():
+    """Migration registry 0014 adds "one approval in force per procedure and site"; a site that
+    recorded three decisions on one procedure before (the app allowed it) keeps the newest in
+    force and the older ones superseded, each on the next decision's date, nothing deleted."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_THE_LIFECYCLE)
+    old = executor.loader.project_state(BEFORE_THE_LIFECYCLE).apps
+    User = old.get_model("auth", "User")
+    Site = old.get_model("registry", "Site")
+    Guidance = old.get_model("guidance", "Guidance")
+    Approval = old.get_model("registry", "LocalApproval")
+    lead = User.objects.create(username="lead-before-the-lifecycle")
+    site = Site.objects.create(code="thr", name="Three Approvals")
+    guidance = Guidance.objects.create(key="OLD2", kind="guidance", title="Old", record={})
+    dates = [date(2024, 1, 1), date(2025, 3, 1), date(2026, 2, 1)]
+    for decided in dates:
+        Approval.objects.create(
+            site=site,
+            procedure_type="rfa_vertebroplasty",
+            guidance=guidance,
+            decision="approved_standard",
+            committee="NIPC",
+            decision_date=decided,
+            clinical_lead=lead,
+            review_date=date(2027, 1, 1),
+            guidance_version=1,
+            recorded_by=lead,
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from thermablate.registry.models import LocalApproval
+
+    chain = list(LocalApproval.objects.filter(site__code="thr").order_by("decision_date"))
+    assert [a.superseded_on for a in chain] == [dates[1], dates[2], None]
+    assert [a.supersedes_id for a in chain] == [None, chain[0].pk, chain[1].pk]
+    assert all("upgrade" in a.supersession_reason for a in chain[:2])

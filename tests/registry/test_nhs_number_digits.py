@@ -134,7 +134,7 @@ def test_searching_with_fullwidth_digits_finds_nothing_and_does_not_fail(
     client, coordinator, patient
 ):
     login(client, coordinator)
-    response = client.get(reverse("patient_list"), {"q": FULLWIDTH})
+    response = client.post(reverse("patient_list"), {"q": FULLWIDTH})
     assert response.status_code == 200
     assert patient.registry_number not in response.content.decode()
     assert not AuditEvent.objects.filter(action="search").exists()

@@ -67,7 +67,7 @@ def test_it_refuses_a_birth_year_in_the_future(client, coordinator, today):
 
 def test_it_finds_a_patient_by_nhs_number_but_never_lists_it(client, coordinator, patient):
     login(client, coordinator)
-    response = client.get(reverse("patient_list"), {"q": "943-476-5919"})
+    response = client.post(reverse("patient_list"), {"q": "943-476-5919"})
     page = response.content.decode()
     assert patient.registry_number in page
     assert "9434765919" not in page.split("<main")[1].split("<table")[1]
@@ -87,7 +87,7 @@ def test_an_analyst_sees_no_nhs_number_and_cannot_search_by_it(client, analyst, 
     page = client.get(reverse("patient_detail", args=[patient.registry_number])).content.decode()
     assert patient.registry_number in page
     assert "943 476 5919" not in page and "9434765919" not in page
-    found = client.get(reverse("patient_list"), {"q": patient.nhs_number}).content.decode()
+    found = client.post(reverse("patient_list"), {"q": patient.nhs_number}).content.decode()
     assert patient.registry_number not in found
 
 

@@ -24,6 +24,13 @@ PATIENT_PAGES = {
     "procedure_detail": "procedure",
     "procedure_coding": "procedure",
     "assessment_record": "assessment",
+    # Putting records right (registry/correction_views.py).
+    "patient_status": "patient",
+    "procedure_correct": "procedure",
+    "assessment_not_done": "assessment",
+    "record_correct": "lesion",
+    "record_mark_in_error": "lesion",
+    "record_undo_in_error": "lesion",
 }
 SITE_PAGES = {
     "home",
@@ -33,29 +40,35 @@ SITE_PAGES = {
     "governance",
     "approval_create",
     "audit_trail",
+    "data_quality",
 }
 CATALOGUE_PAGES = {
     "guidance_catalogue",
     "guidance_detail",
     "approval_detail",
     "approval_withdraw",
+    "approval_supersede",
+    "credential_withdraw",
 }
 PUBLIC_PAGES = {"login", "logout"}
 # The second sign-in step (thermablate.web.two_factor): tested in tests/web/test_two_factor.py.
 TWO_FACTOR_PAGES = {"two_factor_setup", "two_factor_verify"}
 # The outcomes audit (thermablate.audit): access is tested in tests/audit/test_audit_views.py
 # and test_audit_yellow_card.py.
+# A finding is acknowledged on a page named by its rule and record.
+FINDING_PAGES = {"data_quality_acknowledge"}
 AUDIT_PAGES = {"audit_dashboard", "audit_report", "audit_appraisal", "yellow_card_draft"}
 
 
 def page_url(name, procedure):
     kind = PATIENT_PAGES[name]
-    arg = {
-        "patient": procedure.patient.registry_number,
-        "procedure": procedure.pk,
-        "assessment": procedure.assessments.first().pk,
+    args = {
+        "patient": [procedure.patient.registry_number],
+        "procedure": [procedure.pk],
+        "assessment": [procedure.assessments.first().pk],
+        "lesion": ["lesion", procedure.lesion.pk],
     }[kind]
-    return reverse(name, args=[arg])
+    return reverse(name, args=args)
 
 
 def page_names(patterns=None) -> set[str]:
@@ -82,6 +95,7 @@ def test_every_named_page_is_classified():
         | PUBLIC_PAGES
         | AUDIT_PAGES
         | TWO_FACTOR_PAGES
+        | FINDING_PAGES
     )
 
 
@@ -118,13 +132,22 @@ def test_site_lists_show_only_the_users_site(client, outsider, procedure):
         procedure.patient.registry_number
         not in client.get(reverse("patient_list")).content.decode()
     )
-    found = client.get(
+    found = client.post(
         reverse("patient_list"), {"q": procedure.patient.nhs_number}
     ).content.decode()
     assert procedure.patient.registry_number not in found
     assert (
         procedure.patient.registry_number not in client.get(reverse("follow_ups")).content.decode()
     )
+
+
+def test_a_user_of_another_site_cannot_acknowledge_a_finding_here(client, outsider, procedure):
+    login(client, outsider)
+    url = reverse("data_quality_acknowledge", args=["procedure_device_lot_missing", procedure.pk])
+    before = AuditEvent.objects.count()
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"reason": "Looks right to me"}).status_code == 404
+    assert AuditEvent.objects.count() == before
 
 
 WRITE_PAGES = sorted(set(PATIENT_PAGES) - {"patient_detail", "procedure_detail"})
@@ -167,12 +190,14 @@ def api_url(path, procedure):
         path.replace("{registry_number}", procedure.patient.registry_number)
         .replace("{procedure_id}", str(procedure.pk))
         .replace("{assessment_id}", str(assessment.pk))
+        .replace("{kind_name}", "procedure")
+        .replace("{pk}", str(procedure.pk))
     )
 
 
 def test_the_api_lists_the_expected_operations(client, clinician):
     login(client, clinician)
-    assert len(api_operations(client)) == 13
+    assert len(api_operations(client)) == 17
 
 
 def test_a_user_of_another_site_cannot_read_or_change_anything_through_the_api(

@@ -70,6 +70,24 @@ def body_for(operation, procedure, lesion):
             "outcome": "resolved",
             "description": "Bruise",
         },
+        ("post", "/api/records/{kind_name}/{pk}/entered-in-error"): {
+            "reason": "Recorded against the wrong patient",
+            "version": 1,
+        },
+        ("post", "/api/records/{kind_name}/{pk}/entered-in-error/undo"): {
+            "reason": "The mark was a mistake",
+            "version": 1,
+        },
+        ("put", "/api/patients/{registry_number}/status"): {
+            "status": "died",
+            "status_date": str(day + timedelta(days=40)),
+            "death_related": "no",
+            "version": 1,
+        },
+        ("post", "/api/assessments/{assessment_id}/not-done"): {
+            "reason": "Too unwell to answer",
+            "version": 1,
+        },
     }.get(operation)
 
 
@@ -87,6 +105,19 @@ EXPECTED = {
     ("put", "/api/assessments/{assessment_id}"): (200, 200, 403, 403, 403, 404),
     ("get", "/api/patients/{registry_number}/adverse-events"): READ,
     ("post", "/api/patients/{registry_number}/adverse-events"): WRITE,
+    # Putting records right (docs/corrections.md): those who record the journey.
+    ("post", "/api/records/{kind_name}/{pk}/entered-in-error"): (200, 200, 403, 403, 403, 404),
+    # The procedure is not marked, so the undo is refused as such (422) once the role may.
+    ("post", "/api/records/{kind_name}/{pk}/entered-in-error/undo"): (
+        422,
+        422,
+        403,
+        403,
+        403,
+        404,
+    ),
+    ("put", "/api/patients/{registry_number}/status"): (200, 200, 403, 403, 403, 404),
+    ("post", "/api/assessments/{assessment_id}/not-done"): (200, 200, 403, 403, 403, 404),
 }
 
 
@@ -98,7 +129,7 @@ def test_the_matrix_covers_every_api_operation(client, clinician):
 
 @pytest.mark.parametrize("operation", sorted(EXPECTED), ids=lambda o: f"{o[0]} {o[1]}")
 def test_each_persona_gets_what_the_matrix_says(
-    client, request, procedure, lesion, approved_site, operation
+    client, request, procedure, lesion, decided, approved_site, operation
 ):
     from django.db import transaction
 
@@ -107,6 +138,8 @@ def test_each_persona_gets_what_the_matrix_says(
         path.replace("{registry_number}", procedure.patient.registry_number)
         .replace("{procedure_id}", str(procedure.pk))
         .replace("{assessment_id}", str(procedure.assessments.get(timepoint="1m").pk))
+        .replace("{kind_name}", "procedure")
+        .replace("{pk}", str(procedure.pk))
     )
     for persona, expected in zip(PERSONAS, EXPECTED[operation], strict=True):
         login(client, request.getfixturevalue(persona))

@@ -43,6 +43,8 @@ MATRIX = {
     "audit_trail": GOVERNANCE_ONLY,
     "approval_detail": CLINICAL_READ,
     "approval_withdraw": GOVERNANCE_ONLY,
+    "approval_supersede": GOVERNANCE_ONLY,
+    "credential_withdraw": GOVERNANCE_ONLY,
     "patient_detail": CLINICAL_READ,
     "procedure_detail": CLINICAL_READ,
     "patient_edit": CLINICAL_WRITE,
@@ -62,6 +64,17 @@ MATRIX.update(
         # A clinician sees their own appraisal only; the governance lead anyone's of the site.
         "audit_appraisal": (302, 200, 403, 200, 403, 403, 403),
         "yellow_card_draft": CLINICAL_READ,
+        # Putting records right (docs/corrections.md): those who record the journey.
+        "patient_status": CLINICAL_WRITE,
+        "procedure_correct": CLINICAL_WRITE,
+        "assessment_not_done": CLINICAL_WRITE,
+        "record_correct": CLINICAL_WRITE,
+        "record_mark_in_error": CLINICAL_WRITE,
+        "record_undo_in_error": CLINICAL_WRITE,
+        # Data quality: read by all who read procedures; acknowledged by those who may change
+        # the record (a finding at another site is "not found").
+        "data_quality": SITE_READ,
+        "data_quality_acknowledge": CLINICAL_WRITE,
     }
 )
 
@@ -72,6 +85,8 @@ def args_for(name, procedure, approval, adverse_event):
         "guidance_detail": ["HTG670"],
         "approval_detail": [approval.pk],
         "approval_withdraw": [approval.pk],
+        "approval_supersede": [approval.pk],
+        "credential_withdraw": [approval.pk, approval.operators.first().pk],
         "patient_detail": [rn],
         "patient_edit": [rn],
         "lesion_create": [rn],
@@ -84,6 +99,13 @@ def args_for(name, procedure, approval, adverse_event):
         "assessment_record": [procedure.assessments.get(timepoint="1m").pk],
         "audit_appraisal": [procedure.operators.first().pk],
         "yellow_card_draft": [adverse_event.pk],
+        "patient_status": [rn],
+        "procedure_correct": [procedure.pk],
+        "assessment_not_done": [procedure.assessments.get(timepoint="1m").pk],
+        "record_correct": ["adverseevent", adverse_event.pk],
+        "record_mark_in_error": ["adverseevent", adverse_event.pk],
+        "record_undo_in_error": ["adverseevent", adverse_event.pk],
+        "data_quality_acknowledge": ["procedure_device_lot_missing", procedure.pk],
     }.get(name, [])
 
 

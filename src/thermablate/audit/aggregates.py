@@ -6,12 +6,15 @@ one summary row per procedure (``audit.summaries``, brought up to date first), a
 database counts:
 
 - cohort size, key fields, special arrangements, follow-up completeness per time point
-  (scheduled, done in window, out of window, missed, open on ``as_of``), baseline completeness and unconvertible
-  analgesics: one aggregate over the summaries (selected by their own site, type and date);
+  (scheduled, done in window, out of window, missed, lost, open on ``as_of``, closed as not
+  eligible, could not be done), baseline completeness and unconvertible analgesics: one
+  aggregate over the summaries (selected by their own site, type, date and "entered in
+  error" mark);
 - paired outcomes: one narrow row per procedure with an assessment done within its window
   (its worst pain, EQ-5D-5L index, OME and unconvertible-entry count at each time point),
   through ``outcomes.outcomes_from_wide``;
-- adverse events per type, any, serious and device-related: two small aggregates;
+- adverse events per type, any, serious and device-related: two small aggregates (events
+  marked "entered in error" left out; those of a procedure in error are not in the cohort);
 - CUSUM and funnel: one narrow row per (procedure, operator), through
   ``analysis.summary.monitoring``.
 
@@ -64,15 +67,18 @@ def figures(
     wide = outcome_table(in_cohort)
     followed_up = wide[[("ome_not_convertible", tp) for tp in t.FOLLOW_UP_TIMEPOINTS]].notna()
     baseline = wide.xs("baseline", axis=1, level="timepoint")
-    with_event = set(
-        AdverseEvent.objects.filter(procedure__in=ids)
-        .order_by()
-        .values_list("procedure_id", flat=True)
-        .distinct()
-    )
+    with_event = set(_events_of(ids).values_list("procedure_id", flat=True).distinct())
     procedures, operators, complications = _operator_cases(ids, with_event)
     charts, operator_funnel = monitoring(procedures, operators, complications)
     total = counts["procedures"]
+    follow_up = cohort.follow_up_from_counts(
+        {
+            tp: cohort.FollowUpCounts(
+                **{kind: counts[f"{kind}_{tp}"] for kind in cohort.FollowUpCounts._fields}
+            )
+            for tp in TIMEPOINTS
+        }
+    )
     return AuditFigures(
         as_of=as_of,
         size=cohort.CohortSize(
@@ -82,10 +88,8 @@ def figures(
             first_procedure=counts["first_procedure"],
             last_procedure=counts["last_procedure"],
         ),
-        follow_up=cohort.follow_up_from_counts(
-            {tp: tuple(counts[f"{kind}_{tp}"] for kind in _FOLLOW_UP_KINDS) for tp in TIMEPOINTS}
-        ),
-        overdue=sum(counts[f"missed_{tp}"] for tp in t.FOLLOW_UP_TIMEPOINTS),
+        follow_up=follow_up,
+        overdue=cohort.overdue(follow_up),
         fields=cohort.field_completeness(
             cohort.FieldCounts(
                 procedures=total,
@@ -109,9 +113,6 @@ def figures(
         cusum=charts,
         operator_funnel=operator_funnel,
     )
-
-
-_FOLLOW_UP_KINDS = ("scheduled", "done", "outside", "missed", "open")
 
 
 def _summary_counts(in_cohort, as_of: date) -> dict:
@@ -138,15 +139,22 @@ def _summary_counts(in_cohort, as_of: date) -> dict:
     columns["pain_baseline"] = Count("pain_worst_baseline")
     columns["eq5d_baseline"] = Count("eq5d_index_baseline")
     for tp in TIMEPOINTS:
-        # Not recorded at all: neither done in window nor recorded outside it.
-        not_done = Q(**{f"done_{tp}": False, f"outside_{tp}": False})
+        # Pending: nothing recorded and not closed (cohort.follow_up_states), so missed, open
+        # or not yet open by the report's date.
+        pending = Q(**{f"done_{tp}": False, f"outside_{tp}": False, f"closed_{tp}": ""})
         columns[f"scheduled_{tp}"] = Count(f"opens_{tp}")
         columns[f"done_{tp}"] = count(Q(**{f"done_{tp}": True}))
         columns[f"outside_{tp}"] = count(Q(**{f"outside_{tp}": True}))
-        columns[f"missed_{tp}"] = count(not_done & Q(**{f"closes_{tp}__lt": as_of}))
+        columns[f"missed_{tp}"] = count(pending & Q(**{f"closes_{tp}__lt": as_of}))
         columns[f"open_{tp}"] = count(
-            not_done & Q(**{f"opens_{tp}__lte": as_of, f"closes_{tp}__gte": as_of})
+            pending & Q(**{f"opens_{tp}__lte": as_of, f"closes_{tp}__gte": as_of})
         )
+        for state, kind in (
+            (cohort.LOST, "lost"),
+            (cohort.NOT_ELIGIBLE, "not_eligible"),
+            (cohort.NOT_DONE, "not_done"),
+        ):
+            columns[f"{kind}_{tp}"] = count(Q(**{f"closed_{tp}": state}))
         columns[f"unconvertible_{tp}"] = Sum(f"ome_not_convertible_{tp}")
     # "n_" keeps the aliases apart from the summary's field names.
     totals = in_cohort.aggregate(**{f"n_{name}": value for name, value in columns.items()})
@@ -178,8 +186,14 @@ def outcome_table(in_cohort) -> pd.DataFrame:
     )
 
 
+def _events_of(ids):
+    """The adverse events of the cohort's procedures (``ids``: those that count) that count:
+    an event marked "entered in error" never happened, as far as the audit goes."""
+    return AdverseEvent.objects.live().filter(procedure__in=ids).order_by()
+
+
 def _event_counts(ids, total: int, event_types: Mapping[str, str]) -> safety.EventCounts:
-    events = AdverseEvent.objects.filter(procedure__in=ids).order_by()
+    events = _events_of(ids)
     by_type = {
         row["event_type"]: (row["events"], row["procedures"])
         for row in events.values("event_type").annotate(

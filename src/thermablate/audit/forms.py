@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from thermablate.registry import choices as c
+from thermablate.web.forms import NhsFormMixin
 
 
 def _guidance_choices():
@@ -14,7 +15,7 @@ def _guidance_choices():
     return [("", "Any guidance")] + [(key, key) for key in keys]
 
 
-class CohortForm(forms.Form):
+class CohortForm(NhsFormMixin, forms.Form):
     procedure_type = forms.ChoiceField(
         choices=[("", "All procedures"), *c.ProcedureType.choices],
         required=False,
@@ -22,12 +23,9 @@ class CohortForm(forms.Form):
     )
     guidance = forms.ChoiceField(choices=(), required=False, label="NICE guidance")
     operator = forms.TypedChoiceField(choices=(), coerce=int, required=False, empty_value=None)
-    date_from = forms.DateField(
-        required=False, label="Procedures from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        required=False, label="Procedures to", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    # Entered with the NHS date input, day, month and year (NhsFormMixin).
+    date_from = forms.DateField(required=False, label="Procedures from")
+    date_to = forms.DateField(required=False, label="Procedures to")
     # The treated lesion's staging, which stratifies outcomes (Fisher 2010; Bilsky 2010).
     sins_category = forms.ChoiceField(
         choices=[("", "Any SINS"), *c.SinsCategory.choices],
@@ -39,6 +37,13 @@ class CohortForm(forms.Form):
         required=False,
         label="Epidural compression (Bilsky grade)",
     )
+    # Pain response after ablation of a level irradiated before is reported apart in the
+    # literature the MDT reads; the audit lets a committee look at those procedures alone.
+    prior_radiotherapy = forms.ChoiceField(
+        choices=[("", "Any"), *c.PriorRadiotherapy.choices],
+        required=False,
+        label="Irradiated before",
+    )
 
     def __init__(self, *args, operators=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -46,9 +51,6 @@ class CohortForm(forms.Form):
         self.fields["operator"].choices = [("", "All operators")] + [
             (user.pk, user.get_full_name() or user.username) for user in operators
         ]
-        for field in self.fields.values():
-            css = "nhsuk-select" if isinstance(field.widget, forms.Select) else "nhsuk-input"
-            field.widget.attrs.setdefault("class", css)
 
     def clean(self):
         data = super().clean()
@@ -58,20 +60,15 @@ class CohortForm(forms.Form):
         return data
 
 
-class YellowCardSubmittedForm(forms.Form):
+class YellowCardSubmittedForm(NhsFormMixin, forms.Form):
     # The event's version as the page showed it (optimistic locking): required.
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    yellow_card_reported_on = forms.DateField(
-        label="Date submitted to the MHRA",
-        widget=forms.DateInput(
-            attrs={"type": "date", "class": "nhsuk-input nhsuk-input--width-10"}
-        ),
-    )
+    yellow_card_reported_on = forms.DateField(label="Date submitted to the MHRA")
     yellow_card_reference = forms.CharField(
         label="Yellow Card reference",
         max_length=40,
         help_text="As given by the MHRA when the report was submitted",
-        widget=forms.TextInput(attrs={"class": "nhsuk-input nhsuk-input--width-20"}),
+        widget=forms.TextInput(attrs={"class": "nhsuk-input--width-20"}),
     )
 
     def clean_yellow_card_reported_on(self):

@@ -32,7 +32,7 @@ class CaseSummary(models.Model):
     ``derivation`` (conversion table version, EQ-5D-5L value set) differs from the current one.
     Besides the flags below, each time point has (generated after the class, see
     ``TIMEPOINT_FIELDS``) the assessment's window, whether it was done within it, whether it
-    was recorded outside it, and its worst pain, EQ-5D-5L index, OME mg/day and
+    was recorded outside it, whether and how it was closed without one, and its worst pain, EQ-5D-5L index, OME mg/day and
     unconvertible-entry count, as ``outcomes.wide_table`` has them: NULL unless the assessment
     was done within its window, the count a number exactly where it was.
     """
@@ -51,6 +51,9 @@ class CaseSummary(models.Model):
     )
     stale = models.BooleanField(default=True, db_index=True)
     derivation = models.CharField(max_length=100, blank=True)  # "" until first built
+    # A copy of the procedure's "entered in error" mark: a summary of a procedure in error is
+    # kept (the mark can be undone) but selected by no report (``queries.summaries_in``).
+    entered_in_error = models.BooleanField(default=False)
     # Copies of what reports select and count procedures by, so that a report reads this table
     # alone (``queries.summaries_in``). Empty until first built.
     site = models.ForeignKey(
@@ -89,6 +92,11 @@ def _timepoint_fields() -> dict[str, models.Field]:
         # assessment date is recorded outside the window (docs/audit.md, "Follow-up windows").
         fields[f"done_{tp}"] = models.BooleanField(default=False)
         fields[f"outside_{tp}"] = models.BooleanField(default=False)
+        # Closed without an assessment, and how it counts (analysis.cohort.CLOSED_STATES):
+        # "not_eligible" (the patient died or withdrew on or before the window's last day),
+        # "lost" (lost to follow-up by then) or "not_done" (could not be done, with a
+        # reason); "" if not closed (docs/audit.md, "Patient status and completeness").
+        fields[f"closed_{tp}"] = models.CharField(max_length=12, blank=True, default="")
         fields[f"pain_worst_{tp}"] = models.FloatField(null=True)
         fields[f"eq5d_index_{tp}"] = models.FloatField(null=True)
         fields[f"ome_mg_per_day_{tp}"] = models.FloatField(null=True)

@@ -23,7 +23,9 @@ from thermablate.audit.analysis import tables as t
 from thermablate.audit.models import CaseSummary
 from thermablate.clinical import eq5d, opioids
 from thermablate.registry import choices as c
+from thermablate.registry import data_quality as dq
 from thermablate.registry.models import (
+    FOLLOW_UP_ENDED,
     AnalgesicEntry,
     Assessment,
     Consent,
@@ -51,6 +53,8 @@ class CohortFilter:
     # Of the treated lesion: SINS category (derived from its components) and Bilsky grade.
     sins_category: str | None = None
     bilsky_grade: str | None = None
+    # Whether the treated level or site had been irradiated before (yes, no, not known).
+    prior_radiotherapy: str | None = None
 
     def describe(self) -> str:
         parts = [self.site.name]
@@ -63,6 +67,13 @@ class CohortFilter:
             parts.append(f"lesions scored {label[0].lower()}{label[1:]}")
         if self.bilsky_grade:
             parts.append(f"lesions of Bilsky grade {self.bilsky_grade}")
+        if self.prior_radiotherapy:
+            parts.append(
+                {
+                    "yes": "lesions irradiated before",
+                    "no": "lesions not irradiated before",
+                }.get(self.prior_radiotherapy, "lesions with prior radiotherapy not known")
+            )
         if self.date_from or self.date_to:
             start = f"{self.date_from:%d %b %Y}" if self.date_from else "the start"
             end = f"{self.date_to:%d %b %Y}" if self.date_to else "today"
@@ -78,8 +89,10 @@ def procedure_types_for_guidance(key: str) -> list[str]:
 
 
 def procedures_in(cohort: CohortFilter) -> QuerySet:
+    """The cohort's procedures that count: those not marked "entered in error" (a procedure
+    in error takes its follow-up and adverse events out of the audit with it)."""
     return _restricted(
-        Procedure.objects.all(),
+        Procedure.objects.live(),
         cohort,
         site="patient__site",
         operators="operators",
@@ -90,9 +103,11 @@ def procedures_in(cohort: CohortFilter) -> QuerySet:
 def summaries_in(cohort: CohortFilter) -> QuerySet:
     """The cohort's case summaries (``audit.summaries``), selected by their own copies of the
     procedure's site, type and date, exactly as ``procedures_in`` selects procedures (the
-    lesion's staging through the summary's procedure)."""
+    lesion's staging through the summary's procedure), and by its copy of the procedure's
+    "entered in error" mark: a summary made stale by the mark still counts by its old copy
+    until ``summaries.refresh`` rebuilds it, which every report does first."""
     return _restricted(
-        CaseSummary.objects.all(),
+        CaseSummary.objects.filter(entered_in_error=False),
         cohort,
         site="site",
         operators="procedure__operators",
@@ -107,7 +122,7 @@ def lesions_in_sins_category(site: Site, category: str) -> list[int]:
     """Ids of the site's lesions whose SINS falls in ``category``. The total is derived, not
     stored (its location comes from the levels), so it is scored here with the registry's own
     rule over the answered lesions: one query, no model saved."""
-    answered = Lesion.objects.filter(patient__site=site).exclude(spinal_levels="")
+    answered = Lesion.objects.live().filter(patient__site=site).exclude(spinal_levels="")
     for name in Lesion.SINS_FIELDS:
         answered = answered.exclude(**{name: ""})
     wanted = []
@@ -127,6 +142,8 @@ def _restricted(
     queryset = queryset.filter(**{site: cohort.site})
     if cohort.bilsky_grade:
         queryset = queryset.filter(**{f"{lesion}__bilsky_grade": cohort.bilsky_grade})
+    if cohort.prior_radiotherapy:
+        queryset = queryset.filter(**{f"{lesion}__prior_radiotherapy": cohort.prior_radiotherapy})
     if cohort.sins_category:
         ids = lesions_in_sins_category(cohort.site, cohort.sins_category)
         queryset = queryset.filter(**{f"{lesion}__in": ids})
@@ -262,6 +279,10 @@ def assessments_table(procedure_ids: QuerySet) -> pd.DataFrame:
         "window_opens",
         "window_closes",
         "assessed_on",
+        "entered_in_error",
+        "not_done_reason",
+        "patient__status",
+        "patient__status_date",
         "pain_worst",
         "pain_average",
         *_EQ5D_FIELDS,
@@ -274,6 +295,13 @@ def assessments_table(procedure_ids: QuerySet) -> pd.DataFrame:
         return t.frame([], t.ASSESSMENT_COLUMNS)
     ome = _ome_per_assessment(assessments.values("id"))
     raw = raw.merge(ome, left_on="id", right_on="assessment_id", how="left")
+    raw["entered_in_error"] = raw.entered_in_error.astype(bool)
+    raw["not_done"] = raw.not_done_reason.fillna("").str.strip() != ""
+    # The patient's status, where it ended their follow-up (registry FOLLOW_UP_ENDED: the same
+    # reading as Assessment.is_closed, which the follow-up lists use).
+    ended = raw.patient__status.isin(FOLLOW_UP_ENDED) & raw.patient__status_date.notna()
+    raw["follow_up_end"] = raw.patient__status.where(ended, "")
+    raw["follow_up_ended_on"] = pd.to_datetime(raw.patient__status_date.where(ended))
     done = raw.assessed_on.notna()
     no_analgesics = raw.no_analgesics.fillna(False).astype(bool)
     raw["ome_mg_per_day"] = np.where(
@@ -294,7 +322,8 @@ def tables_for(procedures: QuerySet) -> t.AuditTables:
     ids = procedures.values("id")
     patients = procedures.values("patient_id")
     procedure_rows = fetch(
-        procedures,
+        # The MDT arrangement is the pathway rules' own condition, not a second definition.
+        procedures.annotate(mdt_to_proceed=dq.meets(dq.MDT_PATHWAY_RULES)),
         (
             "id",
             "patient_id",
@@ -304,19 +333,22 @@ def tables_for(procedures: QuerySet) -> t.AuditTables:
             "device_lot",
             "cement",
             "cement_volume_ml",
+            "mdt_to_proceed",
         ),
     )
     procedure_table = t.frame(procedure_rows, t.PROCEDURE_COLUMNS)
     procedure_table["cement_volume_ml"] = procedure_table.cement_volume_ml.astype(float)
+    procedure_table["mdt_to_proceed"] = procedure_table.mdt_to_proceed.astype(bool)
+    # A decision or consent marked "entered in error" was never made, as far as the audit goes.
     mdt = t.frame(
         fetch(
-            MdtDecisionRecord.objects.filter(patient__in=patients).order_by(),
+            MdtDecisionRecord.objects.live().filter(patient__in=patients).order_by(),
             t.MDT_COLUMNS,
         ),
         t.MDT_COLUMNS,
     )
     consents = t.frame(
-        fetch(Consent.objects.filter(patient__in=patients).order_by(), t.CONSENT_COLUMNS),
+        fetch(Consent.objects.live().filter(patient__in=patients).order_by(), t.CONSENT_COLUMNS),
         t.CONSENT_COLUMNS,
     )
     for column in t.CONSENT_COLUMNS[3:]:

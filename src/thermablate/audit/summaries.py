@@ -17,7 +17,9 @@ How they stay right:
   ``connect_signals`` says why signals rather than calls from the registry's writers).
   The registry's writers (``registry.actions``) save model instances; ``QuerySet.update``
   and ``bulk_create`` send no signals, so data written that way (the benchmark's bulk load)
-  must be followed by ``refresh`` (``thermablate summaries``).
+  must be followed by ``refresh`` (``thermablate summaries``). Marking a record "entered in
+  error" or undoing it, recording a patient's status and closing a time point as "could not be
+  done" are such saves (``registry.actions.corrections`` saves the instance).
 - ``refresh`` rebuilds, before a report reads them, the summaries of the cohort that are
   stale, missing, or derived under another conversion table or value set (``derivation``).
   It clears the stale flags *before* it reads the records, and storing a summary never
@@ -50,7 +52,11 @@ from thermablate.registry.models import (
 
 # Raise when the way a summary is derived changes, so that every summary is rebuilt.
 # 2: "done" means done within the window; assessments outside it are counted apart.
-SUMMARY_FORMAT = 2
+# 3: records "entered in error" leave the figures; time points closed by the patient's status
+#    (not eligible, lost) or as "could not be done" (``closed_<tp>``).
+# 4: the MDT arrangement is a decision to proceed, the latest about the lesion on or before the
+#    procedure (the pathway rules of registry.data_quality), not any decision before it.
+SUMMARY_FORMAT = 4
 # Procedures per rebuild transaction: bounds memory and how long a rebuild holds locks.
 CHUNK = 2_000
 ARRANGEMENT_FIELDS = {
@@ -63,6 +69,7 @@ ARRANGEMENT_FIELDS = {
 # Per time point, the summary's value fields and the ASSESSMENTS column each comes from.
 VALUE_COLUMNS = ("pain_worst", "eq5d_index", "ome_mg_per_day", "ome_not_convertible")
 _PROCEDURE_FIELDS = (
+    "entered_in_error",
     "site",
     "patient",
     "procedure_type",
@@ -157,7 +164,12 @@ def refresh(procedures: QuerySet, selected: QuerySet | None = None) -> int:
 def build(procedures: QuerySet) -> list[CaseSummary]:
     """The summaries of ``procedures``, computed from their records (not saved)."""
     tables = queries.tables_for(procedures)
-    sites = dict(procedures.values_list("id", "patient__site_id"))
+    copied = {
+        pk: (site, in_error)
+        for pk, site, in_error in procedures.values_list(
+            "id", "patient__site_id", "entered_in_error"
+        )
+    }
     # Plain dicts: looking values up in a DataFrame row by row would take most of the time.
     flags = cohort.arrangement_flags(tables).to_dict("index")
     key_fields = cohort.key_field_flags(tables.procedures).to_dict("index")
@@ -166,8 +178,10 @@ def build(procedures: QuerySet) -> list[CaseSummary]:
     summaries = []
     for row in tables.procedures.itertuples(index=False):
         pk = int(row.procedure_id)
+        site, in_error = copied[pk]
         fields = {
-            "site_id": sites[pk],
+            "entered_in_error": in_error,
+            "site_id": site,
             "patient_id": int(row.patient_id),
             "procedure_type": row.procedure_type,
             "procedure_date": row.procedure_date.date(),
@@ -183,14 +197,15 @@ def _timepoint_values(assessments: pd.DataFrame) -> dict[int, dict]:
     """Per procedure, the summary's time-point fields from its assessments."""
     # Only an assessment within its window is done, and only its values are outcomes: a
     # 12-month score taken at day 15 is not a 12-month outcome (docs/audit.md).
-    done = cohort.in_window(assessments)
-    outside = assessments.assessed_on.notna() & ~done
+    states = cohort.follow_up_states(assessments)
+    done = states == cohort.DONE
     # Python values (None for missing), converted column by column rather than row by row.
     columns = {
         "opens": _python_dates(assessments.window_opens),
         "closes": _python_dates(assessments.window_closes),
         "done": done.tolist(),
-        "outside": outside.tolist(),
+        "outside": (states == cohort.OUTSIDE).tolist(),
+        "closed": states.where(states.isin(cohort.CLOSED_STATES), "").tolist(),
         **{name: _python_numbers(assessments[name].where(done)) for name in VALUE_COLUMNS},
     }
     values: dict[int, dict] = {}
@@ -234,7 +249,8 @@ def _analgesic_changed(sender, instance, raw=False, **kwargs):
 
 
 def _patient_changed(sender, instance, raw=False, **kwargs):
-    # Summaries copy the patient's site.
+    # Summaries copy the patient's site, and their time points are closed by the patient's
+    # status (died, withdrew, lost to follow-up) from its date.
     if not raw:
         mark_stale(Procedure.objects.filter(patient=instance).values_list("id", flat=True))
 

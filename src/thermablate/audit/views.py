@@ -27,7 +27,8 @@ ANY_APPRAISAL = "audit.view_any_appraisal"
 def _site_operators(site):
     return (
         get_user_model()
-        .objects.filter(staff__site=site, procedures_performed__isnull=False)
+        # Operators of a procedure that counts (not marked entered in error).
+        .objects.filter(staff__site=site, procedures_performed__entered_in_error=False)
         .distinct()
         .order_by("first_name", "last_name", "username")
     )
@@ -45,6 +46,7 @@ def _cohort(request, staff) -> tuple[CohortForm, CohortFilter]:
         date_to=data.get("date_to"),
         sins_category=data.get("sins_category") or None,
         bilsky_grade=data.get("bilsky_grade") or None,
+        prior_radiotherapy=data.get("prior_radiotherapy") or None,
     )
     return form, cohort
 
@@ -65,8 +67,10 @@ def dashboard(request):
     staff = access.require(request.user, DASHBOARD)
     form, cohort = _cohort(request, staff)
     context = reports.governance_context(cohort)
+    # The events that count: not in error, of a procedure that counts (procedures_in).
     events = (
-        AdverseEvent.objects.filter(procedure__in=procedures_in(cohort).values("id"))
+        AdverseEvent.objects.live()
+        .filter(procedure__in=procedures_in(cohort).values("id"))
         .select_related("procedure")
         .order_by("-onset_date")
     )
@@ -120,13 +124,18 @@ def appraisal_report(request, operator_id):
 
 
 def _get_event(user, event_id: int, permission: str) -> AdverseEvent:
+    """The site's adverse event, if it counts: an event marked "entered in error", or one of
+    a procedure in error, never happened as far as a Yellow Card report goes."""
     staff = access.require(user, permission)
     try:
-        return AdverseEvent.objects.select_related("procedure", "patient__site").get(
+        event = AdverseEvent.objects.select_related("procedure", "patient__site").get(
             pk=event_id, patient__site=staff.site
         )
     except AdverseEvent.DoesNotExist:
         raise Http404("No such adverse event at your site.") from None
+    if event.entered_in_error or event.procedure.entered_in_error:
+        raise Http404("This adverse event is marked entered in error: it has no Yellow Card draft.")
+    return event
 
 
 @require_http_methods(["GET", "POST"])

@@ -45,6 +45,7 @@ class Status(StrEnum):
     DUE_SOON = "due_soon"
     DUE = "due"
     OVERDUE = "overdue"
+    CLOSED = "closed"  # will not be done: could not be, or the patient's follow-up ended
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,15 @@ def schedule_for(procedure_date: date) -> list[Due]:
     ]
 
 
-def status(opens: date, closes: date, done_on: date | None, today: date) -> Status:
-    """Where a scheduled assessment stands on ``today``."""
+def status(
+    opens: date, closes: date, done_on: date | None, today: date, *, closed: bool = False
+) -> Status:
+    """Where a scheduled assessment stands on ``today``; ``closed``: it will not be done
+    (see :func:`ended_in_window`), so it is never overdue."""
     if done_on is not None:
         return Status.DONE
+    if closed:
+        return Status.CLOSED
     if today > closes:
         return Status.OVERDUE
     if today >= opens:
@@ -78,6 +84,14 @@ def status(opens: date, closes: date, done_on: date | None, today: date) -> Stat
     if (opens - today).days <= DUE_SOON_DAYS:
         return Status.DUE_SOON
     return Status.UPCOMING
+
+
+def ended_in_window(closes: date, follow_up_ended_on: date | None) -> bool:
+    """Whether a patient's follow-up ended (death, withdrawal, lost to follow-up) on or before
+    the last day of this window: the assessment can no longer be done in it, so it is closed,
+    not overdue. A window that closed before the end was missed while the patient was still
+    in follow-up, and stays so. (Definitions: docs/audit.md, "Patient status and completeness".)"""
+    return follow_up_ended_on is not None and closes >= follow_up_ended_on
 
 
 def within_window(timepoint: str, procedure_date: date, assessed_on: date) -> bool:

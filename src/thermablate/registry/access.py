@@ -9,6 +9,9 @@ from django.http import Http404
 
 from thermablate.registry.models import Assessment, Patient, Procedure, StaffProfile
 
+# Marking a clinical record "entered in error", or undoing it (docs/corrections.md).
+MARK_IN_ERROR_PERMISSION = "registry.mark_entered_in_error"
+
 
 def staff_of(user) -> StaffProfile:
     """The user's site membership; users without one (or inactive) may not touch the registry."""
@@ -65,3 +68,12 @@ def get_assessment(
         )
     except Assessment.DoesNotExist:
         raise Http404("No such assessment at your site.") from None
+
+
+def get_record(user, model, pk: int, permission: str):
+    """A patient's record of any kind (lesion, MDT decision, ...) at the user's site."""
+    staff = require(user, permission)
+    try:
+        return model._default_manager.select_related("patient").get(pk=pk, patient__site=staff.site)
+    except model.DoesNotExist:
+        raise Http404("No such record at your site.") from None

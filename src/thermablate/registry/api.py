@@ -19,7 +19,9 @@ from pydantic import Field
 
 from thermablate.registry import access, actions, token_lifecycle
 from thermablate.registry import declarations as d
+from thermablate.registry.api_corrections import router as corrections_router
 from thermablate.registry.api_schemas import (
+    ERRORS,
     ShortText,
     Text,
     input_fields,
@@ -141,6 +143,10 @@ PatientOut = schema(
             },
         ),
         "site": (str, ...),
+        "status": (str, Field(description="alive, died, withdrew_follow_up, ...")),
+        "status_date": (date | None, ...),
+        "death_related": (str, ...),
+        "version": (int, ...),
     },
 )
 
@@ -181,6 +187,15 @@ ProcedureIn = schema(
                 description="Required when an operator is not credentialed for this procedure at the site",
             ),
         ),
+        "pathway_override_reason": (
+            Text,
+            Field(
+                "",
+                description="Required when the procedure breaks a pathway rule (no MDT decision "
+                "to proceed on or before it; under special arrangements, no consent with written "
+                "information on or before it); listed on the Governance page",
+            ),
+        ),
     },
 )
 ProcedureOut = schema(
@@ -191,6 +206,8 @@ ProcedureOut = schema(
         **output_fields(d.PROCEDURE, overrides={_OPERATORS: (list[str], ...)}),
         "cycles": (list[CycleOut], ...),
         "assessments": (list[AssessmentSummary], ...),
+        "entered_in_error": (bool, ...),
+        "version": (int, ...),
     },
 )
 
@@ -210,6 +227,15 @@ AssessmentIn = schema(
         **input_fields(d.ASSESSMENT),
         "analgesics": (list[AnalgesicIn], Field(default=[])),
         "version": _VERSION,
+        "correction_reason": (
+            str,
+            Field(
+                default="",
+                max_length=1000,
+                description="Required when the assessment is already recorded: changing it "
+                "is a correction, kept in the audit trail with its reason",
+            ),
+        ),
     },
 )
 AssessmentOut = schema(
@@ -229,13 +255,6 @@ AdverseEventIn = schema("AdverseEventIn", input_fields(d.ADVERSE_EVENT))
 AdverseEventOut = schema("AdverseEventOut", {"id": (int, ...), **output_fields(d.ADVERSE_EVENT)})
 
 
-class Error(Schema):
-    detail: str
-
-
-ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: dict}
-
-
 # ---- serialisers ---------------------------------------------------------------------------
 
 
@@ -247,7 +266,15 @@ def _patient_out(patient: Patient, user) -> dict:
     values = record_values(d.PATIENT, patient)
     for name in d.PATIENT.identifiers:  # NHS number and MRN: only to whom may see them
         values[name] = (values[name] or None) if identifiable else None
-    return {**values, "registry_number": patient.registry_number, "site": patient.site.code}
+    return {
+        **values,
+        "registry_number": patient.registry_number,
+        "site": patient.site.code,
+        "status": patient.status,
+        "status_date": patient.status_date,
+        "death_related": patient.death_related,
+        "version": patient.version,
+    }
 
 
 def _assessment_summary(a: Assessment) -> dict:
@@ -272,6 +299,8 @@ def _procedure_out(p: Procedure) -> dict:
             {"order": x.order, **record_values(d.ABLATION_CYCLE, x)} for x in p.cycles.all()
         ],
         "assessments": [_assessment_summary(a) for a in p.assessments.all()],
+        "entered_in_error": p.entered_in_error,
+        "version": p.version,
     }
 
 
@@ -366,7 +395,7 @@ def list_procedures(request, registry_number: str):
     patient = access.get_patient(request.user, registry_number, "registry.view_procedure")
     return [
         _procedure_out(p)
-        for p in patient.procedures.prefetch_related("operators", "cycles", "assessments")
+        for p in patient.procedures.live().prefetch_related("operators", "cycles", "assessments")
     ]
 
 
@@ -431,7 +460,8 @@ def record_assessment(request, assessment_id: int, payload: AssessmentIn):
 )
 def list_adverse_events(request, registry_number: str):
     patient = access.get_patient(request.user, registry_number, "registry.view_adverseevent")
-    return [_event_out(e) for e in patient.adverse_events.all()]
+    events = patient.adverse_events.live().filter(procedure__entered_in_error=False)
+    return [_event_out(e) for e in events]
 
 
 @api.post(
@@ -449,3 +479,7 @@ def create_adverse_event(request, registry_number: str, payload: AdverseEventIn)
         patient, acting_user=request.user, procedure=procedure, **data
     )
     return Status(201, _event_out(event))
+
+
+# Corrections, "entered in error" and patient status: registry/api_corrections.py.
+api.add_router("/", corrections_router)

@@ -18,6 +18,14 @@ from pydantic import AfterValidator, Field, create_model
 from thermablate.registry.declarations import RecordFields
 
 
+class Error(Schema):
+    detail: str
+
+
+# Every operation's refusals: its success response is added beside these.
+ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: dict}
+
+
 def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("text must not contain NUL characters")

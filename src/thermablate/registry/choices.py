@@ -124,6 +124,19 @@ class Cement(models.TextChoices):
     KYPHOPLASTY = "kyphoplasty", "Balloon kyphoplasty"
 
 
+# The cement each procedure type injects (issue 12, item 4). HTG670 covers RF ablation *as an
+# adjunct to* vertebroplasty or balloon kyphoplasty, so the cement is the procedure's own; RF
+# ablation alone, osteoid osteoma thermocoagulation (IPG53) and IDET (IPG319) inject none. A
+# procedure with other cement is another procedure type: its OPCS-4 codes and its audit differ.
+CEMENT_OF_PROCEDURE_TYPE = {
+    ProcedureType.RFA_VERTEBROPLASTY: Cement.VERTEBROPLASTY,
+    ProcedureType.RFA_KYPHOPLASTY: Cement.KYPHOPLASTY,
+    ProcedureType.RFA_SPINAL_METASTASIS: Cement.NONE,
+    ProcedureType.OSTEOID_OSTEOMA: Cement.NONE,
+    ProcedureType.IDET: Cement.NONE,
+}
+
+
 class ThermalProtection(models.TextChoices):
     THERMOCOUPLE = "thermocouple", "Thermocouple monitoring"
     HYDRODISSECTION = "hydrodissection", "Hydrodissection"
@@ -145,6 +158,23 @@ class Timepoint(models.TextChoices):
     MONTH_3 = "3m", "3 months"
     MONTH_6 = "6m", "6 months"
     MONTH_12 = "12m", "12 months"
+
+
+class PatientStatus(models.TextChoices):
+    # Why a registered patient's follow-up may end. Definitions and how each counts in the
+    # audit's completeness: docs/audit.md, "Patient status and completeness".
+    ALIVE = "alive", "Alive, in follow-up"
+    DIED = "died", "Died"
+    WITHDREW_FOLLOW_UP = "withdrew_follow_up", "Withdrew from follow-up"
+    WITHDREW_CONSENT = "withdrew_consent", "Withdrew consent to registry use"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", "Lost to follow-up"
+
+
+class DeathRelated(models.TextChoices):
+    # Whether a death was related to the procedure, as the treating team judges it.
+    YES = "yes", "Related to the procedure"
+    NO = "no", "Not related to the procedure"
+    UNKNOWN = "unknown", "Not known"
 
 
 class AdverseEventType(models.TextChoices):
@@ -265,6 +295,14 @@ class BilskyGrade(models.TextChoices):
     GRADE_1C = "1c", "1c: thecal sac deformed, spinal cord abutted but not compressed"
     GRADE_2 = "2", "2: spinal cord compressed, CSF visible around the cord"
     GRADE_3 = "3", "3: spinal cord compressed, no CSF visible around the cord"
+
+
+class PriorRadiotherapy(models.TextChoices):
+    # Whether the lesion's level (or bone site) was irradiated before this episode: what the MDT
+    # weighs when it chooses between more radiotherapy, surgery and ablation (issue 12, item 9).
+    YES = "yes", "Yes: irradiated before"
+    NO = "no", "No"
+    NOT_KNOWN = "not_known", "Not known"
 
 
 class EcogPerformanceStatus(models.IntegerChoices):

@@ -105,6 +105,8 @@ LESION = RecordFields(
         "sins_collapse",
         "sins_posterolateral",
         "bilsky_grade",
+        "prior_radiotherapy",
+        "prior_radiotherapy_date",
     ),
 )
 

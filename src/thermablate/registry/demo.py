@@ -216,7 +216,12 @@ class DemoBuilder:
             )
             procedure_type = c.ProcedureType.IDET
         mdt_date = procedure_date - timedelta(days=rng.randint(7, 28))
-        if rng.random() < 0.95:
+        # A few patients are treated outside the pathway (an urgent procedure before the MDT
+        # met, a consent recorded elsewhere): recorded with a reason, listed for governance.
+        outside_pathway = ""
+        if rng.random() >= 0.95:
+            outside_pathway = "Urgent: treated before the MDT met; MDT review booked"
+        else:
             actions.record_mdt_decision(
                 patient,
                 acting_user=actor,
@@ -235,7 +240,9 @@ class DemoBuilder:
                 decision=c.MdtDecision.PROCEED,
                 reasons="Painful lesion refractory to analgesia; suitable for ablation.",
             )
-        if rng.random() < 0.93:
+        if rng.random() >= 0.93:
+            outside_pathway = outside_pathway or "Consent and leaflet recorded in the paper notes"
+        else:
             actions.record_consent(
                 patient,
                 acting_user=actor,
@@ -246,10 +253,12 @@ class DemoBuilder:
                 uncertainties_discussed=rng.random() < 0.9,
                 registry_audit_consent=rng.random() < 0.9,
             )
-        self._procedure(patient, actor, clinicians, lesion, procedure_type, procedure_date)
+        self._procedure(
+            patient, actor, clinicians, lesion, procedure_type, procedure_date, outside_pathway
+        )
 
     def _procedure(
-        self, patient, actor, clinicians, lesion, procedure_type, procedure_date
+        self, patient, actor, clinicians, lesion, procedure_type, procedure_date, outside_pathway
     ) -> None:
         rng = self.rng
         spinal = procedure_type != c.ProcedureType.OSTEOID_OSTEOMA
@@ -298,6 +307,7 @@ class DemoBuilder:
             override_reason=""
             if operator is clinicians[0]
             else "Credentialing interview booked; supervised by the clinical lead",
+            pathway_override_reason=outside_pathway,
             cycles=cycles,
             lesion=lesion,
             procedure_date=procedure_date,

@@ -93,7 +93,7 @@ class MdtDecisionForm(NhsFormMixin, forms.ModelForm):
 
     def __init__(self, *args, patient: Patient, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lesion"].queryset = patient.lesions.all()
+        self.fields["lesion"].queryset = patient.lesions.live()
 
 
 class ConsentForm(NhsFormMixin, forms.ModelForm):
@@ -118,6 +118,14 @@ class ProcedureForm(NhsFormMixin, forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Only if an operator is not credentialed for this procedure at your site; governance will see it",
     )
+    pathway_override_reason = forms.CharField(
+        label="Reason to record the procedure outside the pathway",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only if there was no MDT decision to proceed before it, or, under special "
+        "arrangements, no consent with written information before it; governance will see it",
+    )
 
     class Meta:
         model = Procedure
@@ -126,7 +134,7 @@ class ProcedureForm(NhsFormMixin, forms.ModelForm):
 
     def __init__(self, *args, patient: Patient, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lesion"].queryset = patient.lesions.all()
+        self.fields["lesion"].queryset = patient.lesions.live()
         self.fields["operators"].queryset = _site_clinicians(patient.site)
         self.fields["operators"].label_from_instance = _name
 
@@ -140,6 +148,37 @@ class AblationCycleForm(NhsFormMixin, forms.ModelForm):
 AblationCycleFormSet = forms.formset_factory(
     AblationCycleForm, extra=3, min_num=1, validate_min=True
 )
+# The submit button that adds a cycle row (the NHS "add another" pattern, without JavaScript):
+# as many cycles as the procedure had, not four at most.
+ADD_CYCLE = "add_cycle"
+
+
+def cycle_formset(data, **kwargs) -> AblationCycleFormSet:
+    """The procedure's cycle rows as posted, with one more empty row when the user asked for it
+    (the page is then shown again with what was typed, nothing saved and nothing refused)."""
+    adding = data is not None and ADD_CYCLE in data
+    if adding:
+        data = data.copy()
+        total = "cycles-TOTAL_FORMS"
+        data[total] = str(int(data.get(total) or 0) + 1)
+    formset = AblationCycleFormSet(data, prefix="cycles", **kwargs)
+    if adding:
+        for form in formset.forms:
+            _not_judged(form)
+        formset._errors, formset._non_form_errors = [], formset.error_class()
+    return formset
+
+
+def _not_judged(form) -> None:
+    """A bound form shown again as typed, without judging it: its errors are computed once, on
+    first access, and are set here to none (Django's own cache of them)."""
+    form._errors = forms.utils.ErrorDict()
+    form.cleaned_data = {}
+
+
+def show_as_typed(form) -> None:
+    """The page's other form, shown again as typed while a cycle row is added."""
+    _not_judged(form)
 
 
 class AssessmentForm(NhsFormMixin, VersionedFormMixin, forms.ModelForm):
@@ -149,8 +188,21 @@ class AssessmentForm(NhsFormMixin, VersionedFormMixin, forms.ModelForm):
         widgets = {"assessed_on": DateInput()}
         labels = dict(c.EQ5D_DIMENSIONS)
 
+    # Shown once the assessment is recorded: changing it then is a correction, with a reason.
+    correction_reason = forms.CharField(
+        label="Reason for the correction",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the audit trail with the old and new answers.",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The writer asks for the reason (after its version check, so an edit made on a stale
+        # page is answered as stale, not as missing a reason the page never showed).
+        if not self.instance.is_done:
+            del self.fields["correction_reason"]
         for name in d.ASSESSMENT.also_required:
             self.fields[name].required = True
         for name, _ in c.EQ5D_DIMENSIONS:
@@ -186,12 +238,19 @@ class AdverseEventForm(NhsFormMixin, forms.ModelForm):
 
     def __init__(self, *args, patient: Patient, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["procedure"].queryset = patient.procedures.all()
+        self.fields["procedure"].queryset = patient.procedures.live()
 
 
 class FindPatientForm(NhsFormMixin, forms.Form):
+    """The patient search. Sent as a POST so the identifier never enters a URL (see
+    ``views.patient_list``); the box keeps no autofill history and is not sent to a spelling
+    service, which would keep identifiers outside the registry too."""
+
     q = forms.CharField(
-        label="NHS number, hospital number or registry number", max_length=20, required=False
+        label="NHS number, hospital number or registry number",
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
 
@@ -243,6 +302,50 @@ class ApprovalForm(NhsFormMixin, forms.ModelForm):
         self.fields["guidance"].queryset = Guidance.objects.exclude(kind="coding")
         self.fields["clinical_lead"].queryset = _site_clinicians(site)
         self.fields["clinical_lead"].label_from_instance = _name
+
+
+class SupersedeForm(ApprovalForm):
+    """The committee's new decision on the procedure of an approval in force: the procedure is
+    the previous approval's, and the credentials to carry over are ticked by default."""
+
+    class Meta(ApprovalForm.Meta):
+        fields = [name for name in ApprovalForm.Meta.fields if name != "procedure_type"]
+
+    supersession_reason = forms.CharField(
+        label="Why the committee made a new decision",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: the review date, or NICE's new guidance. Kept with the "
+        "previous approval and in the audit trail.",
+        error_messages={"required": "Give the reason for the committee's new decision."},
+    )
+    carry_over = forms.ModelMultipleChoiceField(
+        label="Credentialed operators to carry over",
+        queryset=CredentialedOperator.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Each keeps their training and credential date under the new approval. "
+        "Untick anyone the committee did not re-approve.",
+    )
+
+    def __init__(self, *args, previous, carriable, **kwargs):
+        super().__init__(*args, site=previous.site, **kwargs)
+        self.fields["carry_over"].queryset = carriable
+        self.fields["carry_over"].label_from_instance = lambda credential: (
+            f"{_name(credential.user)}: {credential.training}"
+        )
+        # Start from the decision in force; its dates are left for the new decision's own.
+        self.initial.update(
+            {
+                "guidance": previous.guidance_id,
+                "decision": previous.decision,
+                "committee": previous.committee,
+                "clinical_lead": previous.clinical_lead_id,
+                "governance_leads_informed": previous.governance_leads_informed,
+                "conditions": previous.conditions,
+                "carry_over": [credential.pk for credential in carriable],
+            }
+        )
 
 
 class CredentialForm(NhsFormMixin, forms.ModelForm):

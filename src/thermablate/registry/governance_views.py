@@ -1,5 +1,5 @@
-"""Governance pages: the site's local approvals, credentialed operators, withdrawals and the
-procedures recorded with an override."""
+"""Governance pages: the site's local approvals, their supersession and withdrawal, the
+credentialed operators, and the procedures recorded with an override."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -9,8 +9,15 @@ from django.views.decorators.http import require_http_methods
 
 from thermablate.guidance.wording import words_for
 from thermablate.registry import access, actions
+from thermablate.registry import data_quality as dq
+from thermablate.registry.actions.governance import carriable_credentials
 from thermablate.registry.approvals import review_flags
-from thermablate.registry.forms import ApprovalForm, CredentialForm, WithdrawalForm
+from thermablate.registry.forms import (
+    ApprovalForm,
+    CredentialForm,
+    SupersedeForm,
+    WithdrawalForm,
+)
 from thermablate.registry.models import LocalApproval, ProcedureGovernance
 from thermablate.web.forms import apply_errors
 
@@ -21,18 +28,31 @@ def governance(request):
         "guidance", "clinical_lead"
     )
     rows = [(a, review_flags(a)) for a in approvals.prefetch_related("operators__user")]
-    overrides = (
+    governed = (
         ProcedureGovernance.objects.filter(approval__site=staff.site)
-        .exclude(uncredentialed_operators=[])
         .select_related("procedure__patient", "overridden_by")
         .order_by("-procedure__procedure_date")
     )
+    overrides = governed.exclude(uncredentialed_operators=[])
+    # Procedures recorded outside the pathway, with the rules they broke in words.
+    pathway_overrides = [
+        (
+            g,
+            [
+                dq.RULE_BY_CODE[code].title
+                for code in g.pathway_exceptions
+                if code in dq.RULE_BY_CODE
+            ],
+        )
+        for g in governed.exclude(pathway_exceptions=[])
+    ]
     return render(
         request,
         "registry/governance.html",
         {
             "rows": rows,
             "overrides": overrides,
+            "pathway_overrides": pathway_overrides,
             "site": staff.site,
             "can_manage": request.user.has_perm("registry.manage_approvals"),
         },
@@ -97,9 +117,91 @@ def approval_detail(request, approval_id):
             "form": form,
             "operators": approval.operators.select_related("user"),
             "recommendation_words": words_for("recommendation", approval.guidance_recommendation),
-            "can_withdraw": approval.withdrawn_on is None
+            "can_withdraw": approval.in_force
             and request.user.has_perm("registry.manage_approvals"),
+            "can_supersede": approval.in_force
+            and request.user.has_perm("registry.manage_approvals"),
+            "superseded_by": getattr(approval, "superseded_by", None),
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def credential_withdraw(request, approval_id, credential_id):
+    """The committee withdraws one operator's credential under an approval."""
+    _staff, approval = _approval(request, approval_id, "registry.manage_approvals")
+    credential = approval.operators.select_related("user").filter(pk=credential_id).first()
+    if credential is None:
+        raise Http404("No such credential under this approval.")
+    form = WithdrawalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.withdraw_credential(
+                credential,
+                acting_user=request.user,
+                withdrawn_on=form.cleaned_data["withdrawn_on"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                "Credential withdrawn: procedures from that date by this operator need an "
+                "override.",
+            )
+            return redirect("approval_detail", approval.pk)
+    name = credential.user.get_full_name() or credential.user.username
+    return render(
+        request,
+        "registry/form_page.html",
+        {"form": form, "title": f"Withdraw the credential of {name}: {approval}"},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def approval_supersede(request, approval_id):
+    """Record the committee's new decision on the procedure, in place of the one in force."""
+    _staff, previous = _approval(request, approval_id, "registry.manage_approvals")
+    if not previous.in_force:
+        messages.info(
+            request, "This approval is no longer in force: there is nothing to supersede."
+        )
+        return redirect("approval_detail", previous.pk)
+    carriable = carriable_credentials(previous)
+    form = SupersedeForm(
+        request.POST or None,
+        previous=previous,
+        carriable=carriable,
+        instance=LocalApproval(site=previous.site, procedure_type=previous.procedure_type),
+    )
+    if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        reason = fields.pop("supersession_reason")
+        carry_over = fields.pop("carry_over")
+        try:
+            approval = actions.supersede_approval(
+                previous,
+                acting_user=request.user,
+                reason=reason,
+                carry_over=carry_over,
+                **fields,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            carried = approval.operators.count()
+            messages.success(
+                request,
+                f"New approval recorded: it supersedes the decision of "
+                f"{previous.decision_date:%d %B %Y}, and {carried} credentialed "
+                f"operator{'s were' if carried != 1 else ' was'} carried over to it.",
+            )
+            return redirect("approval_detail", approval.pk)
+    return render(
+        request,
+        "registry/form_page.html",
+        {"form": form, "title": f"Supersede the approval: {previous}"},
     )
 
 

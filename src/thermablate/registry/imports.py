@@ -42,7 +42,12 @@ PROCEDURE_COLUMNS = (
     *(name for name in d.PROCEDURE.required if name not in PROCEDURE_PREFILLED),
     "cycles",
 )
-PROCEDURE_OPTIONAL = (*d.PROCEDURE.optional, *PROCEDURE_PREFILLED, "override_reason")
+PROCEDURE_OPTIONAL = (
+    *d.PROCEDURE.optional,
+    *PROCEDURE_PREFILLED,
+    "override_reason",
+    "pathway_override_reason",
+)
 LIST_SEPARATOR = ";"
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0", ""}
@@ -154,6 +159,8 @@ def import_assessments(reader: csv.DictReader, *, site, acting_user, progress=No
         # The row is read and written in the import's one transaction, under the action's
         # row lock: the version read here is the current one.
         data["version"] = str(assessment.version)
+        # Optional column: an assessment already recorded is only changed as a correction.
+        data["correction_reason"] = (row.get("correction_reason") or "").strip()
         form = AssessmentForm(data, instance=assessment)
         if not form.is_valid():
             raise RowError(_form_errors(form))
@@ -253,14 +260,23 @@ def _lesion_id(patient: Patient, location: str) -> int:
 def import_procedures(reader: csv.DictReader, *, site, acting_user, progress=None) -> ImportReport:
     """One procedure per row, checked as the procedure page checks it (form, approval)."""
 
+    clinicians: dict[str, int] = {}  # username -> id, read once: every row's patient is at `site`
+
     def handle(row: dict) -> None:
         registry_number = row["registry_number"].strip().upper()
-        patient = Patient.objects.filter(site=site, registry_number=registry_number).first()
+        patient = (
+            Patient.objects.select_related("site")
+            .prefetch_related("lesions")
+            .filter(site=site, registry_number=registry_number)
+            .first()
+        )
         if patient is None:
             raise RowError(f"registry_number: no patient {registry_number!r} at your site")
         usernames = _list(row["operators"])
-        operators = ProcedureForm(patient=patient).fields["operators"].queryset
-        known = dict(operators.filter(username__in=usernames).values_list("username", "pk"))
+        if not clinicians:  # the operators the procedure page offers
+            operators = ProcedureForm(patient=patient).fields["operators"].queryset
+            clinicians.update(operators.values_list("username", "pk"))
+        known = {name: clinicians[name] for name in usernames if name in clinicians}
         unknown = [name for name in usernames if name not in known]
         if unknown:
             raise RowError(
@@ -278,12 +294,14 @@ def import_procedures(reader: csv.DictReader, *, site, acting_user, progress=Non
             raise RowError(_form_errors(form))
         fields = dict(form.cleaned_data)
         fields.pop("override_reason")
+        fields.pop("pathway_override_reason")
         actions.record_governed_procedure(
             patient,
             acting_user=acting_user,
             operators=fields.pop("operators"),
             cycles=cycles,
             override_reason=(row.get("override_reason") or "").strip(),
+            pathway_override_reason=(row.get("pathway_override_reason") or "").strip(),
             **fields,
         )
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from thermablate.clinical import followup, sins
@@ -74,6 +75,35 @@ def new_registry_number() -> str:
     return "TB-" + "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(6))
 
 
+# Statuses that end a patient's follow-up from their date on.
+FOLLOW_UP_ENDED = [status for status in c.PatientStatus.values if status != c.PatientStatus.ALIVE]
+
+
+class CorrectableQuerySet(models.QuerySet):
+    def live(self):
+        """The records that count: not marked "entered in error"."""
+        return self.filter(entered_in_error=False)
+
+
+class Correctable(models.Model):
+    """A clinical record that is corrected or marked "entered in error", never deleted.
+
+    A record marked in error leaves the timeline, the follow-up lists, the audit figures and
+    the exports (each asks for ``.live()``), and stays in the database, the audit trail and the
+    backups, so the mark can be undone (``registry.actions.corrections``).
+    """
+
+    entered_in_error = models.BooleanField(default=False, editable=False)
+    entered_in_error_reason = models.TextField(blank=True, editable=False)
+    # Optimistic locking: an edit made from an older version is refused (registry.actions).
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = CorrectableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
 class Patient(models.Model):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
     registry_number = models.CharField(max_length=12, unique=True, editable=False)
@@ -95,6 +125,23 @@ class Patient(models.Model):
     )
     sex = models.CharField(max_length=10, choices=c.Sex.choices)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Where the patient's follow-up stands (docs/audit.md, "Patient status and completeness");
+    # set only through registry.actions.record_patient_status.
+    status = models.CharField(
+        max_length=20,
+        choices=c.PatientStatus.choices,
+        default=c.PatientStatus.ALIVE,
+        editable=False,
+    )
+    status_date = models.DateField(null=True, blank=True, editable=False)
+    death_related = models.CharField(
+        "Death related to the procedure",
+        max_length=10,
+        choices=c.DeathRelated.choices,
+        blank=True,
+        editable=False,
+    )
+    status_notes = models.TextField(blank=True, editable=False)
     # Optimistic locking: an edit made from an older version is refused (registry.actions).
     version = models.PositiveIntegerField(default=1, editable=False)
 
@@ -114,12 +161,21 @@ class Patient(models.Model):
             ),
         ]
         permissions = [
-            ("view_identifiers", "Can see patient identifiers (NHS number, hospital number)")
+            ("view_identifiers", "Can see patient identifiers (NHS number, hospital number)"),
+            (
+                "mark_entered_in_error",
+                'Can mark clinical records "entered in error" and undo the mark',
+            ),
         ]
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.registry_number
+
+    @property
+    def follow_up_ended_on(self) -> date | None:
+        """The day the patient's follow-up ended (died, withdrew, lost), or None."""
+        return self.status_date if self.status in FOLLOW_UP_ENDED else None
 
     def clean_fields(self, exclude=None):
         # Trim and capitalise before the validator sees it, whichever way it came (page, API,
@@ -133,9 +189,28 @@ class Patient(models.Model):
         self.mrn_hash = identifier_hash(self.mrn) if self.mrn else ""
         if self.year_of_birth and self.year_of_birth > timezone.localdate().year:
             raise ValidationError({"year_of_birth": "The year of birth cannot be in the future."})
+        self._clean_status()
+
+    def _clean_status(self) -> None:
+        errors = {}
+        if self.status == c.PatientStatus.ALIVE:
+            if self.status_date or self.death_related:
+                errors["status_date"] = "A patient in follow-up has no status date."
+        elif self.status_date is None:
+            errors["status_date"] = (
+                f"Give the date: {self.get_status_display().lower()} on which day?"
+            )
+        elif self.status_date > timezone.localdate():
+            errors["status_date"] = "The date cannot be in the future."
+        if self.status == c.PatientStatus.DIED and not self.death_related:
+            errors["death_related"] = "Say whether the death was related to the procedure."
+        if self.status != c.PatientStatus.DIED and self.death_related:
+            errors["death_related"] = "Only a death is related or not to the procedure."
+        if errors:
+            raise ValidationError(errors)
 
 
-class Lesion(models.Model):
+class Lesion(Correctable):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lesions")
     spinal_levels = models.CharField(
         max_length=40, blank=True, help_text="Spinal level or contiguous levels, e.g. L3 or T12-L1"
@@ -198,6 +273,18 @@ class Lesion(models.Model):
         blank=True,
         help_text="On axial T2-weighted MRI at the most compressed level",
     )
+    prior_radiotherapy = models.CharField(
+        "Radiotherapy to this level or site before",
+        max_length=10,
+        choices=c.PriorRadiotherapy.choices,
+        blank=True,
+    )
+    prior_radiotherapy_date = models.DateField(
+        "Date of the last radiotherapy to it",
+        null=True,
+        blank=True,
+        help_text="The last fraction, if known",
+    )
 
     SINS_FIELDS = ("sins_pain", "sins_alignment", "sins_collapse", "sins_posterolateral")
 
@@ -248,9 +335,18 @@ class Lesion(models.Model):
             }
             if spinal_only:
                 raise ValidationError(spinal_only)
+        if self.prior_radiotherapy_date is not None:
+            if self.prior_radiotherapy != c.PriorRadiotherapy.YES:
+                raise ValidationError(
+                    {"prior_radiotherapy_date": "A date is given, but no radiotherapy before."}
+                )
+            if self.prior_radiotherapy_date > timezone.localdate():
+                raise ValidationError(
+                    {"prior_radiotherapy_date": "The date cannot be in the future."}
+                )
 
 
-class MdtDecisionRecord(models.Model):
+class MdtDecisionRecord(Correctable):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="mdt_decisions")
     lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, null=True, blank=True)
     meeting_date = models.DateField(validators=[validate_not_future])
@@ -283,7 +379,7 @@ class MdtDecisionRecord(models.Model):
             )
 
 
-class Consent(models.Model):
+class Consent(Correctable):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consents")
     consent_date = models.DateField(validators=[validate_not_future])
     leaflet_title = models.CharField("Written information (leaflet title)", max_length=200)
@@ -306,7 +402,7 @@ class Consent(models.Model):
         return f"Consent of {self.consent_date:%d %b %Y}"
 
 
-class Procedure(models.Model):
+class Procedure(Correctable):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="procedures")
     lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, related_name="procedures")
     procedure_date = models.DateField(validators=[validate_not_future])
@@ -358,8 +454,6 @@ class Procedure(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     opcs_coded_at = models.DateTimeField(null=True, blank=True)
-    # Optimistic locking: an edit made from an older version is refused (registry.actions).
-    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["procedure_date"]
@@ -385,11 +479,13 @@ class Procedure(models.Model):
             errors["cement_volume_ml"] = "A cement volume is given but no cement was used."
         if self.cement != c.Cement.NONE and self.cement_volume_ml is None:
             errors["cement_volume_ml"] = "Give the volume of cement injected."
-        expected_cement = {
-            c.ProcedureType.RFA_VERTEBROPLASTY: c.Cement.VERTEBROPLASTY,
-            c.ProcedureType.RFA_KYPHOPLASTY: c.Cement.KYPHOPLASTY,
-        }.get(self.procedure_type)
-        if expected_cement and self.cement != expected_cement:
+        expected_cement = c.CEMENT_OF_PROCEDURE_TYPE.get(self.procedure_type)
+        if expected_cement == c.Cement.NONE and self.cement not in ("", c.Cement.NONE):
+            errors["cement"] = (
+                f"{c.ProcedureType(self.procedure_type).label} injects no cement: choose none, "
+                "or record RF ablation plus vertebroplasty or kyphoplasty."
+            )
+        elif expected_cement and self.cement != expected_cement:
             errors["cement"] = f"This procedure includes {c.Cement(expected_cement).label.lower()}."
         if self.levels_treated:
             try:
@@ -433,7 +529,22 @@ class AblationCycle(models.Model):
         return f"Cycle {self.order}: {self.target_temp_c} °C for {self.time_at_target_s} s"
 
 
-class Assessment(models.Model):
+class AssessmentQuerySet(CorrectableQuerySet):
+    def awaiting(self):
+        """Scheduled assessments still to be done: not recorded (or recorded in error), not
+        closed (could not be done, or the patient's follow-up ended before the window
+        closed), of a procedure that counts. What the follow-up lists chase."""
+        ended = Q(patient__status__in=FOLLOW_UP_ENDED) & Q(
+            window_closes__gte=F("patient__status_date")
+        )
+        return (
+            self.filter(Q(assessed_on__isnull=True) | Q(entered_in_error=True))
+            .filter(not_done_reason="", procedure__entered_in_error=False)
+            .exclude(ended)
+        )
+
+
+class Assessment(Correctable):
     """One scheduled follow-up (or the baseline): raw answers only; scores are derived."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="assessments")
@@ -477,7 +588,11 @@ class Assessment(models.Model):
     # done in window (a 12-month score taken at day 15 is not a 12-month outcome).
     outside_window = models.BooleanField("Outside the window", default=False)
     outside_window_reason = models.TextField("Reason for assessing outside the window", blank=True)
-    version = models.PositiveIntegerField(default=1, editable=False)
+    # A time point that could not be done (too unwell to answer, in hospital elsewhere...):
+    # closed with its reason rather than left overdue (docs/audit.md).
+    not_done_reason = models.TextField("Why it could not be done", blank=True, editable=False)
+
+    objects = AssessmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_date"]
@@ -492,11 +607,26 @@ class Assessment(models.Model):
 
     @property
     def is_done(self) -> bool:
-        return self.assessed_on is not None
+        # Answers marked "entered in error" stay on the row for the undo, but do not count.
+        return self.assessed_on is not None and not self.entered_in_error
+
+    @property
+    def is_closed(self) -> bool:
+        """Not done and never will be: it could not be done, or the patient's follow-up ended
+        before its window closed (died, withdrew, lost to follow-up)."""
+        if self.is_done:
+            return False
+        return bool(self.not_done_reason) or followup.ended_in_window(
+            self.window_closes, self.patient.follow_up_ended_on
+        )
 
     def status(self, today: date | None = None) -> followup.Status:
         return followup.status(
-            self.window_opens, self.window_closes, self.assessed_on, today or timezone.localdate()
+            self.window_opens,
+            self.window_closes,
+            self.assessed_on if self.is_done else None,
+            today or timezone.localdate(),
+            closed=self.is_closed,
         )
 
     @property
@@ -623,7 +753,7 @@ class AnalgesicEntry(models.Model):
             raise ValidationError({"doses_per_day": "Give the number of doses in 24 hours."})
 
 
-class AdverseEvent(models.Model):
+class AdverseEvent(Correctable):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="adverse_events")
     procedure = models.ForeignKey(
         Procedure, on_delete=models.CASCADE, related_name="adverse_events"
@@ -643,7 +773,6 @@ class AdverseEvent(models.Model):
         "Reported to MHRA Yellow Card on", null=True, blank=True
     )
     yellow_card_reference = models.CharField(max_length=40, blank=True)
-    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["onset_date"]
@@ -663,6 +792,25 @@ class AdverseEvent(models.Model):
             )
         if self.procedure_id and self.patient_id and self.procedure.patient_id != self.patient_id:
             errors["procedure"] = "This procedure belongs to another patient."
+        # Inside the patient's course: nothing starts after the death (issue 12, item 4).
+        patient = self.patient if self.patient_id else None
+        if (
+            patient is not None
+            and self.onset_date
+            and patient.status == c.PatientStatus.DIED
+            and patient.status_date
+            and self.onset_date > patient.status_date
+        ):
+            errors["onset_date"] = (
+                f"The patient died on {patient.status_date:%d %B %Y}: an adverse event cannot "
+                "start after the patient's death. Correct the date, or the patient's status."
+            )
+        # CTCAE v5.0: grade 5 is death related to the adverse event, so the two go together.
+        fatal = self.outcome == c.EventOutcome.FATAL
+        if self.severity == c.Severity.GRADE_5 and not fatal:
+            errors["outcome"] = "A grade 5 event is a death: its outcome is fatal."
+        if fatal and self.severity is not None and self.severity != c.Severity.GRADE_5:
+            errors["severity"] = "A fatal outcome is grade 5 (death related to the event)."
         if self.event_type == c.AdverseEventType.CEMENT_LEAKAGE and self.symptomatic is None:
             errors["symptomatic"] = "Say whether the cement leakage was symptomatic."
         if self.yellow_card_reference and not self.yellow_card_reported_on:
@@ -711,17 +859,54 @@ class LocalApproval(models.Model):
         null=True, blank=True, help_text="From this date the procedure is no longer approved"
     )
     withdrawal_reason = models.TextField(blank=True)
+    # The committee's later decision on the same procedure replaces this one: the new approval
+    # names the one it supersedes, and this one records the date it stopped being in force
+    # (the new decision's date) and why, so "in force" is a condition on this row alone, which
+    # the database's partial unique constraint below can check (registry.actions.governance).
+    supersedes = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+        editable=False,
+    )
+    superseded_on = models.DateField(null=True, blank=True, editable=False)
+    supersession_reason = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["site", "procedure_type", "-decision_date"]
         permissions = [("manage_approvals", "Can record local approvals and credential operators")]
+        constraints = [
+            # One decision in force per procedure per site: a second one is recorded by
+            # superseding the first, or after withdrawing it (issue 12: three were in force).
+            models.UniqueConstraint(
+                fields=["site", "procedure_type"],
+                condition=models.Q(withdrawn_on__isnull=True, superseded_on__isnull=True),
+                name="one_approval_in_force_per_procedure",
+                violation_error_message=(
+                    "Another approval of this procedure is in force at this site: supersede it "
+                    "or withdraw it first."
+                ),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_procedure_type_display()} at {self.site.code}: {self.get_decision_display()}"
 
     @property
+    def in_force(self) -> bool:
+        """Neither withdrawn nor superseded (both dates are never in the future)."""
+        return self.withdrawn_on is None and self.superseded_on is None
+
+    @property
+    def ended_on(self) -> date | None:
+        """The first day this decision no longer held, if it has ended."""
+        return self.withdrawn_on or self.superseded_on
+
+    @property
     def is_approved(self) -> bool:
-        return self.decision in c.APPROVED_DECISIONS and self.withdrawn_on is None
+        return self.decision in c.APPROVED_DECISIONS and self.in_force
 
     def clean(self):
         errors = {}
@@ -749,6 +934,20 @@ class CredentialedOperator(models.Model):
         max_length=300, help_text="Training and expertise, e.g. vertebroplasty, 50 cases"
     )
     credentialed_on = models.DateField()
+    # The credential this one continues when its approval superseded an earlier one: the
+    # operator was not credentialed again, the committee carried the credential over.
+    carried_over_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="carried_into",
+        editable=False,
+    )
+    # The committee withdraws a credential (or it was recorded in error): from that day the
+    # operator needs an override; procedures before it stay covered. Kept, never deleted.
+    withdrawn_on = models.DateField(null=True, blank=True, editable=False)
+    withdrawal_reason = models.TextField(blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -769,13 +968,25 @@ class ProcedureGovernance(models.Model):
     overridden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The pathway rules (registry.data_quality.PATHWAY_RULES) the procedure broke when it was
+    # recorded, by their codes, and the reason the user gave to record it all the same.
+    pathway_exceptions = models.JSONField(default=list, blank=True)
+    pathway_override_reason = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"Governance of procedure {self.procedure_id}"
 
     @property
-    def has_override(self) -> bool:
+    def has_credentialing_override(self) -> bool:
         return bool(self.uncredentialed_operators)
+
+    @property
+    def has_pathway_override(self) -> bool:
+        return bool(self.pathway_exceptions)
+
+    @property
+    def has_override(self) -> bool:
+        return self.has_credentialing_override or self.has_pathway_override
 
 
 class AuditChainHead(models.Model):
@@ -966,3 +1177,32 @@ class ApiToken(models.Model):
     @property
     def can_write(self) -> bool:
         return self.scope == self.Scope.READ_WRITE
+
+
+class DataQualityAcknowledgement(models.Model):
+    """A data-quality finding (``registry.data_quality``) that a user reviewed and accepted
+    as a true value, with the reason: the finding then shows as acknowledged and leaves the
+    open count. A finding is one rule firing on one record, so it is named by the rule's code
+    and the record's id (the rule says which kind of record). Written only by
+    ``registry.actions.acknowledge_finding``, with its audit entry."""
+
+    rule = models.CharField(max_length=60)
+    record_type = models.CharField(max_length=50, help_text="The model name of the record")
+    object_id = models.PositiveBigIntegerField()
+    reason = models.TextField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "object_id"],
+                name="one_acknowledgement_per_finding",
+                violation_error_message="This finding has already been acknowledged.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on {self.record_type} {self.object_id}"

@@ -28,11 +28,12 @@ def _perms(actions: tuple[str, ...]) -> set[str]:
 GUIDANCE_READ = {"guidance.view_guidance", "registry.view_localapproval"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
+    # Those who record the journey also put it right (docs/corrections.md).
     Role.CLINICIAN: _perms(("view", "add", "change"))
-    | {"registry.view_identifiers", "audit.view_dashboard"}
+    | {"registry.view_identifiers", "registry.mark_entered_in_error", "audit.view_dashboard"}
     | GUIDANCE_READ,
     Role.COORDINATOR: _perms(("view", "add", "change"))
-    | {"registry.view_identifiers"}
+    | {"registry.view_identifiers", "registry.mark_entered_in_error"}
     | GUIDANCE_READ,
     Role.GOVERNANCE: _perms(("view",))
     | {"registry.view_identifiers", "registry.view_auditevent", "registry.manage_approvals"}

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from thermablate.clinical.followup import Status
-from thermablate.registry.models import Lesion, MdtDecisionRecord, Patient
+from thermablate.registry.models import Correctable, Lesion, MdtDecisionRecord, Patient
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,11 @@ class TimelineEntry:
     title: str
     detail: str
     url: str = ""
+    record: Correctable | None = None  # what "correct" and "entered in error" act on
+
+    @property
+    def record_kind(self) -> str:
+        return self.record._meta.model_name if self.record is not None else ""
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,11 @@ def lesion_staging(lesion: Lesion) -> str:
         parts.append(f"SINS {score.total}, {score.category_label.lower()}")
     if lesion.bilsky_grade:
         parts.append(f"Bilsky grade {lesion.bilsky_grade}")
+    if lesion.prior_radiotherapy == "yes":
+        when = lesion.prior_radiotherapy_date
+        parts.append("irradiated before" + (f" ({when:%B %Y})" if when else ""))
+    elif lesion.prior_radiotherapy == "no":
+        parts.append("not irradiated before")
     return "; ".join(parts)
 
 
@@ -50,18 +60,21 @@ def _mdt_detail(mdt: MdtDecisionRecord) -> str:
 
 def patient_timeline(patient: Patient) -> list[TimelineEntry]:
     entries: list[TimelineEntry] = []
-    for mdt in patient.mdt_decisions.select_related("lesion"):
-        entries.append(TimelineEntry(mdt.meeting_date, "mdt", "MDT decision", _mdt_detail(mdt)))
-    for consent in patient.consents.all():
+    for mdt in patient.mdt_decisions.live().select_related("lesion"):
+        entries.append(
+            TimelineEntry(mdt.meeting_date, "mdt", "MDT decision", _mdt_detail(mdt), record=mdt)
+        )
+    for consent in patient.consents.live():
         entries.append(
             TimelineEntry(
                 consent.consent_date,
                 "consent",
                 "Consent",
                 f"Written information: {consent.leaflet_title} (version {consent.leaflet_version})",
+                record=consent,
             )
         )
-    for procedure in patient.procedures.prefetch_related("cycles"):
+    for procedure in patient.procedures.live().prefetch_related("cycles"):
         cycles = ", ".join(
             f"{c.target_temp_c} °C for {c.time_at_target_s} s" for c in procedure.cycles.all()
         )
@@ -72,9 +85,13 @@ def patient_timeline(patient: Patient) -> list[TimelineEntry]:
                 procedure.get_procedure_type_display(),
                 f"{procedure.lesion.location}; {cycles}",
                 reverse("procedure_detail", args=[procedure.pk]),
+                record=procedure,
             )
         )
-    for assessment in patient.assessments.filter(assessed_on__isnull=False):
+    done = patient.assessments.live().filter(
+        assessed_on__isnull=False, procedure__entered_in_error=False
+    )
+    for assessment in done:
         pain = "" if assessment.pain_worst is None else f"worst pain {assessment.pain_worst}/10"
         title = f"{assessment.get_timepoint_display()} assessment"
         if not assessment.in_window:
@@ -90,9 +107,10 @@ def patient_timeline(patient: Patient) -> list[TimelineEntry]:
                 title,
                 pain,
                 reverse("assessment_record", args=[assessment.pk]),
+                record=assessment,
             )
         )
-    for event in patient.adverse_events.all():
+    for event in patient.adverse_events.live().filter(procedure__entered_in_error=False):
         entries.append(
             TimelineEntry(
                 event.onset_date,
@@ -100,10 +118,27 @@ def patient_timeline(patient: Patient) -> list[TimelineEntry]:
                 f"Adverse event: {event.get_event_type_display()}",
                 f"CTCAE grade {event.severity}; {event.get_outcome_display().lower()}",
                 reverse("yellow_card_draft", args=[event.pk]),
+                record=event,
             )
         )
     order = {"mdt": 0, "consent": 1, "assessment": 2, "procedure": 3, "adverse_event": 4}
     return sorted(entries, key=lambda e: (e.when, order[e.kind]))
+
+
+def entered_in_error(patient: Patient) -> list[tuple[str, Correctable]]:
+    """The patient's records marked "entered in error" (kind, record), for the page's list
+    with an undo."""
+    found: list[tuple[str, Correctable]] = []
+    for related in (
+        patient.lesions,
+        patient.mdt_decisions,
+        patient.consents,
+        patient.procedures,
+        patient.assessments,
+        patient.adverse_events,
+    ):
+        found.extend((r._meta.model_name, r) for r in related.filter(entered_in_error=True))
+    return found
 
 
 def patient_flags(patient: Patient, today: date | None = None) -> list[Flag]:
@@ -111,17 +146,17 @@ def patient_flags(patient: Patient, today: date | None = None) -> list[Flag]:
     today = today or timezone.localdate()
     rn = patient.registry_number
     flags: list[Flag] = []
-    if not patient.lesions.exists():
+    if not patient.lesions.live().exists():
         flags.append(Flag("no_lesion", "No lesion recorded", reverse("lesion_create", args=[rn])))
-    if not patient.mdt_decisions.exists():
+    if not patient.mdt_decisions.live().exists():
         flags.append(Flag("no_mdt", "No MDT decision recorded", reverse("mdt_create", args=[rn])))
-    if not patient.consents.exists():
+    if not patient.consents.live().exists():
         flags.append(
             Flag("no_consent", "No consent recorded", reverse("consent_create", args=[rn]))
         )
-    for procedure in patient.procedures.all():
+    for procedure in patient.procedures.live():
         baseline = procedure.assessments.filter(timepoint="baseline").first()
-        if baseline is not None and not baseline.is_done:
+        if baseline is not None and not baseline.is_done and not baseline.is_closed:
             flags.append(
                 Flag(
                     "no_baseline",
@@ -129,9 +164,7 @@ def patient_flags(patient: Patient, today: date | None = None) -> list[Flag]:
                     reverse("assessment_record", args=[baseline.pk]),
                 )
             )
-    for assessment in patient.assessments.filter(assessed_on__isnull=True).exclude(
-        timepoint="baseline"
-    ):
+    for assessment in patient.assessments.awaiting().exclude(timepoint="baseline"):
         if assessment.status(today) is Status.OVERDUE:
             flags.append(
                 Flag(

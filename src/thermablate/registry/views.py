@@ -17,9 +17,10 @@ from thermablate.registry import access, actions, coding
 from thermablate.registry import audit_trail_page as trail
 from thermablate.registry.approvals import special_arrangements_checklist
 from thermablate.registry.audit_trail import record_found_by, record_identifiers_shown
+from thermablate.registry.data_quality_views import warn_of_findings
 from thermablate.registry.fields import identifier_hash, normalise_hospital_number
 from thermablate.registry.forms import (
-    AblationCycleFormSet,
+    ADD_CYCLE,
     AdverseEventForm,
     AnalgesicFormSet,
     AssessmentForm,
@@ -30,6 +31,8 @@ from thermablate.registry.forms import (
     MdtDecisionForm,
     PatientForm,
     ProcedureForm,
+    cycle_formset,
+    show_as_typed,
 )
 from thermablate.registry.models import (
     AdverseEvent,
@@ -40,7 +43,7 @@ from thermablate.registry.models import (
     Procedure,
 )
 from thermablate.registry.scores import scores_for
-from thermablate.registry.timeline import patient_flags, patient_timeline
+from thermablate.registry.timeline import entered_in_error, patient_flags, patient_timeline
 from thermablate.registry.validators import normalise_nhs_number
 from thermablate.web.forms import apply_errors
 
@@ -56,9 +59,7 @@ def home(request):
     context = {"staff": staff}
     if request.user.has_perm("registry.view_assessment"):
         today = timezone.localdate()
-        open_assessments = Assessment.objects.filter(
-            patient__site=staff.site, assessed_on__isnull=True
-        )
+        open_assessments = Assessment.objects.awaiting().filter(patient__site=staff.site)
         context["overdue_count"] = open_assessments.filter(window_closes__lt=today).count()
         context["due_count"] = open_assessments.filter(
             window_opens__lte=today, window_closes__gte=today
@@ -66,13 +67,19 @@ def home(request):
     return render(request, "registry/home.html", context)
 
 
+@require_http_methods(["GET", "POST"])
 def patient_list(request):
+    """The site's patients, and the search by NHS number, hospital number or registry number.
+
+    The search is a POST (with the CSRF token) answered in place: an identifier in a query
+    string would be written to server and proxy logs, browser history and the next Referer.
+    A ``?q=`` typed into the address is therefore never searched nor shown back."""
     patients = access.patients_for(request.user)
-    form = FindPatientForm(request.GET or None)
+    form = FindPatientForm(request.POST if request.method == "POST" else None)
     query = ""
     if form.is_bound and not form.is_valid():
         patients = patients.none()  # a refused search shows its error, not everyone
-    elif form.is_valid() and form.cleaned_data["q"]:
+    elif form.is_bound and form.cleaned_data["q"]:
         query = form.cleaned_data["q"].strip()
         # Identifiers are found only through their keyed hashes (exact match), and only by
         # those who may see them; each find is recorded with the identifier that found it.
@@ -91,9 +98,13 @@ def patient_list(request):
         else:
             patients = patients.filter(registry_number__iexact=query)
     patients = patients.annotate(procedure_count=Count("procedures"))[:200]
-    return render(
-        request, "registry/patient_list.html", {"patients": patients, "form": form, "query": query}
-    )
+    context = {
+        "patients": patients,
+        "form": form,
+        "query": query,
+        "search_in_address": request.method == "GET" and "q" in request.GET,
+    }
+    return render(request, "registry/patient_list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -108,6 +119,7 @@ def patient_create(request):
             apply_errors(form, exc)
         else:
             messages.success(request, f"Patient {patient.registry_number} registered.")
+            warn_of_findings(request, patient)
             return redirect("patient_detail", patient.registry_number)
     return render(request, "registry/form_page.html", {"form": form, "title": "Register a patient"})
 
@@ -125,6 +137,7 @@ def patient_edit(request, registry_number):
             apply_errors(form, exc)
         else:
             messages.success(request, "Patient details saved.")
+            warn_of_findings(request, patient)
             return redirect("patient_detail", patient.registry_number)
     record_identifiers_shown(request.user, [patient], via="edit page")  # the form shows it
     return render(
@@ -146,8 +159,11 @@ def patient_detail(request, registry_number):
         "timeline": patient_timeline(patient),
         "flags": patient_flags(patient),
         "checklist": special_arrangements_checklist(patient),
-        "lesions": patient.lesions.all(),
+        "lesions": patient.lesions.live(),
+        "in_error": entered_in_error(patient),
         "can_edit": request.user.has_perm("registry.add_procedure"),
+        "can_mark": request.user.has_perm("registry.mark_entered_in_error"),
+        "can_change_patient": request.user.has_perm("registry.change_patient"),
     }
     return render(request, "registry/patient_detail.html", context)
 
@@ -169,11 +185,12 @@ def _simple_create(
     form = form_class(request.POST or None, instance=instance, **kwargs)
     if request.method == "POST" and form.is_valid():
         try:
-            action(patient, acting_user=request.user, **form.cleaned_data)
+            record = action(patient, acting_user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, f"{title.split(' ', 1)[1].capitalize()} saved.")
+            warn_of_findings(request, record)
             return redirect("patient_detail", patient.registry_number)
     return render(
         request, "registry/form_page.html", {"form": form, "title": title, "patient": patient}
@@ -238,11 +255,15 @@ def procedure_create(request, registry_number):
     patient = access.get_patient(request.user, registry_number, "registry.add_procedure")
     data = request.POST or None
     form = ProcedureForm(data, patient=patient, instance=Procedure(patient=patient))
-    cycles = AblationCycleFormSet(data, prefix="cycles")
-    if request.method == "POST" and form.is_valid() and cycles.is_valid():
+    cycles = cycle_formset(data)
+    adding_a_cycle = ADD_CYCLE in request.POST
+    if adding_a_cycle:
+        show_as_typed(form)
+    elif request.method == "POST" and form.is_valid() and cycles.is_valid():
         fields = dict(form.cleaned_data)
         operators = fields.pop("operators")
         override_reason = fields.pop("override_reason")
+        pathway_override_reason = fields.pop("pathway_override_reason")
         cycle_rows = [row for row in cycles.cleaned_data if row]
         try:
             procedure = actions.record_governed_procedure(
@@ -251,12 +272,14 @@ def procedure_create(request, registry_number):
                 operators=operators,
                 cycles=cycle_rows,
                 override_reason=override_reason,
+                pathway_override_reason=pathway_override_reason,
                 **fields,
             )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, "Procedure saved; its follow-up schedule has been created.")
+            warn_of_findings(request, procedure)
             return redirect("procedure_detail", procedure.pk)
     return render(
         request,
@@ -333,6 +356,7 @@ def assessment_record(request, assessment_id):
             apply_errors(form, exc)
         else:
             messages.success(request, f"{assessment.get_timepoint_display()} assessment saved.")
+            warn_of_findings(request, assessment)
             return redirect("patient_detail", assessment.patient.registry_number)
     if request.method == "POST":
         # Validating a model form copies the posted values onto its instance, even when it
@@ -357,7 +381,8 @@ def follow_ups(request):
     staff = access.require(request.user, "registry.view_assessment")
     today = timezone.localdate()
     pending = (
-        Assessment.objects.filter(patient__site=staff.site, assessed_on__isnull=True)
+        Assessment.objects.awaiting()
+        .filter(patient__site=staff.site)
         .select_related("patient", "procedure")
         .order_by("window_closes")
     )

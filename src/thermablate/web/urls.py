@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from thermablate.registry import governance_views
+from thermablate.registry import correction_views as corrections
+from thermablate.registry import data_quality_views, governance_views
 from thermablate.registry import views as registry
 from thermablate.registry.api import api
 from thermablate.web import two_factor
@@ -47,6 +48,29 @@ urlpatterns = [
     ),
     path("assessments/<int:assessment_id>/", registry.assessment_record, name="assessment_record"),
     path("follow-ups/", registry.follow_ups, name="follow_ups"),
+    # Putting records right (registry/correction_views.py).
+    path(
+        "patients/<str:registry_number>/status/",
+        corrections.patient_status,
+        name="patient_status",
+    ),
+    path("procedures/<int:pk>/correct/", corrections.correct_procedure, name="procedure_correct"),
+    path(
+        "assessments/<int:pk>/not-done/",
+        corrections.assessment_not_done,
+        name="assessment_not_done",
+    ),
+    path("records/<str:kind_name>/<int:pk>/correct/", corrections.correct, name="record_correct"),
+    path(
+        "records/<str:kind_name>/<int:pk>/entered-in-error/",
+        corrections.mark_in_error,
+        name="record_mark_in_error",
+    ),
+    path(
+        "records/<str:kind_name>/<int:pk>/entered-in-error/undo/",
+        corrections.undo_in_error,
+        name="record_undo_in_error",
+    ),
     path("audit-trail/", registry.audit_trail, name="audit_trail"),
     path("governance/", governance_views.governance, name="governance"),
     path("governance/approvals/new/", governance_views.approval_create, name="approval_create"),
@@ -59,6 +83,22 @@ urlpatterns = [
         "governance/approvals/<int:approval_id>/withdraw/",
         governance_views.approval_withdraw,
         name="approval_withdraw",
+    ),
+    path(
+        "governance/approvals/<int:approval_id>/credentials/<int:credential_id>/withdraw/",
+        governance_views.credential_withdraw,
+        name="credential_withdraw",
+    ),
+    path(
+        "governance/approvals/<int:approval_id>/supersede/",
+        governance_views.approval_supersede,
+        name="approval_supersede",
+    ),
+    path("data-quality/", data_quality_views.data_quality, name="data_quality"),
+    path(
+        "data-quality/acknowledge/<slug:rule_code>/<int:object_id>/",
+        data_quality_views.acknowledge,
+        name="data_quality_acknowledge",
     ),
     path("", include("thermablate.guidance.urls")),
     path("audit/", include("thermablate.audit.urls")),

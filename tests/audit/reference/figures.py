@@ -33,58 +33,89 @@ def cohort_size(tables: ReferenceTables) -> cohort.CohortSize:
     )
 
 
-def follow_up_completeness(
-    assessments: pd.DataFrame, as_of: date
-) -> list[cohort.FollowUpCompleteness]:
+# The reference's own reading of the patient statuses (registry.choices.PatientStatus), kept
+# apart from production's (analysis.cohort): the follow-up of a patient who died or withdrew
+# ends their eligibility; one lost to follow-up stays eligible and unreached.
+ENDS_ELIGIBILITY = ("died", "withdrew_follow_up", "withdrew_consent")
+LOST = "lost_to_follow_up"
+
+
+def follow_up_flags(assessments: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Per scheduled assessment, one flag per state on ``as_of`` (docs/audit.md, "Follow-up
+    completeness"): done, outside, not_eligible, lost, not_done, missed, open, later. Written
+    out here, row by row in vectorised form, rather than taken from production
+    (``cohort.follow_up_states``): exactly one flag is set in each row."""
     today = pd.Timestamp(as_of)
-    recorded = assessments.assessed_on.notna()
     done = done_in_window(assessments)
-    outside = recorded & ~done
-    missed = ~recorded & (assessments.window_closes < today)
-    open_now = (
-        ~recorded & (assessments.window_opens <= today) & (assessments.window_closes >= today)
+    outside = recorded(assessments) & ~done
+    nothing = ~recorded(assessments)
+    # The window's last day is on or after the day the patient's follow-up ended.
+    ended = assessments.follow_up_ended_on.notna() & (
+        assessments.follow_up_ended_on <= assessments.window_closes
     )
-    flags = pd.DataFrame(
+    not_eligible = nothing & ended & assessments.follow_up_end.isin(ENDS_ELIGIBILITY)
+    lost = nothing & ended & (assessments.follow_up_end == LOST)
+    # A "could not be done" on an assessment marked in error is as if never recorded.
+    in_error = assessments.entered_in_error.astype(bool)
+    not_done = nothing & ~not_eligible & ~lost & assessments.not_done.astype(bool) & ~in_error
+    pending = nothing & ~not_eligible & ~lost & ~not_done
+    return pd.DataFrame(
         {
             "timepoint": assessments.timepoint,
             "done": done,
             "outside": outside,
-            "missed": missed,
-            "open": open_now,
+            "not_eligible": not_eligible,
+            "lost": lost,
+            "not_done": not_done,
+            "missed": pending & (assessments.window_closes < today),
+            "open": pending
+            & (assessments.window_opens <= today)
+            & (assessments.window_closes >= today),
+            "later": pending & (assessments.window_opens > today),
         }
     )
+
+
+def follow_up_completeness(
+    assessments: pd.DataFrame, as_of: date
+) -> list[cohort.FollowUpCompleteness]:
+    flags = follow_up_flags(assessments, as_of)
+    kinds = [kind for kind in cohort.FollowUpCounts._fields if kind != "scheduled"]
     counts = flags.groupby("timepoint").agg(
-        scheduled=("done", "size"),
-        done=("done", "sum"),
-        outside=("outside", "sum"),
-        missed=("missed", "sum"),
-        open=("open", "sum"),
+        scheduled=("done", "size"), **{kind: (kind, "sum") for kind in kinds}
     )
     return cohort.follow_up_from_counts(
         {
-            timepoint: (row["scheduled"], row["done"], row["outside"], row["missed"], row["open"])
+            timepoint: cohort.FollowUpCounts(
+                scheduled=row["scheduled"], **{kind: row[kind] for kind in kinds}
+            )
             for timepoint, row in counts.iterrows()
         }
     )
 
 
+def recorded(assessments: pd.DataFrame) -> pd.Series:
+    """An assessment date is recorded and the assessment is not marked entered in error."""
+    return assessments.assessed_on.notna() & ~assessments.entered_in_error.astype(bool)
+
+
 def done_in_window(assessments: pd.DataFrame) -> pd.Series:
     """Written out here rather than taken from production (``cohort.in_window``): the
-    reference's own reading of "done" -- a date recorded, and that date between the window's
-    first and last days, both included."""
-    recorded = assessments.assessed_on.notna()
+    reference's own reading of "done" -- a date recorded on an assessment not in error, and
+    that date between the window's first and last days, both included."""
     day = assessments.assessed_on
-    return recorded & (day >= assessments.window_opens) & (day <= assessments.window_closes)
+    return (
+        recorded(assessments)
+        & (day >= assessments.window_opens)
+        & (day <= assessments.window_closes)
+    )
 
 
 def overdue_count(assessments: pd.DataFrame, as_of: date) -> int:
-    """Follow-ups (baseline excluded) whose window has closed without an assessment."""
-    late = (
-        assessments.assessed_on.isna()
-        & (assessments.window_closes < pd.Timestamp(as_of))
-        & (assessments.timepoint != "baseline")
-    )
-    return int(late.sum())
+    """Follow-ups (baseline excluded) whose window has closed with nothing recorded while the
+    patient was in follow-up and the time point not closed."""
+    flags = follow_up_flags(assessments, as_of)
+    return int((flags.missed & (flags.timepoint != "baseline")).sum())
 
 
 def data_completeness(tables: ReferenceTables) -> list[cohort.FieldCompleteness]:
@@ -153,8 +184,11 @@ def unconvertible_analgesic_count(assessments: pd.DataFrame) -> int:
 def event_rates(
     procedures: pd.DataFrame, events: pd.DataFrame, event_types: Mapping[str, str]
 ) -> list[safety.EventRate]:
-    """One row per event type (in the order given), then any event, serious and device-related."""
-    in_cohort = events[events.procedure_id.isin(set(procedures.procedure_id))]
+    """One row per event type (in the order given), then any event, serious and device-related.
+    Events marked entered in error are not counted."""
+    in_cohort = events[
+        events.procedure_id.isin(set(procedures.procedure_id)) & ~events.entered_in_error
+    ]
 
     def tally(subset: pd.DataFrame) -> tuple[int, int]:
         return len(subset), int(subset.procedure_id.nunique())
@@ -172,8 +206,9 @@ def event_rates(
 
 
 def complications_by_procedure(procedures: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
-    """1 for each procedure with any adverse event, else 0, indexed by procedure_id."""
-    with_event = set(events.procedure_id)
+    """1 for each procedure with any adverse event (not in error), else 0, indexed by
+    procedure_id."""
+    with_event = set(events.procedure_id[~events.entered_in_error])
     return pd.Series(
         procedures.procedure_id.isin(with_event).astype(int).to_numpy(),
         index=procedures.procedure_id.to_numpy(),

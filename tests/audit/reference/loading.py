@@ -28,6 +28,8 @@ def load_tables(cohort: queries.CohortFilter) -> ReferenceTables:
         ],
         t.OPERATOR_COLUMNS,
     )
+    # Every event of the cohort's procedures, those in error too: the reference leaves them
+    # out itself (figures.event_rates), so that production's own filter is checked.
     event_rows = queries.fetch(
         AdverseEvent.objects.filter(procedure__in=ids).order_by(),
         (
@@ -39,10 +41,13 @@ def load_tables(cohort: queries.CohortFilter) -> ReferenceTables:
             "device_related",
             "outcome",
             "yellow_card_reported_on",
+            "entered_in_error",
         ),
     )
     return ReferenceTables(
         **{field.name: getattr(records, field.name) for field in dataclasses.fields(records)},
         operators=operators,
-        events=events_frame([(*row[:-1], bool(row[-1])) for row in event_rows]),
+        events=events_frame(
+            [(*row[:-2], row[-2] is not None, bool(row[-1])) for row in event_rows]
+        ),
     )

@@ -3,7 +3,8 @@
 events, which production counts in the database instead.
 
 EVENTS  adverse event: event_id, procedure_id, event_type, severity (CTCAE grade 1-5),
-        onset_date, device_related, outcome, yellow_card_reported (bool)
+        onset_date, device_related, outcome, yellow_card_reported (bool), entered_in_error
+        (bool: marked "entered in error"; the reference path leaves it out of every count)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ EVENT_COLUMNS = (
     "device_related",
     "outcome",
     "yellow_card_reported",
+    "entered_in_error",
 )
 
 
@@ -30,6 +32,7 @@ def events_frame(rows) -> pd.DataFrame:
     """The EVENTS table from row tuples in ``EVENT_COLUMNS`` order, onset dates parsed."""
     events = t.frame(rows, EVENT_COLUMNS)
     events["onset_date"] = pd.to_datetime(events.onset_date)
+    events["entered_in_error"] = events.entered_in_error.astype(bool)
     return events
 
 

@@ -1,17 +1,28 @@
 """Who is in the audit, how complete their follow-up is, and how complete the key fields are.
 
-Definitions (per scheduled assessment, on the date ``as_of``):
+Follow-up: each scheduled assessment is in exactly one state (``follow_up_states``), decided
+in this order (docs/audit.md, "Follow-up completeness" and "Patient status and completeness"):
 
-- done (in window): an assessment date is recorded within [window opens, window closes];
-- out of window: an assessment date is recorded outside the window (the registry refuses one
-  unless it is marked "outside the window" with a reason; one recorded before that rule is
-  counted here too, by its date). Never counted as done;
-- missed: no assessment date and its window closed before ``as_of``;
-- due: done, out of window or missed, i.e. every assessment that was recorded or could have
-  been made by now;
-- open: no assessment date, window open on ``as_of`` (not yet counted as due or missed);
-- completeness: done / due, with its Wilson interval (an out-of-window assessment is in the
-  denominator, not the numerator).
+- done (in window): an assessment date is recorded, not marked "entered in error", within
+  [window opens, window closes]. The only state counted as done;
+- out of window: an assessment date is recorded (not in error) outside the window (the
+  registry refuses one unless it is marked "outside the window" with a reason; one recorded
+  before that rule is counted here too, by its date). Never counted as done;
+- closed, not eligible: nothing recorded (an assessment in error counts as nothing), and the
+  patient died, withdrew from follow-up or withdrew consent on or before the window's last
+  day. Not due, not missed, not open: it leaves the denominator;
+- lost: nothing recorded, and the patient was lost to follow-up on or before the window's last
+  day. Counted as missed (the registry could not reach an eligible patient);
+- could not be done: nothing recorded, and the time point was closed with a reason (on an
+  assessment not marked in error) while the patient was still in follow-up. Counted as due
+  and not done;
+- otherwise pending, which on the date ``as_of`` is missed (window closed), open (window open)
+  or not yet open.
+
+Per time point: due = done + out of window + missed (including lost) + could not be done,
+i.e. the eligible assessments that were recorded, closed or could have been made by ``as_of``;
+completeness = done / due with its Wilson interval. Closed (not eligible), open and not-yet-
+open assessments are not in the denominator.
 
 Special arrangements are what NICE asks of clinicians before the procedure (2022 consultation
 document on RF ablation for painful spinal metastases, 1.2 and 1.4; HTG670 1.3): an MDT
@@ -24,7 +35,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from thermablate.audit.analysis.stats import Proportion, wilson_interval
@@ -42,6 +55,41 @@ class CohortSize:
     last_procedure: date | None
 
 
+# A patient's status (registry.choices.PatientStatus) that ends their follow-up, by how the
+# audit counts the time points it closes: the patient is no longer eligible (died, withdrew),
+# or eligible but could not be reached (lost). tests/audit checks these against the registry.
+NOT_ELIGIBLE_STATUSES = frozenset({"died", "withdrew_follow_up", "withdrew_consent"})
+LOST_STATUS = "lost_to_follow_up"
+
+# The states of ``follow_up_states``; "pending" is split by ``as_of`` into missed, open and not
+# yet open where the counting happens (the database, or the reference path).
+DONE, OUTSIDE, NOT_ELIGIBLE, LOST, NOT_DONE, PENDING = (
+    "done",
+    "outside",
+    "not_eligible",
+    "lost",
+    "not_done",
+    "pending",
+)
+# The states that close a time point without an assessment, as the summaries store them.
+CLOSED_STATES = (NOT_ELIGIBLE, LOST, NOT_DONE)
+
+
+class FollowUpCounts(NamedTuple):
+    """How many of a time point's scheduled assessments are in each state on ``as_of``.
+
+    ``missed``: window closed with nothing recorded, patient in follow-up (``lost`` apart)."""
+
+    scheduled: int = 0
+    done: int = 0
+    outside: int = 0
+    missed: int = 0
+    lost: int = 0
+    open: int = 0
+    not_eligible: int = 0
+    not_done: int = 0
+
+
 @dataclass(frozen=True)
 class FollowUpCompleteness:
     timepoint: str
@@ -50,44 +98,84 @@ class FollowUpCompleteness:
     due: int
     done: int
     outside_window: int
-    missed: int
+    missed: int  # including the lost ones
+    lost: int
     open: int
+    not_eligible: int  # closed: the patient's follow-up ended (died, withdrew)
+    not_done: int  # could not be done (closed with a reason)
     completeness: Proportion
 
 
-def follow_up_from_counts(
-    counts: Mapping[str, tuple[int, int, int, int, int]],
-) -> list[FollowUpCompleteness]:
-    """One row per time point from (scheduled, done in window, out of window, missed, open)
-    counts per time point."""
+def follow_up_from_counts(counts: Mapping[str, FollowUpCounts]) -> list[FollowUpCompleteness]:
+    """One row per time point from its counts (``FollowUpCounts``)."""
     rows = []
     for timepoint, label in TIMEPOINT_LABELS.items():
-        scheduled, n_done, n_outside, n_missed, n_open = (
-            int(n) for n in counts.get(timepoint, (0, 0, 0, 0, 0))
-        )
-        due = n_done + n_outside + n_missed
+        n = FollowUpCounts(*(int(value) for value in counts.get(timepoint, FollowUpCounts())))
+        missed = n.missed + n.lost
+        due = n.done + n.outside + missed + n.not_done
         rows.append(
             FollowUpCompleteness(
                 timepoint=timepoint,
                 label=label,
-                scheduled=scheduled,
+                scheduled=n.scheduled,
                 due=due,
-                done=n_done,
-                outside_window=n_outside,
-                missed=n_missed,
-                open=n_open,
-                completeness=wilson_interval(n_done, due),
+                done=n.done,
+                outside_window=n.outside,
+                missed=missed,
+                lost=n.lost,
+                open=n.open,
+                not_eligible=n.not_eligible,
+                not_done=n.not_done,
+                completeness=wilson_interval(n.done, due),
             )
         )
     return rows
 
 
+def overdue(rows: list[FollowUpCompleteness]) -> int:
+    """Follow-ups (baseline excluded) whose window closed with nothing recorded while the
+    patient was in follow-up: what the coordinators should have chased. Lost ones are missed
+    but not overdue: there is no one to chase."""
+    return sum(row.missed - row.lost for row in rows if row.timepoint != "baseline")
+
+
+def recorded(assessments: pd.DataFrame) -> pd.Series:
+    """Per row of an ASSESSMENTS table: an assessment date is recorded and the assessment is
+    not marked "entered in error" (its answers stay on the row, for the undo, but count as
+    not recorded)."""
+    return assessments.assessed_on.notna() & ~assessments.entered_in_error.astype(bool)
+
+
 def in_window(assessments: pd.DataFrame) -> pd.Series:
-    """Per row of an ASSESSMENTS table: assessed within [window_opens, window_closes]. A
-    missing date (NaT) compares False, so an assessment not done is not in window."""
-    return (assessments.assessed_on >= assessments.window_opens) & (
-        assessments.assessed_on <= assessments.window_closes
+    """Per row of an ASSESSMENTS table: done within its window, i.e. recorded (``recorded``)
+    and dated within [window_opens, window_closes]. A missing date (NaT) compares False."""
+    return recorded(assessments) & (
+        (assessments.assessed_on >= assessments.window_opens)
+        & (assessments.assessed_on <= assessments.window_closes)
     )
+
+
+def follow_up_states(assessments: pd.DataFrame) -> pd.Series:
+    """The state of each scheduled assessment (see the module's docstring), independent of
+    the report's date: DONE, OUTSIDE, NOT_ELIGIBLE, LOST, NOT_DONE or PENDING."""
+    done = in_window(assessments)
+    outside = recorded(assessments) & ~done
+    ended = assessments.follow_up_ended_on.notna() & (
+        assessments.window_closes >= assessments.follow_up_ended_on
+    )
+    end = assessments.follow_up_end.fillna("")
+    not_eligible = ended & end.isin(NOT_ELIGIBLE_STATUSES)
+    lost = ended & (end == LOST_STATUS)
+    # An assessment marked in error is as if never recorded: a "could not be done" on it no
+    # longer closes the time point either.
+    in_error = assessments.entered_in_error.astype(bool)
+    not_done = assessments.not_done.fillna(False).astype(bool) & ~in_error
+    states = np.select(
+        [done, outside, not_eligible, lost, not_done],
+        [DONE, OUTSIDE, NOT_ELIGIBLE, LOST, NOT_DONE],
+        default=PENDING,
+    )
+    return pd.Series(states, index=assessments.index, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -192,7 +280,9 @@ def arrangement_compliance(counts: ArrangementCounts) -> list[ArrangementComplia
         return wilson_interval(int(count), counts.procedures)
 
     return [
-        ArrangementCompliance("mdt", "MDT decision before the procedure", share(counts.mdt)),
+        ArrangementCompliance(
+            "mdt", "MDT decision to proceed before the procedure", share(counts.mdt)
+        ),
         ArrangementCompliance(
             "written_information", "Written information given", share(counts.written_information)
         ),
@@ -223,12 +313,11 @@ def arrangement_flags(tables: AuditTables) -> pd.DataFrame:
     """Per procedure (the index), whether each special arrangement (``ARRANGEMENT_ITEMS``)
     was in place on or before the procedure date."""
     procedures = tables.procedures
-    mdt = _before_procedure(tables, tables.mdt, "meeting_date")
     consents = _before_procedure(tables, tables.consents, "consent_date")
     baseline = completed_baseline(tables)
     written = consents[consents.leaflet_title.fillna("").str.strip() != ""]
     with_step = {
-        "mdt": mdt.procedure_id,
+        "mdt": procedures.loc[procedures.mdt_to_proceed.astype(bool), "procedure_id"],
         "written_information": written.procedure_id,
         "nice_information": consents[consents.nice_information_offered.astype(bool)].procedure_id,
         "uncertainties": consents[consents.uncertainties_discussed.astype(bool)].procedure_id,

@@ -10,12 +10,17 @@ PROCEDURES  procedure: procedure_id, patient_id, site (site code), procedure_typ
 OPERATORS   (procedure, operator) pair: procedure_id, operator_id, operator_name
 ASSESSMENTS scheduled assessment: procedure_id, timepoint ("baseline", "1w", "1m", "3m",
             "6m", "12m"), window_opens, window_closes, assessed_on (NaT if not done),
+            entered_in_error (bool: the assessment is marked "entered in error"; its answers
+            stay in the row but count as not recorded), not_done (bool: closed as "could not
+            be done", with a reason), follow_up_end (the patient's status if it ended their
+            follow-up: "died", "withdrew_follow_up", "withdrew_consent", "lost_to_follow_up";
+            "" while in follow-up), follow_up_ended_on (its date, NaT while in follow-up),
             pain_worst, pain_average (NRS 0-10 or NaN), eq5d_index (NaN if not answered),
             ome_mg_per_day (NaN if no analgesic answer), ome_not_convertible (int: entries the
             conversion table could not convert)
-MDT         MDT decision: patient_id, meeting_date, decision
-CONSENTS    consent: patient_id, consent_date, leaflet_title, nice_information_offered,
-            uncertainties_discussed, registry_audit_consent
+MDT         MDT decision (not marked entered in error): patient_id, meeting_date, decision
+CONSENTS    consent (not marked entered in error): patient_id, consent_date, leaflet_title,
+            nice_information_offered, uncertainties_discussed, registry_audit_consent
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ PROCEDURE_COLUMNS = (
     "device_lot",
     "cement",
     "cement_volume_ml",
+    # Whether the pathway's MDT rules hold: a decision to proceed, the latest about the lesion
+    # on or before the procedure (registry.data_quality.MDT_PATHWAY_RULES).
+    "mdt_to_proceed",
 )
 OPERATOR_COLUMNS = ("procedure_id", "operator_id", "operator_name")
 ASSESSMENT_COLUMNS = (
@@ -41,6 +49,10 @@ ASSESSMENT_COLUMNS = (
     "window_opens",
     "window_closes",
     "assessed_on",
+    "entered_in_error",
+    "not_done",
+    "follow_up_end",
+    "follow_up_ended_on",
     "pain_worst",
     "pain_average",
     "eq5d_index",
@@ -62,6 +74,7 @@ DATE_COLUMNS = {
     "window_opens",
     "window_closes",
     "assessed_on",
+    "follow_up_ended_on",
     "meeting_date",
     "consent_date",
 }

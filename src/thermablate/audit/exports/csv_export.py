@@ -53,6 +53,13 @@ PROCEDURE_COLUMNS = procedure_columns()
 COMMON_COLUMNS = (
     "site",
     "sex",
+    # Where the patient's follow-up stands: alive (in follow-up), died, withdrew_follow_up,
+    # lost_to_follow_up (registry.choices.PatientStatus; a patient who withdrew consent to
+    # registry use is not exported), the day (or date) of it, and whether a death was related
+    # to the procedure. The status notes are free text and stay in the registry.
+    "patient_status",
+    "patient_status_day",
+    "death_related",
     *LESION_COLUMNS,
     *PROCEDURE_COLUMNS,
     "ablation_cycles",
@@ -68,6 +75,9 @@ TIMEPOINT_FIELDS = (
     # Recorded outside the time point's window (marked so, with a reason kept in the
     # registry): the audit does not count it as done nor use its answers as outcomes.
     "outside_window",
+    # Closed as "could not be done" (with a reason kept in the registry): True; False where
+    # the time point was recorded; empty where neither.
+    "not_done",
     "pain_worst",
     "pain_average",
     "eq5d_profile",
@@ -178,6 +188,9 @@ def procedure_row(patient: PatientRecord, procedure: ProcedureRecord, pseudonymi
     row.update(
         site=person["site_code"],
         sex=person["sex"],
+        patient_status=person["status"],
+        patient_status_day=_day_or_date(start, person["status_date"], pseudonymised),
+        death_related=person["death_related"],
         ablation_cycles=";".join(
             f"{float(cycle['target_temp_c']):g}C/{cycle['time_at_target_s']}s"
             for cycle in procedure.cycles
@@ -194,6 +207,7 @@ def procedure_row(patient: PatientRecord, procedure: ProcedureRecord, pseudonymi
     for assessment in procedure.assessments:
         tp = assessment.data["timepoint"]
         if not assessment.done:
+            row[f"{tp}_not_done"] = bool(assessment.data["not_done"])
             continue
         profile = assessment.eq5d_profile
         index = assessment.eq5d_index
@@ -202,6 +216,7 @@ def procedure_row(patient: PatientRecord, procedure: ProcedureRecord, pseudonymi
             {
                 f"{tp}_day": _day_or_date(start, assessment.data["assessed_on"], pseudonymised),
                 f"{tp}_outside_window": bool(assessment.data["outside_window"]),
+                f"{tp}_not_done": False,
                 f"{tp}_pain_worst": assessment.data["pain_worst"],
                 f"{tp}_pain_average": assessment.data["pain_average"],
                 f"{tp}_eq5d_profile": "".join(map(str, profile)) if profile else "",

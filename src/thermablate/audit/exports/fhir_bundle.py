@@ -1,6 +1,7 @@
 """A FHIR R4 Bundle (type "collection") of the registry, written resource by resource.
 
-Per patient: Patient; per procedure: Procedure; per completed assessment: a
+Per patient: Patient (with ``deceasedDateTime`` when the registry records a death); per
+procedure: Procedure; per completed assessment: a
 QuestionnaireResponse (the raw answers: pain NRS, EQ-5D-5L, analgesics as taken) and derived
 Observations (worst pain, EQ-5D-5L index, OME mg/day; average pain is in the answers); per
 adverse event an AdverseEvent; per consent a Consent. An EQ-5D-5L index the value set does
@@ -283,6 +284,10 @@ class _Context:
 def patient_entry(ctx: _Context) -> str:
     data = ctx.patient.data
     body = _PATIENT_META + ',"gender":"' + GENDER.get(data["sex"], "unknown") + '"'
+    if data["status"] == c.PatientStatus.DIED:
+        # Patient.deceased[x]: the (shifted) date when recorded, else that the patient died.
+        when = ctx.date(data["status_date"])
+        body += (',"deceasedDateTime":' + when) if when != "null" else ',"deceasedBoolean":true'
     if ctx.pseudonymised:
         identifiers = [{"system": PSEUDONYM_SYSTEM, "value": ctx.key}]
         return _entry("Patient", ctx.key, body + ',"identifier":' + _json(identifiers))
@@ -378,7 +383,8 @@ def procedure_entry(ctx: _Context, procedure: ProcedureRecord, pid: str, url: st
 
 
 def _lesion_staging_notes(p: dict) -> list[str]:
-    """The lesion's SINS, derived by the registry's own rule, and its Bilsky grade."""
+    """The lesion's SINS, derived by the registry's own rule, its Bilsky grade and whether it
+    was irradiated before."""
     lesion = Lesion(
         spinal_levels=p["lesion_spinal_levels"],
         lesion_type=p["lesion_lesion_type"],
@@ -390,6 +396,11 @@ def _lesion_staging_notes(p: dict) -> list[str]:
         notes.append(f"SINS {score.total} ({score.category_label})")
     if p["lesion_bilsky_grade"]:
         notes.append(f"Bilsky grade {p['lesion_bilsky_grade']}")
+    if p.get("lesion_prior_radiotherapy") == "yes":
+        when = p.get("lesion_prior_radiotherapy_date")
+        notes.append("Irradiated before" + (f", last on {when}" if when else ""))
+    elif p.get("lesion_prior_radiotherapy") == "no":
+        notes.append("Not irradiated before")
     return notes
 
 

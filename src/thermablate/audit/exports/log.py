@@ -16,7 +16,10 @@ def record_export(
     patients: int,
     procedures: int,
     destination: str,
+    left_out: dict[str, int] | None = None,
 ) -> AuditEvent:
+    """``left_out``: patients who would have been exported but were not, by reason (e.g.
+    {"withdrew_consent": 2}); the entry always says so, 0 included."""
     try:
         system_user = getpass.getuser()
     except (KeyError, OSError):
@@ -35,6 +38,7 @@ def record_export(
             "patients": patients,
             "procedures": procedures,
             "destination": destination,
+            "left_out": dict(left_out or {}),
             "system_user": system_user,
         },
     )

@@ -3,6 +3,11 @@
 A fixed number of queries per chunk (keyset pagination on the patient id), never one per row,
 and nothing kept between chunks (beyond the next one, read ahead), so memory stays flat
 however large the cohort.
+
+What leaves: only records that count. A record marked "entered in error" (a procedure, with
+its cycles, follow-up and adverse events; an assessment; an adverse event; an MDT decision; a
+consent) is not read, and a patient who withdrew consent to registry use is not exported at
+all (``exportable``; ``left_out`` counts them for the export log). docs/audit.md, "Exports".
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from django.db import connection, connections, models
-from django.db.models import QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
 from thermablate.audit.queries import fetch, operator_name
 from thermablate.clinical import eq5d, opioids
@@ -40,7 +45,10 @@ CHUNK_PATIENTS = 2_000
 # there is exported without a change here. Free text stays out of the procedure, assessment,
 # MDT and consent rows (it may name people); an adverse event's description is read, for the
 # FHIR AdverseEvent's text.
-PATIENT_FIELDS = ("id", "registry_number", *d.PATIENT.value_names(), "site__code")
+# The patient's status (died, withdrew, lost to follow-up) is set by its own action, not
+# declared with the patient's form; its notes are free text and stay home.
+STATUS_FIELDS = ("status", "status_date", "death_related")
+PATIENT_FIELDS = ("id", "registry_number", *d.PATIENT.value_names(), *STATUS_FIELDS, "site__code")
 PROCEDURE_FIELDS = (
     "id",
     "patient_id",
@@ -53,7 +61,9 @@ ASSESSMENT_FIELDS = (
     "timepoint",
     "due_date",
     *d.ASSESSMENT.value_names(d.ASSESSMENT.exported),
+    "not_done",  # closed as "could not be done" (the reason is free text: it stays home)
 )
+_NOT_DONE = ExpressionWrapper(~Q(not_done_reason=""), output_field=BooleanField())
 EVENT_FIELDS = ("id", *d.ADVERSE_EVENT.value_names())
 MDT_FIELDS = ("id", "patient_id", *d.MDT_DECISION.value_names(d.MDT_DECISION.exported))
 CONSENT_FIELDS = ("id", "patient_id", *d.CONSENT.value_names(d.CONSENT.exported))
@@ -169,7 +179,9 @@ def _converter(f: models.Field):
 def _converters() -> dict:
     """How a raw cursor value becomes the Python value the writers expect, by column name,
     from the declared fields' types (and the lesion's, read with its procedure)."""
-    columns = {"due_date": _date}  # the schedule's date: set by the system, not declared
+    # Set by the system or by their own action, not declared: the schedule's date and the
+    # "could not be done" flag. (Patients are read through the ORM, which converts.)
+    columns = {"due_date": _date, "not_done": bool}
     for record in d.ALL:
         for name in record.fields:
             f = record.model_field(name)
@@ -221,7 +233,9 @@ def _chunk(patient_ids: list[int], with_identifiers: bool) -> list[PatientRecord
     }
     procedures = {}
     for row in _dicts(
-        Procedure.objects.filter(patient__id__range=(low, high)).order_by("procedure_date", "id"),
+        Procedure.objects.live()
+        .filter(patient__id__range=(low, high))
+        .order_by("procedure_date", "id"),
         PROCEDURE_FIELDS,
     ):
         if row["patient_id"] in patients:
@@ -250,10 +264,13 @@ def _chunk(patient_ids: list[int], with_identifiers: bool) -> list[PatientRecord
             )
     assessments = {}
     for row in _dicts(
-        # Only completed assessments are written: a scheduled one holds no answers.
-        Assessment.objects.filter(
-            patient__id__range=(low, high), assessed_on__isnull=False
-        ).order_by("due_date", "id"),
+        # Only completed assessments (and time points closed as "could not be done") are
+        # written: a scheduled one holds no answers. One in error counts as not recorded.
+        Assessment.objects.live()
+        .filter(patient__id__range=(low, high))
+        .filter(Q(assessed_on__isnull=False) | ~Q(not_done_reason=""))
+        .annotate(not_done=_NOT_DONE)
+        .order_by("due_date", "id"),
         ASSESSMENT_FIELDS,
     ):
         if row["procedure_id"] in procedures:
@@ -272,7 +289,9 @@ def _chunk(patient_ids: list[int], with_identifiers: bool) -> list[PatientRecord
         if assessment_id in assessments:
             assessments[assessment_id].analgesics.append(Analgesic._make(entry))
     for row in _dicts(
-        AdverseEvent.objects.filter(patient__id__range=(low, high)).order_by("onset_date", "id"),
+        AdverseEvent.objects.live()
+        .filter(patient__id__range=(low, high))
+        .order_by("onset_date", "id"),
         EVENT_FIELDS,
     ):
         if row["procedure_id"] in procedures:
@@ -282,17 +301,47 @@ def _chunk(patient_ids: list[int], with_identifiers: bool) -> list[PatientRecord
         (Consent, CONSENT_FIELDS, "consent_date", "consents"),
     ):
         for row in _dicts(
-            model.objects.filter(patient__id__range=(low, high)).order_by(date_field, "id"), fields_
+            model.objects.live().filter(patient__id__range=(low, high)).order_by(date_field, "id"),
+            fields_,
         ):
             if row["patient_id"] in patients:
                 getattr(patients[row["patient_id"]], attribute).append(row)
     return [patients[pid] for pid in patient_ids if pid in patients]
 
 
+# Correlated, not IN (subquery): each chunk's keyset read (id > last, LIMIT) then probes the
+# procedures' patient index patient by patient, instead of reading every procedure again.
+_WITH_LIVE_PROCEDURE = Exists(Procedure.objects.live().filter(patient_id=OuterRef("pk")))
+
+
+def exportable(patients: QuerySet) -> QuerySet:
+    """The patients of ``patients`` an export may hold, with a procedure that counts.
+
+    Not those who withdrew consent to registry use: their records stay in the site's own
+    clinical audit (local audit of the service is not registry use), but leave every export
+    to a register or other external use from the moment the withdrawal is recorded."""
+    return (
+        patients.exclude(status=c.PatientStatus.WITHDREW_CONSENT)
+        .filter(_WITH_LIVE_PROCEDURE)
+        .order_by("id")
+    )
+
+
+def left_out(patients: QuerySet) -> dict[str, int]:
+    """Patients of ``patients`` who would be exported but are left out, by reason (the
+    export log and the command say so). Today one reason: withdrawn consent to registry use."""
+    withdrawn = (
+        patients.filter(status=c.PatientStatus.WITHDREW_CONSENT)
+        .filter(_WITH_LIVE_PROCEDURE)
+        .count()
+    )
+    return {c.PatientStatus.WITHDREW_CONSENT.value: withdrawn} if withdrawn else {}
+
+
 def patient_records(
     patients: QuerySet, chunk_size: int = CHUNK_PATIENTS, with_identifiers: bool = False
 ) -> Iterator[PatientRecord]:
-    """Every patient of ``patients`` with a procedure, in id order, chunk by chunk.
+    """Every exportable patient of ``patients`` (``exportable``), in id order, chunk by chunk.
 
     The NHS number is read (and decrypted) only ``with_identifiers``. In autocommit mode
     the next chunk is read by a helper thread (its own database connection) while the caller
@@ -300,7 +349,7 @@ def patient_records(
     are held. Inside a transaction the chunks are read on the caller's connection, which
     alone sees the transaction's own writes.
     """
-    with_procedures = patients.filter(procedures__isnull=False).distinct().order_by("id")
+    with_procedures = exportable(patients)
 
     def read(after: int) -> tuple[list[PatientRecord], int | None]:
         ids = list(with_procedures.filter(id__gt=after).values_list("id", flat=True)[:chunk_size])

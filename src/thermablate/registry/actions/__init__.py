@@ -7,6 +7,8 @@ authorise, then call one of these. One module per kind of record:
 
 - ``records``: a patient and every step of their journey;
 - ``governance``: local approvals, credentialed operators, a procedure under its approval;
+- ``corrections``: corrections with a reason, "entered in error" and its undo, a patient's
+  status, a time point that could not be done;
 - ``catalogue``: the NICE guidance catalogue;
 - ``base``: the snapshot, audit entry and validated create and update they share.
 """
@@ -17,14 +19,26 @@ from thermablate.registry.actions.catalogue import (
     load_shipped_catalogue,
     record_key,
 )
+from thermablate.registry.actions.corrections import (
+    CORRECTABLE_MODELS,
+    correct_record,
+    mark_entered_in_error,
+    record_not_done,
+    record_patient_status,
+    undo_entered_in_error,
+)
+from thermablate.registry.actions.data_quality import acknowledge_finding, record_findings_export
 from thermablate.registry.actions.governance import (
     credential_operator,
     record_approval,
     record_governed_procedure,
+    supersede_approval,
     withdraw_approval,
+    withdraw_credential,
 )
 from thermablate.registry.actions.records import (
     add_lesion,
+    correct_procedure,
     create_patient,
     record_adverse_event,
     record_assessment,
@@ -38,7 +52,15 @@ from thermablate.registry.actions.records import (
 )
 
 __all__ = [
+    "CORRECTABLE_MODELS",
     "StaleRecordError",
+    "correct_procedure",
+    "correct_record",
+    "mark_entered_in_error",
+    "record_not_done",
+    "record_patient_status",
+    "undo_entered_in_error",
+    "acknowledge_finding",
     "add_lesion",
     "create_patient",
     "credential_operator",
@@ -50,6 +72,7 @@ __all__ = [
     "record_audit",
     "record_coding",
     "record_consent",
+    "record_findings_export",
     "record_governed_procedure",
     "record_key",
     "record_mdt_decision",
@@ -58,5 +81,7 @@ __all__ = [
     "snapshot",
     "update_adverse_event",
     "update_patient",
+    "supersede_approval",
     "withdraw_approval",
+    "withdraw_credential",
 ]

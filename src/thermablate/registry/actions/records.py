@@ -7,10 +7,13 @@ from thermablate.clinical import followup
 from thermablate.registry.actions.base import (
     create_audited,
     error_messages,
+    locked_current,
     record_audit,
     snapshot,
     update_audited,
+    validate,
 )
+from thermablate.registry.actions.corrections import record_death_from_adverse_event
 from thermablate.registry.fields import decrypt, identifier_hash, key_id_of, newest_key_id
 from thermablate.registry.models import (
     AblationCycle,
@@ -141,20 +144,13 @@ def record_procedure(
     patient: Patient, *, acting_user, operators, cycles: list[dict], **fields
 ) -> Procedure:
     """Save a procedure with its ablation cycles and create its follow-up schedule."""
-    operators = list(operators)
-    if not operators:
-        raise ValidationError({"operators": "Name at least one operator."})
-    if any(
-        getattr(op, "staff", None) is None or op.staff.site_id != patient.site_id
-        for op in operators
-    ):
-        raise ValidationError({"operators": "Operators must be staff of the patient's site."})
+    operators = _checked_operators(patient, operators)
     if not cycles:
         raise ValidationError({"cycles": "Record at least one ablation cycle."})
     procedure = create_audited(
         Procedure(patient=patient, **fields), acting_user=acting_user, patient=patient
     )
-    procedure.operators.set(operators)
+    procedure.operators.add(*operators)  # a new procedure: nothing to remove, nothing to read
     record_audit(
         acting_user,
         "update",
@@ -163,30 +159,162 @@ def record_procedure(
         {"operators": {"old": [], "new": [op.username for op in operators]}},
     )
     for order, cycle in enumerate(cycles, start=1):
+        create_audited(
+            _checked_cycle(procedure, order, cycle), acting_user=acting_user, patient=patient
+        )
+    _create_schedule(procedure, acting_user=acting_user)
+    return procedure
+
+
+def _checked_operators(patient: Patient, operators) -> list:
+    operators = list(operators)
+    if not operators:
+        raise ValidationError({"operators": "Name at least one operator."})
+    if any(
+        getattr(op, "staff", None) is None or op.staff.site_id != patient.site_id
+        for op in operators
+    ):
+        raise ValidationError({"operators": "Operators must be staff of the patient's site."})
+    return operators
+
+
+def _checked_cycle(procedure: Procedure, order: int, fields: dict) -> AblationCycle:
+    cycle = AblationCycle(procedure=procedure, order=order, **fields)
+    try:
+        validate(cycle)
+    except ValidationError as exc:
+        raise ValidationError(
+            {"cycles": [f"Cycle {order}: {msg}" for msg in error_messages(exc)]}
+        ) from None
+    return cycle
+
+
+def _cycle_values(cycle: AblationCycle) -> dict:
+    return {k: v for k, v in snapshot(cycle).items() if k not in ("procedure_id", "order")}
+
+
+@transaction.atomic
+def correct_procedure(
+    procedure: Procedure,
+    *,
+    reason: str,
+    acting_user,
+    operators,
+    cycles: list[dict],
+    expected_version: int | None = None,
+    **fields,
+) -> Procedure:
+    """Correct a procedure, its operators and its ablation cycles, with a reason.
+
+    A corrected date moves the follow-up windows with it; an assessment already recorded that
+    would then fall outside its window refuses the correction (correct the assessment first).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for the correction."})
+    if procedure.entered_in_error:
+        raise ValidationError(
+            "This procedure is marked entered in error: undo the mark before correcting it."
+        )
+    patient = procedure.patient
+    operators = _checked_operators(patient, operators)
+    if not cycles:
+        raise ValidationError({"cycles": "Record at least one ablation cycle."})
+    old_date = Procedure.objects.values_list("procedure_date", flat=True).get(pk=procedure.pk)
+    update_audited(
+        procedure,
+        fields,
+        acting_user=acting_user,
+        patient=patient,
+        expected_version=expected_version,
+        reason=reason,
+    )
+    old_names = sorted(procedure.operators.values_list("username", flat=True))
+    new_names = sorted(op.username for op in operators)
+    if old_names != new_names:
+        procedure.operators.set(operators)
+        record_audit(
+            acting_user,
+            "update",
+            procedure,
+            patient,
+            {"operators": {"old": old_names, "new": new_names}, "reason": reason},
+        )
+    old_cycles = list(procedure.cycles.order_by("order"))
+    new_cycles = [_checked_cycle(procedure, n, c) for n, c in enumerate(cycles, start=1)]
+    if [_cycle_values(c) for c in old_cycles] != [_cycle_values(c) for c in new_cycles]:
+        # The cycles are read and corrected as one list, part of the procedure's record; the
+        # trail keeps the old list.
+        procedure.cycles.all().delete()
+        AblationCycle.objects.bulk_create(new_cycles)
+        record_audit(
+            acting_user,
+            "update",
+            procedure,
+            patient,
+            {
+                "cycles": {
+                    "old": [_cycle_values(c) for c in old_cycles],
+                    "new": [_cycle_values(c) for c in new_cycles],
+                },
+                "reason": reason,
+            },
+        )
+    if procedure.procedure_date != old_date:
+        _reschedule(procedure, acting_user=acting_user, reason=reason)
+    return procedure
+
+
+def _reschedule(procedure: Procedure, *, acting_user, reason: str) -> None:
+    windows = {due.timepoint: due for due in followup.schedule_for(procedure.procedure_date)}
+    for assessment in procedure.assessments.select_related("patient"):
+        due = windows[assessment.timepoint]
         try:
-            create_audited(
-                AblationCycle(procedure=procedure, order=order, **cycle),
+            update_audited(
+                assessment,
+                {"due_date": due.target, "window_opens": due.opens, "window_closes": due.closes},
                 acting_user=acting_user,
-                patient=patient,
+                patient=procedure.patient,
+                reason=f"The procedure date was corrected: {reason}",
             )
         except ValidationError as exc:
             raise ValidationError(
-                {"cycles": [f"Cycle {order}: {msg}" for msg in error_messages(exc)]}
+                {
+                    "procedure_date": [
+                        f"{assessment.get_timepoint_display()} assessment: {message}"
+                        for message in error_messages(exc)
+                    ]
+                }
             ) from None
-    for due in followup.schedule_for(procedure.procedure_date):
-        create_audited(
-            Assessment(
-                patient=patient,
-                procedure=procedure,
-                timepoint=due.timepoint,
-                due_date=due.target,
-                window_opens=due.opens,
-                window_closes=due.closes,
-            ),
-            acting_user=acting_user,
+
+
+def _create_schedule(procedure: Procedure, *, acting_user) -> None:
+    """The procedure's follow-up schedule, validated and audited one assessment at a time and
+    inserted together.
+
+    The procedure was created a moment ago in this transaction, so none of its assessments can
+    exist yet: the one-per-time-point check would ask the database for nothing (the unique
+    constraint still guards it). ``bulk_create`` sends no ``post_save``; the one receiver of
+    new assessments, the audit summaries' invalidation, was already told by the procedure's
+    own save.
+    """
+    patient = procedure.patient
+    schedule = [
+        Assessment(
             patient=patient,
+            procedure=procedure,
+            timepoint=due.timepoint,
+            due_date=due.target,
+            window_opens=due.opens,
+            window_closes=due.closes,
         )
-    return procedure
+        for due in followup.schedule_for(procedure.procedure_date)
+    ]
+    for assessment in schedule:
+        validate(assessment, check_constraints=False)
+    Assessment.objects.bulk_create(schedule)
+    for assessment in schedule:
+        record_audit(acting_user, "create", assessment, patient, {"new": snapshot(assessment)})
 
 
 @transaction.atomic
@@ -203,12 +331,31 @@ def record_assessment(
         raise ValidationError(
             {"no_analgesics": "Analgesics are listed, so the patient does take some."}
         )
+    # Changing a recorded assessment is a correction: it needs its reason. Recording one that
+    # was marked "entered in error" replaces the wrong answers and clears the mark.
+    reason = (fields.pop("correction_reason", "") or "").strip()
+    # Judged on the stored row (a page's model form has already copied the posted answers onto
+    # ``assessment``), after the version check, so a stale edit is answered as stale.
+    stored = locked_current(assessment, expected_version)
+    if stored.is_done and not reason:
+        raise ValidationError(
+            {
+                "correction_reason": "This assessment is recorded: give the reason for the correction."
+            }
+        )
+    if stored.not_done_reason:
+        raise ValidationError(
+            "This time point is closed as could not be done: reopen it before recording it."
+        )
+    if stored.entered_in_error:
+        fields = {**fields, "entered_in_error": False, "entered_in_error_reason": ""}
     update_audited(
         assessment,
         fields,
         acting_user=acting_user,
         patient=assessment.patient,
         expected_version=expected_version,
+        reason=reason,
     )
     old = [snapshot(entry) for entry in assessment.analgesics.all()]
     assessment.analgesics.all().delete()
@@ -236,22 +383,37 @@ def record_assessment(
 
 @transaction.atomic
 def record_adverse_event(patient: Patient, *, acting_user, **fields) -> AdverseEvent:
-    return create_audited(
+    """Record an adverse event; a grade 5 event records the patient's death with it."""
+    event = create_audited(
         AdverseEvent(patient=patient, **fields), acting_user=acting_user, patient=patient
     )
+    record_death_from_adverse_event(event, acting_user=acting_user)
+    return event
 
 
 @transaction.atomic
 def update_adverse_event(
-    event: AdverseEvent, *, acting_user, expected_version: int | None = None, **fields
+    event: AdverseEvent,
+    *,
+    acting_user,
+    expected_version: int | None = None,
+    reason: str = "",
+    **fields,
 ) -> AdverseEvent:
-    return update_audited(
+    if event.entered_in_error:
+        raise ValidationError(
+            "This event is marked entered in error: undo the mark before changing it."
+        )
+    update_audited(
         event,
         fields,
         acting_user=acting_user,
         patient=event.patient,
         expected_version=expected_version,
+        reason=reason,
     )
+    record_death_from_adverse_event(event, acting_user=acting_user)
+    return event
 
 
 @transaction.atomic

@@ -57,7 +57,7 @@ class Command(BaseCommand):
         if not out.parent.exists():
             raise CommandError(f"folder {out.parent} does not exist")
         pseudonymised = options["pseudonymised"]
-        patients, procedures = export(
+        written = export(
             export_format=options["format"],
             out=out,
             pseudonymised=pseudonymised,
@@ -66,9 +66,11 @@ class Command(BaseCommand):
         )
         kind = "pseudonymised" if pseudonymised else "IDENTIFIABLE"
         self.stdout.write(
-            f"Wrote {procedures} procedures of {patients} patients to {out} "
+            f"Wrote {written.procedures} procedures of {written.patients} patients to {out} "
             f"({options['format']}, {kind})."
         )
+        if written.left_out:
+            self.stdout.write(f"{written.describe_left_out()}.")
 
     @staticmethod
     def _active_user(username: str | None):
