@@ -164,21 +164,16 @@ def cycle_formset(data, **kwargs) -> AblationCycleFormSet:
     formset = AblationCycleFormSet(data, prefix="cycles", **kwargs)
     if adding:
         for form in formset.forms:
-            _not_judged(form)
+            show_as_typed(form)
         formset._errors, formset._non_form_errors = [], formset.error_class()
     return formset
 
 
-def _not_judged(form) -> None:
-    """A bound form shown again as typed, without judging it: its errors are computed once, on
-    first access, and are set here to none (Django's own cache of them)."""
+def show_as_typed(form) -> None:
+    """A bound form shown again as typed, without judging it (while a cycle row is added): its
+    errors are computed once, on first access, and are set here to none (Django's own cache)."""
     form._errors = forms.utils.ErrorDict()
     form.cleaned_data = {}
-
-
-def show_as_typed(form) -> None:
-    """The page's other form, shown again as typed while a cycle row is added."""
-    _not_judged(form)
 
 
 class AssessmentForm(NhsFormMixin, VersionedFormMixin, forms.ModelForm):

@@ -1,6 +1,8 @@
 """Governance pages: the site's local approvals, their supersession and withdrawal, the
 credentialed operators, and the procedures recorded with an override."""
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -133,29 +135,13 @@ def credential_withdraw(request, approval_id, credential_id):
     credential = approval.operators.select_related("user").filter(pk=credential_id).first()
     if credential is None:
         raise Http404("No such credential under this approval.")
-    form = WithdrawalForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.withdraw_credential(
-                credential,
-                acting_user=request.user,
-                withdrawn_on=form.cleaned_data["withdrawn_on"],
-                reason=form.cleaned_data["reason"],
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                "Credential withdrawn: procedures from that date by this operator need an "
-                "override.",
-            )
-            return redirect("approval_detail", approval.pk)
     name = credential.user.get_full_name() or credential.user.username
-    return render(
+    return _withdrawal_page(
         request,
-        "registry/form_page.html",
-        {"form": form, "title": f"Withdraw the credential of {name}: {approval}"},
+        approval,
+        partial(actions.withdraw_credential, credential),
+        done="Credential withdrawn: procedures from that date by this operator need an override.",
+        title=f"Withdraw the credential of {name}: {approval}",
     )
 
 
@@ -208,11 +194,22 @@ def approval_supersede(request, approval_id):
 @require_http_methods(["GET", "POST"])
 def approval_withdraw(request, approval_id):
     _staff, approval = _approval(request, approval_id, "registry.manage_approvals")
+    return _withdrawal_page(
+        request,
+        approval,
+        partial(actions.withdraw_approval, approval),
+        done="Approval withdrawn: procedures after that date will be refused.",
+        title=f"Withdraw the approval: {approval}",
+    )
+
+
+def _withdrawal_page(request, approval, withdraw, *, done: str, title: str):
+    """The page of a withdrawal (of an approval, or of a credential under it): its date and
+    reason, given to ``withdraw``; back to the approval once done."""
     form = WithdrawalForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.withdraw_approval(
-                approval,
+            withdraw(
                 acting_user=request.user,
                 withdrawn_on=form.cleaned_data["withdrawn_on"],
                 reason=form.cleaned_data["reason"],
@@ -220,12 +217,6 @@ def approval_withdraw(request, approval_id):
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(
-                request, "Approval withdrawn: procedures after that date will be refused."
-            )
+            messages.success(request, done)
             return redirect("approval_detail", approval.pk)
-    return render(
-        request,
-        "registry/form_page.html",
-        {"form": form, "title": f"Withdraw the approval: {approval}"},
-    )
+    return render(request, "registry/form_page.html", {"form": form, "title": title})
