@@ -255,6 +255,16 @@ def test_special_arrangements_show_a_checklist_on_the_patient_page(
         items["Written information given"] is False
         and items["Selected by a multidisciplinary team"] is False
     )
+    # A consent dated after the procedure does not count as written information before it.
+    registry_actions.record_consent(
+        patient,
+        acting_user=clinician,
+        consent_date=procedure_fields(lesion)["procedure_date"] + timedelta(days=1),
+        leaflet_title="RFA leaflet",
+        leaflet_version="1",
+    )
+    items = {i.label: i.done for i in special_arrangements_checklist(patient)}
+    assert items["Written information given"] is False
     registry_actions.record_consent(
         patient,
         acting_user=clinician,

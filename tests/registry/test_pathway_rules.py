@@ -330,6 +330,9 @@ def test_the_checklist_reports_a_procedure_after_a_not_suitable_decision(
         operators=[{"user": clinician, "training": "RFA course", "credentialed_on": NEW_DECISION}],
     )
     day = day_of_procedure()
+    # A decision to proceed, then one against it: the patient has a "proceed" on record (what
+    # the old checklist looked for), but not as the latest decision before the procedure.
+    mdt(patient, clinician, lesion, day - timedelta(days=20))
     mdt(patient, clinician, lesion, day - timedelta(days=5), "not_suitable")
     consent(patient, clinician, day - timedelta(days=1))
     governed(patient, lesion, clinician, pathway_override_reason="Patient's informed choice")
