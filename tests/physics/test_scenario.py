@@ -38,7 +38,7 @@ def test_it_simulates_a_scenario_built_from_numbers():
         ({"electrodes": []}, "the scenario has no electrode"),
         ({"electrodes": [Sphere((0.0, 0.0, 7.0), 2.0)]}, "electrode 1: its active part reaches"),
         ({"labels": np.zeros((4, 4, 4), np.uint8)}, "label volume and grid have different shapes"),
-        ({"duration_s": float("nan")}, "duration_s must be positive"),
+        ({"duration_s": float("nan")}, "duration_s must be a finite number"),
     ],
 )  # fmt: skip
 def test_it_rejects_a_scenario_that_cannot_be_simulated(changes, message):

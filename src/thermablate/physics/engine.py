@@ -33,14 +33,20 @@ from thermablate.physics.electric import (
 )
 from thermablate.physics.electrodes import Needle, rasterise
 from thermablate.physics.generator import MODEL_LIMIT_C, ROLL_OFF_IMPEDANCE_RATIO, PIController
-from thermablate.physics.scenario import Scenario
+from thermablate.physics.scenario import TIME_STEP_SAFETY, Scenario
 
 ELECTRIC_RTOL = 1e-5
 """Relative residual of the potential solve; the power it implies is then accurate to far
 better than the 1 % the generator model needs. [-]"""
 
-TIME_STEP_SAFETY = 0.95
-"""Fraction of the largest stable forward-Euler step used by default. [-]"""
+STOP_OVERSHOOT_MARGIN_K = 2.0
+"""How far past ``MODEL_LIMIT_C`` any cell may get before the run stops. A step whose Joule
+heat could carry a cell further is halved until it cannot. (Before, a one-voxel electrode
+reached 402 °C in one step.) [K]"""
+
+MAX_STEP_HALVINGS = 20
+"""A step is halved at most this often (to ``dt / 2**20``); a source that still heats too fast
+stops the run with a message rather than crawling on. [-]"""
 
 
 @dataclass
@@ -64,6 +70,8 @@ class State:
     boundary_loss_j: float = 0.0
     stored_energy_j: float = 0.0
     electric_solves: int = 0
+    steps: int = 0
+    shortened_steps: int = 0
     stopped_reason: str | None = None
     info: dict = field(default_factory=dict)
 
@@ -131,6 +139,12 @@ class Simulation:
             self.contact_weights = np.concatenate([w for _, w in self.contacts])
             self.contact_starts = np.cumsum([0] + [len(w) for _, w in self.contacts])
         self.tissue_u8 = self.tissue_cells.view(np.uint8)
+        self.inv_rhoc = 1.0 / self.tables.rhoc[self.labels]
+
+    def peak_heating_rate_k_per_ws(self, electric: ElectricSolution) -> float:
+        """Fastest Joule heating of any cell per watt delivered, ``max(q / (rho c)) / P``. [K/J]"""
+        rate = np.max(electric.joule_unit_w_m3 * self.inv_rhoc) / electric.power_unit_w
+        return float(rate) if math.isfinite(rate) else math.inf
 
     def solve_electric(self, temperature_c, previous: ElectricSolution | None) -> ElectricSolution:
         sigma = self.sigma37 * conductivity_factor(temperature_c, self.alpha)
@@ -194,7 +208,27 @@ def iterate(scenario: Scenario, track_energy: bool = False) -> Iterator[tuple[fl
     yield from _run(sim, track_energy)
 
 
+def _lowest_bit(n: int) -> int:
+    return n & -n
+
+
 def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
+    """The time loop (see :func:`iterate`).
+
+    Steps are the scenario's step ``dt``, or that step halved as often as needed so that
+
+    - the Joule heat of one step cannot carry any cell more than ``STOP_OVERSHOOT_MARGIN_K``
+      past ``MODEL_LIMIT_C`` (the heat equation's own update is a convex combination of the
+      old temperatures, so only the source can overshoot), and
+    - in temperature mode, the controller's proportional action cannot heat the fastest-heating
+      cell by more than the error that caused it within one step (loop gain
+      ``kp * max(q / (rho c P)) * h <= 1``); a coarser step made the tip of a one-voxel
+      electrode swing between 86 and 101 °C, as a generator sampling that slowly would.
+
+    Shortened steps stay on a dyadic grid
+    inside each step ``dt``, so that every ``n dt`` is still reached exactly. The hottest cell
+    and any non-finite temperature are checked after every step.
+    """
     s = sim.scenario
     gen = s.generator
     bio = BioheatState(s.grid, sim.labels, sim.tables, s.initial_temp_c, s.initial_temp_c)
@@ -204,10 +238,12 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
     if sim.mode == "held":
         q_unit = np.zeros(s.grid.shape)
         electric = None
+        peak_rate = 0.0
     else:
         electric = sim.solve_electric(bio.temperature_c, None)
         state.electric_solves = 1
         q_unit = electric.joule_unit_w_m3
+        peak_rate = sim.peak_heating_rate_k_per_ws(electric)
         state.impedance_ohm = electric.impedance_ohm
     next_electric_t = s.electric_update_s
     t_at_solve = bio.temperature_c.copy()
@@ -215,51 +251,86 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
     min_impedance = state.impedance_ohm
     e0 = bio.stored_energy_j(s.initial_temp_c) if track_energy else 0.0
     check_every = max(1, int(round(s.record_interval_s / dt)))
-    hottest = s.initial_temp_c
     near_boiling = False
     ti = sim.thermocouple_index
     held = sim.held if sim.mode == "held" else None
     contacts = (sim.contact_cells, sim.contact_weights, sim.contact_starts)
     state.tip_temperature_c = float(bio.temperature_c[ti])
-    for n in range(1, sim.n_steps + 1):
-        t0 = (n - 1) * dt
+    ticks = 1 << MAX_STEP_HALVINGS  # ticks per step dt
+    end_tick = sim.n_steps * ticks
+    tick = 0
+    while tick < end_tick:
+        t0 = tick / ticks * dt
+        into_step = tick % ticks
+        size = _lowest_bit(into_step) if into_step else ticks
+        allowed_rise_k = max(STOP_OVERSHOOT_MARGIN_K, MODEL_LIMIT_C - bio.hottest_c)
+        while True:
+            h = dt * size / ticks
+            if sim.mode == "temperature":
+                power, integral = controller.propose(t0, state.tip_temperature_c, h)
+            elif sim.mode == "power":
+                power = gen.power_set_w(t0)
+            else:
+                power = 0.0
+            fast_enough = power * peak_rate * h <= allowed_rise_k and (
+                sim.mode != "temperature" or gen.kp_w_per_k * peak_rate * h <= 1.0
+            )
+            if fast_enough or size == 1:
+                break
+            size //= 2
+        if power * peak_rate * h > allowed_rise_k:
+            state.stopped_reason = (
+                f"the power density at t = {t0:.1f} s ({power:.1f} W) heats tissue too fast to "
+                "follow; lower the power or use a larger electrode"
+            )
+            yield t0, state
+            return
         if sim.mode == "temperature":
-            power = controller.power_w(t0, state.tip_temperature_c, dt)
-        elif sim.mode == "power":
-            power = gen.power_set_w(t0)
-        else:
-            power = 0.0
-        held_value = gen.set_point_c(t0 + dt, s.initial_temp_c) if held is not None else 0.0
+            controller.accept(integral)
+        if size < ticks:
+            state.shortened_steps += 1
+        held_value = gen.set_point_c(t0 + h, s.initial_temp_c) if held is not None else 0.0
         q_scale = power / electric.power_unit_w if electric is not None else 0.0
         if track_energy:  # boundary flux from the same (start-of-step) temperatures as the update
-            state.boundary_loss_j += bio.boundary_loss_w() * dt
+            state.boundary_loss_j += bio.boundary_loss_w() * h
         perf_w, held_w = bio.advance(
-            held, held_value, q_unit, q_scale, s.initial_temp_c, dt, perfusion=track_energy
+            held, held_value, q_unit, q_scale, s.initial_temp_c, h, perfusion=track_energy
         )
         if held is None:
             _average_contacts(bio.temperature_padded_c, *contacts)
-        t = n * dt
+        tick += size
+        t = tick / ticks * dt
+        state.steps += 1
         state.time_s = t
         state.temperature_c = bio.temperature_c
         state.power_w = power if held is None else held_w
-        state.energy_delivered_j += state.power_w * dt
-        state.perfusion_loss_j += perf_w * dt
+        state.energy_delivered_j += state.power_w * h
+        state.perfusion_loss_j += perf_w * h
         state.tip_temperature_c = float(bio.temperature_c[ti])
         if track_energy:
             state.stored_energy_j = bio.stored_energy_j(s.initial_temp_c) - e0
-        if n % check_every == 0 or n == sim.n_steps or near_boiling:
+        if bio.nonfinite_cells or not math.isfinite(state.tip_temperature_c + state.power_w):
+            state.stopped_reason = (
+                f"numerical failure: a temperature became NaN or infinite at t = {t:.2f} s "
+                f"({bio.nonfinite_cells} cells); the results of this run are not valid"
+            )
+            yield t, state
+            return
+        if bio.hottest_c >= MODEL_LIMIT_C:
+            state.stopped_reason = (
+                f"tissue reached {MODEL_LIMIT_C:g} °C at t = {t:.1f} s: boiling and charring are "
+                "beyond the model, so the run stopped here; lower the power or the target"
+            )
+            yield t, state
+            return
+        n, into_step = divmod(tick, ticks)
+        near_boiling = bio.hottest_c >= DESICCATION_ONSET_C - 4.0
+        if near_boiling or (into_step == 0 and (n % check_every == 0 or n == sim.n_steps)):
             # Near boiling the checks run every step: desiccation moves the current quickly.
-            hottest, drift, desiccated = _scan(
+            _, drift, desiccated = _scan(
                 bio.temperature_padded_c, sim.tissue_u8, t_at_solve, s.initial_temp_c,
                 DESICCATION_ONSET_C,
             )  # fmt: skip
-            if hottest >= MODEL_LIMIT_C:
-                state.stopped_reason = (
-                    f"tissue reached {MODEL_LIMIT_C:g} °C at t = {t:.0f} s: boiling and charring are "
-                    "beyond the model, so the run stopped here; lower the power or the target"
-                )
-                yield t, state
-                return
             if (
                 sim.mode == "power"
                 and state.impedance_ohm > ROLL_OFF_IMPEDANCE_RATIO * min_impedance
@@ -270,12 +341,11 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
                 )
                 yield t, state
                 return
-            near_boiling = hottest >= DESICCATION_ONSET_C - 4.0
             # Desiccating cells change conductivity a hundredfold: re-solve when their number
             # changes, so that the impedance rises and current moves away from them.
             if (
                 electric is not None
-                and n < sim.n_steps
+                and tick < end_tick
                 and (
                     drift >= s.electric_update_k
                     or t >= next_electric_t - 1e-9
@@ -286,6 +356,7 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
                 electric = sim.solve_electric(bio.temperature_c, electric)
                 t_at_solve[...] = bio.temperature_c
                 q_unit = electric.joule_unit_w_m3
+                peak_rate = sim.peak_heating_rate_k_per_ws(electric)
                 state.impedance_ohm = electric.impedance_ohm
                 min_impedance = min(min_impedance, state.impedance_ohm)
                 state.electric_solves += 1
@@ -317,11 +388,14 @@ def simulate(scenario: Scenario, progress: Callable[[float, State], None] | None
     wall0 = time.perf_counter()
     sim = Simulation(scenario)
     recorder = Recorder(sim)
-    every = max(1, int(round(scenario.record_interval_s / sim.dt_s)))
+    every_s = max(1, int(round(scenario.record_interval_s / sim.dt_s))) * sim.dt_s
+    next_record_s = every_s
     state = None
-    for n, (t, state) in enumerate(_run(sim, track_energy), 1):
-        if n % every == 0 or n == sim.n_steps or state.stopped_reason:
+    for t, state in _run(sim, track_energy):
+        at_end = t >= scenario.duration_s - 1e-9 * sim.dt_s
+        if t >= next_record_s - 1e-9 * sim.dt_s or at_end or state.stopped_reason:
             recorder.record(t, state)
+            next_record_s += every_s
             if progress is not None:
                 progress(t, state)
     return recorder.result(state, time.perf_counter() - wall0)

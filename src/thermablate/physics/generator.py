@@ -91,6 +91,15 @@ class PIController:
 
     def power_w(self, t_s: float, tip_temperature_c: float, dt_s: float) -> float:
         """Power for the next step given the measured tip temperature. [W]"""
+        power, self.integral_w = self.propose(t_s, tip_temperature_c, dt_s)
+        return power
+
+    def propose(self, t_s: float, tip_temperature_c: float, dt_s: float) -> tuple[float, float]:
+        """Power for a step of ``dt_s`` and the integral it would leave, without taking the step.
+
+        The time loop may shorten a step after seeing the power; it then asks again for the
+        shorter step and keeps the integral of the step it takes (see :meth:`accept`). [W], [W]
+        """
         error = self.g.set_point_c(t_s) - tip_temperature_c
         candidate = self.integral_w + self.g.ki_w_per_ks * error * dt_s
         power = self.g.kp_w_per_k * error + candidate
@@ -99,6 +108,9 @@ class PIController:
         ramping = t_s < self.g.ramp_s
         # Conditional integration (anti-windup), and none during the ramp: the tracking lag of a
         # ramp would otherwise wind the integral up and overshoot the target when it ends.
-        if not (saturated_high or saturated_low or ramping):
-            self.integral_w = candidate
-        return min(max(power, 0.0), self.g.max_power_w)
+        integral = self.integral_w if (saturated_high or saturated_low or ramping) else candidate
+        return min(max(power, 0.0), self.g.max_power_w), integral
+
+    def accept(self, integral_w: float) -> None:
+        """Keep the integral :meth:`propose` returned for the step that was taken. [W]"""
+        self.integral_w = integral_w

@@ -81,6 +81,7 @@ class Result:
     energy_balance: dict[str, float]
     stopped_reason: str | None
     electric_solves: int = 0
+    shortened_steps: int = 0
     fields: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     scenario: Scenario | None = field(repr=False, default=None)
 
@@ -93,6 +94,7 @@ class Result:
             "grid": {"spacing_mm": self.spacing_mm, "cells": self.cells},
             "time_step_s": self.time_step_s,
             "steps": self.steps,
+            "shortened_steps": self.shortened_steps,
             "electric_solves": self.electric_solves,
             "wall_time_s": round(self.wall_time_s, 3),
             "probes": {
@@ -214,7 +216,8 @@ class Recorder:
             title=s.title,
             duration_s=s.duration_s,
             time_step_s=sim.dt_s,
-            steps=int(round(state.time_s / sim.dt_s)),
+            steps=state.steps,
+            shortened_steps=state.shortened_steps,
             cells=g.n_cells,
             spacing_mm=g.spacing_mm,
             wall_time_s=wall_time_s,

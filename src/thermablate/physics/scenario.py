@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from thermablate.physics.bioheat import MaterialTables
 from thermablate.physics.damage import CRITERIA, DEFAULT_CRITERION
 from thermablate.physics.electrodes import Electrode, Needle
 from thermablate.physics.generator import MODES, ROLL_OFF_TEMPERATURE_C, Generator
@@ -24,6 +25,29 @@ from thermablate.physics.tissues import BODY_TEMPERATURE_C, Tissue
 
 MEMORY_FRACTION = 0.6
 """Largest share of the available memory a simulation may plan to use. [-]"""
+
+TIME_STEP_SAFETY = 0.95
+"""Fraction of the largest stable forward-Euler step used by default. [-]"""
+
+MAX_DURATION_S = 3600.0
+"""Longest heating a scenario may ask for: clinical RF ablation of bone heats for minutes
+(4-6 min for osteoid osteoma, NICE IPG53; up to ~15 min for large metastases), so an hour is
+generous and anything longer is a typing error. [s]"""
+
+MAX_GENERATOR_POWER_W = 250.0
+"""Highest power limit accepted: the most powerful clinical RF ablation generators are rated
+200-250 W (e.g. the RITA 1500X, 250 W); bone electrodes use 2-50 W. [W]"""
+
+INITIAL_TEMPERATURE_RANGE_C = (0.0, 42.0)
+"""Accepted start temperatures: from an ex vivo bench experiment at room temperature (or in a
+cooled bath) to a febrile patient. [°C]"""
+
+ASSUMED_CELL_UPDATES_PER_S = 5e7
+"""Speed assumed for the run-time estimate: one slow core (the benchmark measures 1-2e8 cell
+updates per second on two; see benchmarks/thermal.py). [1/s]"""
+
+MAX_ESTIMATED_RUN_TIME_S = 3600.0
+"""Runs estimated to take longer than this are refused before they start. [s]"""
 
 
 class ScenarioError(ValueError):
@@ -92,9 +116,35 @@ class Scenario:
     initial_temp_c: float = BODY_TEMPERATURE_C
 
     def validate(self) -> None:
-        """Raise :class:`ScenarioError` on anything that cannot be simulated."""
-        if not np.isfinite(self.duration_s) or self.duration_s <= 0:
+        """Raise :class:`ScenarioError` on anything that cannot be simulated.
+
+        Every number is checked to be finite and in range here, in the engine, and not only by
+        the file reader: a NaN that slips through gives NaN temperatures, and those must never
+        reach a verdict.
+        """
+        _finite(
+            duration_s=self.duration_s, initial_temp_c=self.initial_temp_c,
+            electric_update_s=self.electric_update_s, electric_update_k=self.electric_update_k,
+            record_interval_s=self.record_interval_s,
+            **({} if self.time_step_s is None else {"time_step_s": self.time_step_s}),
+        )  # fmt: skip
+        if self.duration_s <= 0:
             raise ScenarioError(f"duration_s must be positive, got {self.duration_s}")
+        if self.duration_s > MAX_DURATION_S:
+            raise ScenarioError(
+                f"duration_s {self.duration_s:g} s is longer than {MAX_DURATION_S:g} s "
+                "(bone ablation heats for minutes)"
+            )
+        low, high = INITIAL_TEMPERATURE_RANGE_C
+        if not low <= self.initial_temp_c <= high:
+            raise ScenarioError(
+                f"initial_temp_c must be between {low:g} and {high:g} °C, got {self.initial_temp_c:g}"
+            )
+        for tissue in self.tissues:
+            try:
+                tissue.validate()
+            except ValueError as exc:
+                raise ScenarioError(str(exc)) from None
         if self.criterion not in CRITERIA:
             raise ScenarioError(
                 f"unknown ablation criterion {self.criterion!r} (known: {', '.join(CRITERIA)})"
@@ -131,6 +181,26 @@ class Scenario:
         g = self.generator
         if g.mode not in MODES:
             raise ScenarioError(f"unknown generator mode {g.mode!r} (known: {', '.join(MODES)})")
+        _finite(
+            **{f"generator.{k}": getattr(g, k)
+               for k in ("target_temp_c", "max_power_w", "ramp_s", "kp_w_per_k", "ki_w_per_ks")}
+        )  # fmt: skip
+        if g.max_power_w > MAX_GENERATOR_POWER_W:
+            raise ScenarioError(
+                f"generator.max_power_w {g.max_power_w:g} W is above the {MAX_GENERATOR_POWER_W:g} W "
+                "of the most powerful RF ablation generators"
+            )
+        for gain in ("kp_w_per_k", "ki_w_per_ks"):
+            if getattr(g, gain) < 0:
+                raise ScenarioError(
+                    f"generator.{gain} must not be negative, got {getattr(g, gain):g} "
+                    "(a negative gain turns the power down as the tip cools)"
+                )
+        if g.mode == "temperature" and g.kp_w_per_k == 0 and g.ki_w_per_ks == 0:
+            raise ScenarioError(
+                "at least one of the controller gains (generator.kp_w_per_k, generator.ki_w_per_ks) "
+                "must be positive in temperature mode, or the generator never heats"
+            )
         if g.mode in ("temperature", "held") and not (
             self.initial_temp_c < g.target_temp_c < ROLL_OFF_TEMPERATURE_C
         ):
@@ -146,6 +216,38 @@ class Scenario:
             raise ScenarioError(
                 "electric_update_s, electric_update_k and record_interval_s must be positive"
             )
+        self._check_run_time()
+
+    def stable_time_step_s(self) -> float:
+        """Largest stable time step of the heat equation on this grid and these tissues. [s]"""
+        tables = MaterialTables(
+            [t.thermal_conductivity_w_mk for t in self.tissues],
+            [t.volumetric_heat_capacity_j_m3k for t in self.tissues],
+            [t.perfusion_heat_sink_w_m3k for t in self.tissues],
+            self.grid.spacing_m,
+        )
+        return tables.stable_time_step_s(self.labels)
+
+    def estimated_run_time_s(self) -> float:
+        """Pessimistic estimate of the time loop's duration (one slow core). [s]"""
+        dt = self.time_step_s or TIME_STEP_SAFETY * self.stable_time_step_s()
+        steps = np.ceil(self.duration_s / dt)
+        return float(steps * self.grid.n_cells / ASSUMED_CELL_UPDATES_PER_S)
+
+    def _check_run_time(self) -> None:
+        estimate = self.estimated_run_time_s()
+        if estimate > MAX_ESTIMATED_RUN_TIME_S:
+            raise ScenarioError(
+                f"this run would take about {estimate / 3600:.1f} h ({self.grid.n_cells:,} cells, "
+                f"{self.duration_s:g} s of heating); the limit is "
+                f"{MAX_ESTIMATED_RUN_TIME_S / 3600:g} h: use a coarser spacing_mm or a shorter duration_s"
+            )
+
+
+def _finite(**values: float) -> None:
+    for name, value in values.items():
+        if not np.isfinite(value):
+            raise ScenarioError(f"{name} must be a finite number, got {value!r}")
 
 
 def _fmt(p) -> str:

@@ -34,6 +34,7 @@ purpose.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 BODY_TEMPERATURE_C = 37.0
@@ -106,9 +107,43 @@ class Tissue:
         """Pennes' sink coefficient omega * rho_b * c_b. [W/(m^3 K)]"""
         return self.perfusion_rate_per_s * BLOOD_DENSITY_KG_M3 * BLOOD_HEAT_CAPACITY_J_KGK
 
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first property that is not finite or out of range.
+
+        Every property must be finite; conductivities, density and heat capacity positive
+        (an insulator such as PMMA takes a small conductivity, not zero: a zero-conductivity
+        domain carries no current and has no impedance); perfusion not negative.
+        """
+        for name in PROPERTY_NAMES:
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise ValueError(f"tissue {self.name!r}: {name} must be a finite number, got {value!r}")
+        for name in POSITIVE_PROPERTIES:
+            if getattr(self, name) <= 0:
+                raise ValueError(
+                    f"tissue {self.name!r}: {name} must be positive, got {getattr(self, name)!r}"
+                    + (" (use 1e-4 S/m for an insulator such as bone cement)"
+                       if name == "electrical_conductivity_s_m" else "")
+                )  # fmt: skip
+        if self.perfusion_ml_min_kg < 0:
+            raise ValueError(f"tissue {self.name!r}: perfusion_ml_min_kg must not be negative")
+
     def with_overrides(self, **values: float) -> Tissue:
         """A copy with some properties replaced (unknown names raise ``TypeError``)."""
         return replace(self, **values)
+
+
+PROPERTY_NAMES = (
+    "electrical_conductivity_s_m",
+    "thermal_conductivity_w_mk",
+    "density_kg_m3",
+    "heat_capacity_j_kgk",
+    "perfusion_ml_min_kg",
+    "sigma_temperature_coefficient_per_k",
+)
+"""The numeric properties of a :class:`Tissue` (what a scenario may override)."""
+
+POSITIVE_PROPERTIES = PROPERTY_NAMES[:4]
 
 
 def perfusion_rate_per_s(perfusion_ml_min_kg: float, density_kg_m3: float) -> float:

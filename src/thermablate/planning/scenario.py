@@ -76,6 +76,8 @@ def _number(table: dict, key: str, default=None, what: str = "") -> float:
         raise ScenarioError(f"{what}{key} is required")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ScenarioError(f"{what}{key} must be a number, got {value!r}")
+    if not np.isfinite(value):  # TOML has nan and inf literals; no setting may be either
+        raise ScenarioError(f"{what}{key} must be a finite number, got {value!r}")
     return float(value)
 
 
@@ -88,14 +90,15 @@ def _tissue_with_overrides(name: str, overrides: dict) -> Tissue:
         raise ScenarioError(
             f"unknown property {sorted(bad)[0]!r} for tissue {name!r} (allowed: {', '.join(sorted(allowed))})"
         )
-    for k, v in overrides.items():
-        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-            raise ScenarioError(f"tissue {name!r}: {k} must be a non-negative number, got {v!r}")
+    for k in overrides:
+        v = _number(overrides, k, what=f"tissue {name!r}: ")
+        if v < 0:
+            raise ScenarioError(f"tissue {name!r}: {k} must not be negative, got {v!r}")
     t = TISSUES[name].with_overrides(**{k: float(v) for k, v in overrides.items()})
-    if min(t.thermal_conductivity_w_mk, t.density_kg_m3, t.heat_capacity_j_kgk) <= 0:
-        raise ScenarioError(
-            f"tissue {name!r}: thermal conductivity, density and heat capacity must be positive"
-        )
+    try:
+        t.validate()
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
     return t
 
 
@@ -109,7 +112,14 @@ def _electrode(table: dict, n: int) -> Electrode:
         return Sphere(_vec3(table.get("centre_mm"), what + "centre_mm"), r)
     if geometry != "needle":
         raise ScenarioError(f"{what}unknown geometry {geometry!r} (needle or sphere)")
-    gauge = int(_number(table, "gauge", 17, what))
+    gauge_value = _number(table, "gauge", 17, what)
+    gauge = round(gauge_value)
+    if gauge != gauge_value:  # 17.9 used to become 17 without a word
+        nearest = f"{gauge} G, {GAUGE_DIAMETER_MM[gauge]:g} mm" if gauge in GAUGE_DIAMETER_MM else ""
+        raise ScenarioError(
+            f"{what}gauge must be a whole ISO 9626 size, got {gauge_value:g}"
+            + (f" (nearest: {nearest})" if nearest else "")
+        )
     if gauge not in GAUGE_DIAMETER_MM:
         raise ScenarioError(
             f"{what}gauge {gauge} not supported (one of {sorted(GAUGE_DIAMETER_MM)})"
@@ -240,7 +250,7 @@ def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
         probes_mm=probes,
         title=str(data.get("title", "Thermablate simulation")),
         criterion=str(solver.get("criterion", DEFAULT_CRITERION)),
-        time_step_s=None if dt is None else _number(solver, "time_step_s"),
+        time_step_s=None if dt is None else _number(solver, "time_step_s", what="solver."),
         electric_update_s=_number(solver, "electric_update_s", 60.0, "solver."),
         electric_update_k=_number(solver, "electric_update_k", 10.0, "solver."),
         record_interval_s=_number(solver, "record_interval_s", 1.0, "solver."),
