@@ -75,9 +75,9 @@ def test_it_refuses_each_unsafe_value_with_one_sentence(changes, message):
 def test_the_command_line_exits_2_on_a_nan_ramp(tmp_path, capsys):
     path = tmp_path / "nan.toml"
     path.write_text(
-        'duration_s = 20\n[grid]\nspacing_mm = 1.0\nextent_mm = [16, 16, 16]\n'
+        "duration_s = 20\n[grid]\nspacing_mm = 1.0\nextent_mm = [16, 16, 16]\n"
         '[anatomy]\nuniform = "spinal-cord"\n'
-        '[[electrodes]]\ntip_mm = [0, 0, 3]\ndirection = [0, 0, 1]\nactive_tip_mm = 5\n'
+        "[[electrodes]]\ntip_mm = [0, 0, 3]\ndirection = [0, 0, 1]\nactive_tip_mm = 5\n"
         "[generator]\nramp_s = nan\n"
     )  # TOML's own "nan" literal
     assert main([str(path), "--quiet"]) == 2

@@ -138,7 +138,6 @@ class Simulation:
             self.contact_cells = np.concatenate([np.stack(idx, 1) for idx, _ in self.contacts]) + 1
             self.contact_weights = np.concatenate([w for _, w in self.contacts])
             self.contact_starts = np.cumsum([0] + [len(w) for _, w in self.contacts])
-        self.tissue_u8 = self.tissue_cells.view(np.uint8)
         self.inv_rhoc = 1.0 / self.tables.rhoc[self.labels]
 
     def peak_heating_rate_k_per_ws(self, electric: ElectricSolution) -> float:
@@ -167,29 +166,26 @@ def _average_contacts(t_pad_c, cells, weights, starts):
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz", "reassoc"})
-def _scan(t_pad_c, tissue, t_at_solve_c, floor_c, onset_c):
-    """One pass over the grid for the loop's checks. [°C], [K], [-]
+def _scan(t_pad_c, t_at_solve_c, onset_c):
+    """One pass over the grid for the re-solve checks. [K], [-]
 
-    Returns the hottest tissue temperature (at least ``floor_c``), the largest change of any
-    cell since the last potential solve, and the number of cells above ``onset_c``. Written
-    branch-free, with the fast-math flags that let LLVM vectorise max-reductions (the
-    temperatures are finite; no rounding is involved in a maximum or a count).
+    Returns the largest change of any cell since the last potential solve and the number of
+    cells above ``onset_c``. Written branch-free, with the fast-math flags that let LLVM
+    vectorise max-reductions (the temperatures are finite: the kernel's own check after every
+    step stops the run otherwise; no rounding is involved in a maximum or a count).
     """
     nx, ny, nz = t_at_solve_c.shape
-    hottest = floor_c
     drift = 0.0
     above = 0
     for i in range(nx):
         for j in range(ny):
             row = t_pad_c[i + 1, j + 1, 1 : nz + 1]
             ref = t_at_solve_c[i, j]
-            mask = tissue[i, j]
             for k in range(nz):
                 t = row[k]
-                hottest = max(hottest, t if mask[k] else floor_c)
                 drift = max(drift, abs(t - ref[k]))
                 above += t > onset_c
-    return hottest, drift, above
+    return drift, above
 
 
 def iterate(scenario: Scenario, track_energy: bool = False) -> Iterator[tuple[float, State]]:
@@ -309,10 +305,10 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
         state.tip_temperature_c = float(bio.temperature_c[ti])
         if track_energy:
             state.stored_energy_j = bio.stored_energy_j(s.initial_temp_c) - e0
-        if bio.nonfinite_cells or not math.isfinite(state.tip_temperature_c + state.power_w):
+        if bio.nonfinite_columns or not math.isfinite(state.tip_temperature_c + state.power_w):
             state.stopped_reason = (
                 f"numerical failure: a temperature became NaN or infinite at t = {t:.2f} s "
-                f"({bio.nonfinite_cells} cells); the results of this run are not valid"
+                f"(in {bio.nonfinite_columns} columns of cells); the results of this run are not valid"
             )
             yield t, state
             return
@@ -327,10 +323,7 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
         near_boiling = bio.hottest_c >= DESICCATION_ONSET_C - 4.0
         if near_boiling or (into_step == 0 and (n % check_every == 0 or n == sim.n_steps)):
             # Near boiling the checks run every step: desiccation moves the current quickly.
-            _, drift, desiccated = _scan(
-                bio.temperature_padded_c, sim.tissue_u8, t_at_solve, s.initial_temp_c,
-                DESICCATION_ONSET_C,
-            )  # fmt: skip
+            drift, desiccated = _scan(bio.temperature_padded_c, t_at_solve, DESICCATION_ONSET_C)
             if (
                 sim.mode == "power"
                 and state.impedance_ohm > ROLL_OFF_IMPEDANCE_RATIO * min_impedance

@@ -117,7 +117,9 @@ class Tissue:
         for name in PROPERTY_NAMES:
             value = getattr(self, name)
             if not math.isfinite(value):
-                raise ValueError(f"tissue {self.name!r}: {name} must be a finite number, got {value!r}")
+                raise ValueError(
+                    f"tissue {self.name!r}: {name} must be a finite number, got {value!r}"
+                )
         for name in POSITIVE_PROPERTIES:
             if getattr(self, name) <= 0:
                 raise ValueError(

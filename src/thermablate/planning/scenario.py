@@ -115,7 +115,9 @@ def _electrode(table: dict, n: int) -> Electrode:
     gauge_value = _number(table, "gauge", 17, what)
     gauge = round(gauge_value)
     if gauge != gauge_value:  # 17.9 used to become 17 without a word
-        nearest = f"{gauge} G, {GAUGE_DIAMETER_MM[gauge]:g} mm" if gauge in GAUGE_DIAMETER_MM else ""
+        nearest = (
+            f"{gauge} G, {GAUGE_DIAMETER_MM[gauge]:g} mm" if gauge in GAUGE_DIAMETER_MM else ""
+        )
         raise ScenarioError(
             f"{what}gauge must be a whole ISO 9626 size, got {gauge_value:g}"
             + (f" (nearest: {nearest})" if nearest else "")
