@@ -35,8 +35,9 @@ def test_lumbar_metastasis_places_the_tumour_at_the_given_distance_from_the_wall
     wall_y = -16.0
     assert _tissue_at(s, (0, wall_y + distance_mm + 1.0, 0)) == "tumour-lytic"
     assert _tissue_at(s, (0, wall_y + distance_mm - 1.0, 0)) in ("cancellous-bone", "cortical-bone")
-    assert _tissue_at(s, (0, -25, 0)) == "spinal-cord"
-    assert _tissue_at(s, (0, -31, 0)) == "csf"
+    assert _tissue_at(s, (0, -22, 0)) == "cauda-equina"  # L3 by default: below the conus
+    assert _tissue_at(s, (0, -26.5, 0)) == "csf"
+    assert _tissue_at(s, (0, -31, 0)) == "epidural-fat"  # posterior epidural fat
     present = {TISSUE_ORDER[i] for i in np.unique(s.labels)}
     assert {
         "cortical-bone",
@@ -50,7 +51,8 @@ def test_lumbar_metastasis_places_the_tumour_at_the_given_distance_from_the_wall
     along = [
         _tissue_at(s, np.asarray(e.tip_mm) - d * e.unit_direction) for d in np.arange(10, 40, 1.0)
     ]
-    assert "cortical-bone" in along and "spinal-cord" not in along and "csf" not in along
+    assert "cortical-bone" in along
+    assert not {"cauda-equina", "csf", "dura", "epidural-fat"} & set(along)
 
 
 def test_sclerotic_tumour_and_unknown_parameter():
@@ -62,9 +64,10 @@ def test_sclerotic_tumour_and_unknown_parameter():
 
 @pytest.mark.slow
 def test_tumour_at_the_posterior_wall_endangers_the_cord_and_a_distant_one_does_not():
-    def run(distance_mm):
+    def run(distance_mm):  # at L1, where the canal holds the conus of the cord
         return simulate(scenario_from_dict({
-            "anatomy": {"preset": "lumbar-metastasis", "parameters": {"posterior_wall_distance_mm": distance_mm}},
+            "anatomy": {"preset": "lumbar-metastasis",
+                        "parameters": {"posterior_wall_distance_mm": distance_mm, "level": "L1"}},
             "grid": {"spacing_mm": 1.25}, "duration_s": 240,
         }))  # fmt: skip
 

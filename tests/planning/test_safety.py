@@ -49,16 +49,23 @@ def test_it_finds_a_heated_cord_at_risk_and_says_so(heated_cord):
     assert cord.tissue == "spinal-cord" and cord.max_temperature_c > 45.0
     assert cord.max_temperature_c == heated_cord.tissues["spinal-cord"]["max_temp_c"]
     assert not verdict.safe and verdict.at_risk == [cord]
-    assert f"Safety: AT RISK spinal-cord: {cord.reason()}" in summary(heated_cord)
+    assert f"Safety: AT RISK spinal-cord (spinal cord and conus): {cord.reason()}" in summary(
+        heated_cord
+    )
     report = report_dict(heated_cord)
     assert report["safety"]["safe"] is False
     assert report["safety"]["structures"][0]["at_risk"] is True
     assert list(report)[-2:] == ["safety", "time_series"]
 
 
-def test_a_model_without_neural_tissue_is_safe_with_nothing_to_judge():
+def test_a_model_without_neural_tissue_is_not_safe_but_has_nothing_to_judge():
+    # Before issue 13 this was "safe": a verdict that rests on no structure at all.
     result = _heated("muscle")
     verdict = neural_safety(result)
-    assert verdict.structures == () and verdict.safe
-    assert "Safety: no neural structure in the model." in summary(result)
-    assert report_dict(result)["safety"] == {"safe": True, "structures": []}
+    assert verdict.structures == () and not verdict.safe
+    assert verdict.status == "nothing to judge"
+    assert "Safety: no neural structure in the model, so nothing is judged." in summary(result)
+    safety = report_dict(result)["safety"]
+    assert safety["safe"] is False and safety["structures"] == []
+    assert safety["not_modelled"] == ["spinal-cord", "cauda-equina", "nerve-root", "csf", "dura",
+                                      "epidural-fat"]  # fmt: skip

@@ -74,7 +74,9 @@ class Tissue:
     sigma_temperature_coefficient_per_k : float
         Relative change of electrical conductivity per kelvin above 37 °C. [1/K]
     neural : bool
-        True for structures the safety verdict protects (spinal cord, nerve root).
+        True for the structures the neural safety verdict judges: the neural tissue (spinal
+        cord, cauda equina, nerve roots) and what encloses it in the canal (CSF, dura,
+        epidural space), whose temperature published studies measure in its place.
     source : str
         Citation key(s) for the values.
     ranges : dict
@@ -192,7 +194,7 @@ TISSUES: dict[str, Tissue] = {
            {"electrical_conductivity_s_m": (0.03, 0.3), "perfusion_ml_min_kg": (100.0, 500.0)},
            neural=True),
         _t("csf", 2.0, 0.57, 1007.0, 4096.0, 0.0,
-           {"electrical_conductivity_s_m": (1.7, 2.0)}),
+           {"electrical_conductivity_s_m": (1.7, 2.0)}, neural=True),
         _t("nerve-root", 0.13, 0.49, 1075.0, 3613.0, 160.0,
            {"electrical_conductivity_s_m": (0.03, 0.3), "perfusion_ml_min_kg": (50.0, 300.0)},
            neural=True),
@@ -208,6 +210,21 @@ TISSUES: dict[str, Tissue] = {
         # Ex vivo liver, used only to compare with Goldberg et al. 1995 (unperfused).
         _t("liver-ex-vivo", 0.33, 0.52, 1079.0, 3540.0, 0.0,
            {"electrical_conductivity_s_m": (0.1, 0.5)}),
+        # The canal's contents below the conus (issue 13). The cauda equina is a bundle of
+        # nerve roots: nerve properties, as the exiting roots.
+        _t("cauda-equina", 0.13, 0.49, 1075.0, 3613.0, 160.0,
+           {"electrical_conductivity_s_m": (0.03, 0.3), "perfusion_ml_min_kg": (50.0, 300.0)},
+           neural=True, source="ITIS (nerve)"),
+        # Dura mater: thermal and dielectric values of the IT'IS "Dura" entries; its perfusion
+        # is not tabulated there, so a connective-tissue value with a wide range is assumed.
+        _t("dura", 0.50, 0.44, 1174.0, 3364.0, 30.0,
+           {"electrical_conductivity_s_m": (0.3, 0.7), "perfusion_ml_min_kg": (5.0, 150.0)},
+           neural=True, source="ITIS (dura); perfusion assumed"),
+        # Epidural space: fat. The epidural venous plexus in it is not modelled separately
+        # (it would add a heat sink; leaving it out is the conservative side).
+        _t("epidural-fat", 0.0247, 0.21, 911.0, 2348.0, 33.0,
+           {"electrical_conductivity_s_m": (0.02, 0.05), "perfusion_ml_min_kg": (10.0, 60.0)},
+           neural=True, source="ITIS (fat)"),
     )
 }  # fmt: skip
 

@@ -22,6 +22,14 @@ Dimensions
     of the human femur. J Anat 1997;191:407-416. doi:10.1046/j.1469-7580.1997.19130407.x).
 Osteoid osteoma nidus: usually under 15 mm, typically 5-10 mm (Irastorza et al. 2016,
 doi:10.3109/02656736.2015.1135998, model a 10 mm nidus).
+[SAI98] Saifuddin A, Burnett SJ, White J. The variation of position of the conus medullaris in
+    an adult population: a magnetic resonance imaging study. Spine 1998;23(13):1452-1456.
+    doi:10.1097/00007632-199807010-00005 (the conus ends at the lower third of L1 on average,
+    T12 to L3 at the extremes): the preset puts the conus at L1 and the cauda equina below.
+Epidural space: the anterior epidural space at the lumbar levels is thin (a venous plexus
+between the posterior longitudinal ligament and the dura, ~1-2 mm), the posterior one wider
+(epidural fat, ~3-6 mm); the dura is ~0.3-0.5 mm thick. These round figures are the preset's
+defaults and are parameters: set them from the patient's imaging.
 """
 
 from __future__ import annotations
@@ -38,6 +46,11 @@ TISSUE_ORDER: tuple[str, ...] = tuple(TISSUES)
 """Label value -> tissue name for the preset builders (label = index)."""
 
 L = {name: i for i, name in enumerate(TISSUE_ORDER)}
+
+LUMBAR_LEVELS = ("L1", "L2", "L3", "L4", "L5")
+
+CONUS_LEVEL = "L1"
+"""Where the preset puts the conus medullaris: the mean adult position [SAI98]."""
 
 
 def _mm(grid: Grid):
@@ -108,6 +121,13 @@ class LumbarVertebra:
     x: left(+)/right(-), y: anterior(+)/posterior(-), z: cranial(+)/caudal(-). [mm]
     ``posterior_wall_distance_mm`` is the bone between the tumour's edge and the posterior
     cortex (0: the tumour touches the wall).
+
+    The canal holds the epidural space (fat), the thecal sac (dura around CSF) and, at
+    ``level`` L1, the conus of the spinal cord, or below it the cauda equina [SAI98]. The
+    patient lies prone for a vertebral ablation and the roots of the cauda equina settle to the
+    dependent, anterior side of the sac, towards the vertebral body: the bundle is drawn
+    ``anterior_csf_mm`` behind the anterior dura, the conservative choice. The dura is drawn at least one voxel
+    thick so that it is always judged (thicker than it is on grids coarser than the dura).
     """
 
     body_width_mm: float = 45.0
@@ -127,6 +147,40 @@ class LumbarVertebra:
     tumour_lateral_mm: float = 0.0
     tumour_cranial_mm: float = 0.0
     side: str = field(default="left")
+    level: str = "L3"
+    epidural_anterior_mm: float = 1.5
+    epidural_posterior_mm: float = 4.0
+    epidural_lateral_mm: float = 2.0
+    dura_thickness_mm: float = 0.4
+    cauda_equina_diameter_mm: float = 6.0
+    anterior_csf_mm: float = 1.0
+
+    def __post_init__(self):
+        if self.level not in LUMBAR_LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LUMBAR_LEVELS)}, got {self.level!r}")
+
+    @property
+    def holds_the_cord(self) -> bool:
+        """True at the conus's level [SAI98]; below it the canal holds the cauda equina."""
+        return self.level == CONUS_LEVEL
+
+    @property
+    def thecal_sac_mm(self) -> tuple[float, float, float, float]:
+        """Centre (x, y) and half-width, half-depth of the thecal sac's outer (dural) surface."""
+        cx, cy = self.canal_centre_mm
+        cw, cd = 0.5 * self.canal_width_mm, 0.5 * self.canal_depth_mm
+        front = cy + cd - self.epidural_anterior_mm
+        back = cy - cd + self.epidural_posterior_mm
+        return cx, 0.5 * (front + back), cw - self.epidural_lateral_mm, 0.5 * (front - back)
+
+    def neural_centre_mm(self, spacing_mm: float) -> tuple[float, float]:
+        """Centre (x, y) of the cord (at L1, centred in the sac) or the cauda equina (against
+        the anterior dura, prone)."""
+        sx, sy, _, sd = self.thecal_sac_mm
+        if self.holds_the_cord:
+            return sx, sy
+        dura = max(self.dura_thickness_mm, spacing_mm)
+        return sx, sy + sd - dura - self.anterior_csf_mm - 0.5 * self.cauda_equina_diameter_mm
 
     @property
     def posterior_wall_y_mm(self) -> float:
@@ -201,13 +255,22 @@ class LumbarVertebra:
             r = 0.5 * self.pedicle_diameter_mm
             lab[d <= r] = L["cortical-bone"]
             lab[(d <= r - 1.5) & ~inner] = L["cancellous-bone"]
-        # Spinal canal: CSF around the cord, along the whole domain.
-        canal = canal & np.ones_like(z, dtype=bool)
-        lab[canal] = L["csf"]
-        rc = 0.5 * self.cord_diameter_mm
-        lab[((x - cx) ** 2 + (y - cy) ** 2 <= rc**2) & np.ones_like(z, dtype=bool)] = L[
-            "spinal-cord"
-        ]
+        # Spinal canal along the whole domain: epidural fat, the dural sac, CSF, then the cord
+        # or the cauda equina.
+        along = np.ones_like(z, dtype=bool)
+        canal = canal & along
+        lab[canal] = L["epidural-fat"]
+        sx, sy, sw, sd = self.thecal_sac_mm
+        dura = max(self.dura_thickness_mm, grid.spacing_mm)
+        lab[(((x - sx) / sw) ** 2 + ((y - sy) / sd) ** 2 <= 1) & along] = L["dura"]
+        inner = ((x - sx) / (sw - dura)) ** 2 + ((y - sy) / (sd - dura)) ** 2 <= 1
+        lab[inner & along] = L["csf"]
+        nx_, ny_ = self.neural_centre_mm(grid.spacing_mm)
+        if self.holds_the_cord:
+            r, neural = 0.5 * self.cord_diameter_mm, "spinal-cord"
+        else:
+            r, neural = 0.5 * self.cauda_equina_diameter_mm, "cauda-equina"
+        lab[((x - nx_) ** 2 + (y - ny_) ** 2 <= r**2) & along] = L[neural]
         # Exiting nerve roots in foraminal fat.
         for sign in (1.0, -1.0):
             a, b = self.nerve_root_axis_mm(sign)

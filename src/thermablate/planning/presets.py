@@ -9,8 +9,9 @@ changes. Clinical settings:
   17-gauge needle and a 5 mm active tip.
 - ``lumbar-metastasis``: NICE HTG670 (RF ablation as an adjunct to kyphoplasty or
   vertebroplasty for spinal metastases): transpedicular electrode in the tumour; default
-  monopolar, 10 mm active tip, 90 °C for 300 s, with probes at the posterior wall, in the
-  epidural space, on the cord and on the exiting nerve root.
+  monopolar, 10 mm active tip, 90 °C for 300 s, at L3 (parameter ``level``, L1-L5), with
+  probes at the posterior wall, in the anterior epidural space, in the CSF against the anterior
+  dura, on the cord (L1) or the cauda equina (below) and on the exiting nerve root.
 """
 
 from __future__ import annotations
@@ -66,7 +67,13 @@ def default_scenario(name: str, parameters: dict | None = None) -> dict:
     active = 10.0
     tip = tc + 0.5 * active * direction
     yw = model.posterior_wall_y_mm
-    cx, cy = model.canal_centre_mm
+    sx, sy, sw, sd = model.thecal_sac_mm
+    spacing_mm = 1.0
+    nx_, ny_ = model.neural_centre_mm(spacing_mm)
+    if model.holds_the_cord:
+        neural_probe = ("spinal cord surface", [nx_, ny_ + 0.5 * model.cord_diameter_mm])
+    else:
+        neural_probe = ("cauda equina, anterior", [nx_, ny_ + 0.5 * model.cauda_equina_diameter_mm - 0.5])
     root_start, _ = model.nerve_root_axis_mm(sign)
     return {
         "title": (
@@ -74,7 +81,7 @@ def default_scenario(name: str, parameters: dict | None = None) -> dict:
             f"{model.posterior_wall_distance_mm:g} mm from the posterior wall, 90 °C for 5 min"
         ),
         "duration_s": 300.0,
-        "grid": {"spacing_mm": 1.0, "extent_mm": [64.0, 70.0, 48.0], "origin_mm": [-32.0, -48.0, -24.0]},
+        "grid": {"spacing_mm": spacing_mm, "extent_mm": [64.0, 70.0, 48.0], "origin_mm": [-32.0, -48.0, -24.0]},
         "anatomy": {"preset": name, "parameters": parameters},
         "electrodes": [
             {"geometry": "needle", "tip_mm": [float(v) for v in tip],
@@ -84,8 +91,10 @@ def default_scenario(name: str, parameters: dict | None = None) -> dict:
                       "ramp_s": 60.0},
         "probes": {
             "posterior wall": [float(tc[0]), yw + 0.5, float(tc[2])],
-            "epidural space": [float(tc[0]), yw - 1.5, float(tc[2])],
-            "spinal cord surface": [cx, cy + 0.5 * model.cord_diameter_mm, float(tc[2])],
+            "epidural space": [float(tc[0]), yw - 0.5 * model.epidural_anterior_mm, float(tc[2])],
+            "CSF, anterior": [float(tc[0]), sy + sd - max(model.dura_thickness_mm, spacing_mm)
+                              - 0.5 * model.anterior_csf_mm, float(tc[2])],
+            neural_probe[0]: [*neural_probe[1], float(tc[2])],
             "nerve root": [float(v) for v in root_start],
         },
     }  # fmt: skip

@@ -12,6 +12,7 @@ from pathlib import Path
 from thermablate.physics.results import Result
 from thermablate.planning.safety import (
     NEURAL_CEM43_THRESHOLD_MIN,
+    NEURAL_STRUCTURES,
     NEURAL_TEMPERATURE_THRESHOLD_C,
     SafetyVerdict,
     neural_safety,
@@ -30,16 +31,21 @@ def report_dict(result: Result) -> dict:
 def _safety_dict(verdict: SafetyVerdict) -> dict:
     return {
         "safe": verdict.safe,
+        "status": verdict.status,
         "structures": [
             {
                 "tissue": v.tissue,
-                "max_temp_c": round(v.max_temperature_c, 2),
-                "max_cem43_min": float(f"{v.max_cem43_min:.4g}"),
+                "structure": v.structure,
+                # JSON has no NaN: a value that is not finite is written as null.
+                "max_temp_c": round(v.max_temperature_c, 2) if v.finite else None,
+                "max_cem43_min": float(f"{v.max_cem43_min:.4g}") if v.finite else None,
                 "at_risk": v.at_risk,
                 "reason": v.reason(),
             }
             for v in verdict.structures
         ],
+        "not_modelled": list(verdict.not_modelled),
+        "problems": verdict.problems_text() or None,
     }
 
 
@@ -72,15 +78,25 @@ def summary(result: Result) -> str:
     for name, v in result.tissues.items():
         lines.append(f"{name:<28}{v['max_temp_c']:>10.1f}{v['max_cem43_min']:>16.3g}")
     lines.append("")
-    verdict = neural_safety(result)
-    if not verdict.structures:
-        lines.append("Safety: no neural structure in the model.")
-    elif verdict.safe:
-        lines.append(
-            "Safety: spinal cord and nerve roots stay below the thresholds "
-            f"({NEURAL_TEMPERATURE_THRESHOLD_C:g} °C, CEM43 {NEURAL_CEM43_THRESHOLD_MIN:g} min)."
-        )
+    return "\n".join(lines + safety_lines(neural_safety(result)))
+
+
+def safety_lines(verdict: SafetyVerdict) -> list[str]:
+    """The verdict in words: each structure at risk, what could not be judged, what is absent."""
+    thresholds = f"{NEURAL_TEMPERATURE_THRESHOLD_C:g} °C, CEM43 {NEURAL_CEM43_THRESHOLD_MIN:g} min"
+    status = verdict.status
+    if status == "nothing to judge":
+        lines = ["Safety: no neural structure in the model, so nothing is judged."]
+    elif status == "below thresholds":
+        names = ", ".join(v.structure for v in verdict.structures)
+        lines = [f"Safety: below the thresholds ({thresholds}): {names}."]
     else:
-        for v in verdict.at_risk:
-            lines.append(f"Safety: AT RISK {v.tissue}: {v.reason()}")
-    return "\n".join(lines)
+        lines = [
+            f"Safety: AT RISK {v.tissue} ({v.structure}): {v.reason()}" for v in verdict.at_risk
+        ]
+        if verdict.problems_text():
+            lines.append(f"Safety: CANNOT JUDGE: {verdict.problems_text()}.")
+    if verdict.not_modelled:
+        absent = ", ".join(NEURAL_STRUCTURES[name] for name in verdict.not_modelled)
+        lines.append(f"Not in this model: {absent}.")
+    return lines

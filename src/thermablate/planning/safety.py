@@ -1,7 +1,10 @@
 """Neural safety thresholds and the verdict on a simulated ablation.
 
 The engine reports each tissue's peak temperature and thermal dose; :func:`neural_safety`
-judges those of the neural tissues (spinal cord, nerve roots) against the thresholds below.
+judges those of every neural-risk structure the anatomy contains (:data:`NEURAL_STRUCTURES`:
+cord, cauda equina, nerve roots, CSF, dura, epidural space) against the thresholds below, says
+which structures the anatomy lacks, and is never "safe" from a value that is not finite or a
+run that stopped early.
 
 References
 ----------
@@ -23,6 +26,7 @@ for nervous tissue in [YAR11]/[VRH13]) and should be reviewed by the clinical le
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from thermablate.physics.results import Result
@@ -32,6 +36,23 @@ NEURAL_TEMPERATURE_THRESHOLD_C = 45.0
 
 NEURAL_CEM43_THRESHOLD_MIN = 1.0
 """Thermal dose above which neural tissue is at risk, conservative [YAR11, VRH13]. [min]"""
+
+
+NEURAL_STRUCTURES: dict[str, str] = {
+    "spinal-cord": "spinal cord and conus",
+    "cauda-equina": "cauda equina",
+    "nerve-root": "exiting nerve roots",
+    "csf": "CSF in the thecal sac",
+    "dura": "dura mater",
+    "epidural-fat": "epidural space (fat; its venous plexus is not modelled)",
+}
+"""Every structure the verdict judges, by tissue name, with the words a report uses for it.
+The CSF, dura and epidural space are judged as the neural tissue they enclose: their
+temperature is what the published studies measure ([DUP00] in the epidural space), and the
+roots of the cauda equina float in the CSF. A structure the anatomy does not contain is listed
+as not modelled, never silently passed over."""
+
+STATUSES = ("below thresholds", "at risk", "cannot judge", "nothing to judge")
 
 
 @dataclass(frozen=True)
@@ -47,6 +68,14 @@ class StructureVerdict:
     @property
     def at_risk(self) -> bool:
         return self.temperature_exceeded or self.dose_exceeded
+
+    @property
+    def finite(self) -> bool:
+        return math.isfinite(self.max_temperature_c) and math.isfinite(self.max_cem43_min)
+
+    @property
+    def structure(self) -> str:
+        return NEURAL_STRUCTURES.get(self.tissue, self.tissue)
 
     def reason(self) -> str:
         parts = []
@@ -76,13 +105,15 @@ def neural_verdict(
     out = []
     for name, (tmax, dmax) in tissue_stats.items():
         if name in neural:
+            # A value that is not finite exceeds nothing: it makes the verdict "cannot judge".
+            finite = math.isfinite(tmax) and math.isfinite(dmax)
             out.append(
                 StructureVerdict(
                     name,
                     tmax,
                     dmax,
-                    tmax >= NEURAL_TEMPERATURE_THRESHOLD_C,
-                    dmax >= NEURAL_CEM43_THRESHOLD_MIN,
+                    finite and tmax >= NEURAL_TEMPERATURE_THRESHOLD_C,
+                    finite and dmax >= NEURAL_CEM43_THRESHOLD_MIN,
                 )  # fmt: skip
             )
     return out
@@ -90,18 +121,48 @@ def neural_verdict(
 
 @dataclass(frozen=True)
 class SafetyVerdict:
-    """The verdict on every neural structure a simulation's anatomy contains."""
+    """The verdict on every neural structure a simulation's anatomy contains.
+
+    ``not_modelled`` names the structures of :data:`NEURAL_STRUCTURES` the anatomy lacks;
+    ``problems`` say why numbers could not be trusted (a run that stopped early, a value that
+    is not finite).
+    """
 
     structures: tuple[StructureVerdict, ...]
+    not_modelled: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        """One of :data:`STATUSES`.
+
+        "at risk" wins over everything (a finite value over a threshold stays over it however
+        the run ended); then "cannot judge" when a value is not finite or the run stopped
+        early; then "nothing to judge" when the anatomy holds no neural structure.
+        """
+        if any(v.at_risk for v in self.structures):
+            return "at risk"
+        if self.problems or not all(v.finite for v in self.structures):
+            return "cannot judge"
+        if not self.structures:
+            return "nothing to judge"
+        return "below thresholds"
 
     @property
     def safe(self) -> bool:
-        """True unless some structure passes a threshold (also true with none modelled)."""
-        return not any(v.at_risk for v in self.structures)
+        """True only when every judged value is finite, from a complete run, and below the
+        thresholds, with at least one structure judged."""
+        return self.status == "below thresholds"
 
     @property
     def at_risk(self) -> list[StructureVerdict]:
         return [v for v in self.structures if v.at_risk]
+
+    def problems_text(self) -> str:
+        found = list(self.problems) + [
+            f"the {v.structure} values are not finite" for v in self.structures if not v.finite
+        ]
+        return "; ".join(found)
 
 
 def neural_safety(result: Result) -> SafetyVerdict:
@@ -112,4 +173,13 @@ def neural_safety(result: Result) -> SafetyVerdict:
     """
     neural = {t.name for t in result.scenario.tissues if t.neural}
     stats = {k: (v["max_temp_c"], v["max_cem43_min"]) for k, v in result.tissues.items()}
-    return SafetyVerdict(tuple(neural_verdict(stats, neural)))
+    structures = tuple(neural_verdict(stats, neural))
+    judged = {v.tissue for v in structures}
+    not_modelled = tuple(name for name in NEURAL_STRUCTURES if name not in judged)
+    problems = ()
+    if result.stopped_reason:
+        problems = (
+            f"the run stopped at t = {result.time_s[-1]:.0f} s of {result.duration_s:g} s "
+            f"({result.stopped_reason})",
+        )
+    return SafetyVerdict(structures, not_modelled, problems)

@@ -216,6 +216,8 @@ def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
             raise ScenarioError(str(exc.args[0])) from None
         except TypeError as exc:
             raise ScenarioError(f"preset {preset!r}: bad parameter ({exc})") from None
+        except ValueError as exc:
+            raise ScenarioError(f"preset {preset!r}: {exc}") from None
         data = _merge(defaults, data)
 
     overrides = data.get("tissues", {})
