@@ -25,6 +25,7 @@ GREY = {
     "cortical-bone": 0.95, "cancellous-bone": 0.70, "tumour-lytic": 0.45, "tumour-sclerotic": 0.85,
     "intervertebral-disc": 0.40, "spinal-cord": 0.30, "csf": 0.12, "nerve-root": 0.30,
     "muscle": 0.35, "fat": 0.22, "bone-cement": 1.0, "liver-ex-vivo": 0.35,
+    "cauda-equina": 0.30, "dura": 0.40, "epidural-fat": 0.22,
 }  # fmt: skip
 
 CRITERION_LABEL = {
@@ -122,7 +123,8 @@ def slices_figure(result, path: Path) -> Path:
     ]
     if neural.any():
         handles.insert(
-            1, Line2D([], [], color="lime", lw=1.5, ls="dashed", label="spinal cord / nerve roots")
+            1,
+            Line2D([], [], color="lime", lw=1.5, ls="dashed", label="neural structures and canal"),
         )
     fig.legend(
         handles=handles,
@@ -132,13 +134,15 @@ def slices_figure(result, path: Path) -> Path:
         bbox_to_anchor=(0.5, -0.06),
     )
     safety = neural_safety(result)
-    verdict = (
-        "neural structures within limits"
-        if safety.safe
-        else "NEURAL STRUCTURES AT RISK: "
-        + ", ".join(f"{v.tissue} ({v.reason()})" for v in safety.at_risk)
-    )
-    if not safety.structures:
+    if safety.status == "below thresholds":
+        verdict = "neural structures below the thresholds"
+    elif safety.status == "at risk":
+        verdict = "NEURAL STRUCTURES AT RISK: " + ", ".join(
+            f"{v.structure} ({v.reason()})" for v in safety.at_risk
+        )
+    elif safety.status == "cannot judge":
+        verdict = f"NEURAL SAFETY CANNOT BE JUDGED: {safety.problems_text()}"
+    else:
         verdict = f"zone {result.zone.transverse_mm:.0f} x {result.zone.axial_mm:.0f} mm, {result.zone.volume_ml:.2f} ml"
     fig.suptitle(f"{s.title}\n{verdict}", fontsize=12)
     path = Path(path)

@@ -73,7 +73,10 @@ def default_scenario(name: str, parameters: dict | None = None) -> dict:
     if model.holds_the_cord:
         neural_probe = ("spinal cord surface", [nx_, ny_ + 0.5 * model.cord_diameter_mm])
     else:
-        neural_probe = ("cauda equina, anterior", [nx_, ny_ + 0.5 * model.cauda_equina_diameter_mm - 0.5])
+        neural_probe = (
+            "cauda equina, anterior",
+            [nx_, ny_ + 0.5 * model.cauda_equina_diameter_mm - 0.5],
+        )
     root_start, _ = model.nerve_root_axis_mm(sign)
     return {
         "title": (

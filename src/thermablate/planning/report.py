@@ -11,6 +11,7 @@ from pathlib import Path
 
 from thermablate.physics.results import Result
 from thermablate.planning.safety import (
+    MODEL_LIMITATIONS,
     NEURAL_CEM43_THRESHOLD_MIN,
     NEURAL_STRUCTURES,
     NEURAL_TEMPERATURE_THRESHOLD_C,
@@ -46,6 +47,7 @@ def _safety_dict(verdict: SafetyVerdict) -> dict:
         ],
         "not_modelled": list(verdict.not_modelled),
         "problems": verdict.problems_text() or None,
+        "model_leaves_out": list(MODEL_LIMITATIONS),
     }
 
 
@@ -62,8 +64,9 @@ def summary(result: Result) -> str:
         lines.append(f"STOPPED: {result.stopped_reason}")
     z = result.zone
     lines += [
-        f"Grid {result.cells:,} cells at {result.spacing_mm:g} mm, {result.steps} steps of {result.time_step_s:.3f} s,"
-        f" computed in {result.wall_time_s:.1f} s",
+        f"Grid {result.cells:,} cells at {result.spacing_mm:g} mm, {result.steps} steps of {result.time_step_s:.3f} s"
+        + (f" ({result.shortened_steps} shortened)" if result.shortened_steps else "")
+        + f", computed in {result.wall_time_s:.1f} s",
         f"Energy delivered {result.energy_delivered_j:.0f} J (mean power {result.energy_delivered_j / max(result.time_s[-1], 1e-9):.2f} W)",
         f"Ablation zone ({z.criterion}): {z.axial_mm:.1f} mm along the electrode x {z.transverse_mm:.1f} mm across,"
         f" {z.volume_ml:.2f} ml",
@@ -99,4 +102,5 @@ def safety_lines(verdict: SafetyVerdict) -> list[str]:
     if verdict.not_modelled:
         absent = ", ".join(NEURAL_STRUCTURES[name] for name in verdict.not_modelled)
         lines.append(f"Not in this model: {absent}.")
+    lines.append(f"The model leaves out: {'; '.join(MODEL_LIMITATIONS)}.")
     return lines

@@ -52,6 +52,16 @@ temperature is what the published studies measure ([DUP00] in the epidural space
 roots of the cauda equina float in the CSF. A structure the anatomy does not contain is listed
 as not modelled, never silently passed over."""
 
+MODEL_LIMITATIONS = (
+    "heat conduction along the metal needle (its shaft takes the properties of the tissue)",
+    "vaporisation, charring and the generator's impedance roll-off in temperature mode",
+    "temperature-dependent thermal properties and hyperaemia",
+    "large vessels as heat sinks (basivertebral vein, segmental arteries, epidural veins)",
+    "an estimate of the error of the grid",
+)
+"""What the engine does not model yet (issue 13), stated with every verdict: each would
+change the temperatures the verdict rests on."""
+
 STATUSES = ("below thresholds", "at risk", "cannot judge", "nothing to judge")
 
 
