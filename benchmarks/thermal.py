@@ -19,7 +19,9 @@
    step would take ~50 minutes.) To compare solutions rather than two
    controllers, the peer is driven by the power the engine's controller delivered (averaged
    over each peer step).
-3. A memory-copy bandwidth measured in the same run, and the engine's memory traffic
+3. The ``lumbar-metastasis`` preset at its default grid (0.5 mm, 1.7 million cells), timed
+   once (``lumbar_s``; ``--no-lumbar`` skips it).
+4. A memory-copy bandwidth measured in the same run, and the engine's memory traffic
    (``bioheat.BYTES_PER_CELL_UPDATE`` per cell update) as a fraction of it.
 
 The last line printed is one JSON object with the figures, including the 1-minute load
@@ -189,6 +191,7 @@ def main() -> None:
     p.add_argument("--peer-dt-s", type=float, default=0.5)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-peer", action="store_true")
+    p.add_argument("--no-lumbar", action="store_true")
     args = p.parse_args()
 
     load_before = os.getloadavg()[0]
@@ -216,6 +219,23 @@ def main() -> None:
         "copy_bandwidth_gbs": round(bandwidth, 2),
         "bandwidth_fraction": round(traffic_gbs / bandwidth, 3),
     }
+    if not args.no_lumbar:
+        # The lumbar preset at its default grid (0.5 mm since issue 13), timed once.
+        lumbar = scenario_from_dict({"anatomy": {"preset": "lumbar-metastasis"}})
+        t0 = time.perf_counter()
+        lumbar_result = simulate(lumbar)
+        lumbar_s = time.perf_counter() - t0
+        print(
+            f"lumbar preset: {lumbar_result.cells:,} cells at {lumbar_result.spacing_mm:g} mm, "
+            f"{lumbar_result.steps} steps ({lumbar_result.shortened_steps} shortened), {lumbar_s:.1f} s"
+        )
+        out.update(
+            lumbar_s=round(lumbar_s, 2),
+            lumbar_cells=lumbar_result.cells,
+            lumbar_steps=lumbar_result.steps,
+            lumbar_shortened_steps=lumbar_result.shortened_steps,
+            lumbar_cell_updates_per_s=round(lumbar_result.cells * lumbar_result.steps / lumbar_s),
+        )
     if not args.no_peer:
         times, powers, solves, t_engine = engine_trace(s)
         t_peer, peer_s, peer_steps = peer_fipy(s, times, powers, solves, args.peer_dt_s)

@@ -54,8 +54,13 @@ def test_an_unknown_level_is_refused():
 @pytest.fixture(scope="module")
 def four_mm_from_the_wall():
     # The physicist's case: the preset's defaults (L3, 15 mm lytic tumour 4 mm from the wall,
-    # 90 °C for 5 minutes), at 1 mm.
-    return simulate(scenario_from_dict({"anatomy": {"preset": "lumbar-metastasis"}}))
+    # 90 °C for 5 minutes), on the 1 mm grid the preset had then (its default is now 0.5 mm,
+    # eight times the cells; the verdict is the same on both).
+    return simulate(
+        scenario_from_dict(
+            {"anatomy": {"preset": "lumbar-metastasis"}, "grid": {"spacing_mm": 1.0}}
+        )
+    )
 
 
 def test_a_tumour_4_mm_from_the_wall_is_not_safe_for_the_canal(four_mm_from_the_wall):

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from thermablate.physics.engine import simulate
 from thermablate.physics.scenario import ScenarioError
+from thermablate.planning.convergence import grid_convergence
 from thermablate.planning.presets import PRESET_NAMES
 from thermablate.planning.report import summary, write_json
-from thermablate.planning.scenario import load_scenario, preset_scenario
+from thermablate.planning.scenario import read_scenario_file, scenario_from_dict
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
     p.add_argument("--plots", metavar="DIR", help="write PNG figures into DIR")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument(
+        "--no-convergence",
+        action="store_true",
+        help="skip the second run on a coarser grid that estimates the grid error",
+    )
     return p
 
 
@@ -59,30 +66,39 @@ def main(argv: list[str]) -> int:
         args = _parser().parse_args(argv)
         if bool(args.scenario) == bool(args.preset):
             raise ScenarioError("give either a scenario file or --preset NAME")
-        scenario = preset_scenario(args.preset) if args.preset else load_scenario(args.scenario)
+        if args.preset:
+            data, base_dir = {"anatomy": {"preset": args.preset}}, None
+        else:
+            data, base_dir = read_scenario_file(args.scenario), Path(args.scenario).parent
+        scenario = scenario_from_dict(data, base_dir=base_dir)
     except ScenarioError as exc:
         print(f"thermablate simulate: error: {exc}", file=sys.stderr)
         return 2
 
     progress = None if args.quiet else Progress(scenario.duration_s)
+    convergence = None
     try:
         result = simulate(scenario, progress=progress)
+        if progress:
+            progress.close()
+        if not args.no_convergence:
+            if not args.quiet:
+                print("Estimating the grid error on a coarser grid...", file=sys.stderr)
+            convergence = grid_convergence(data, result, base_dir)
     except (ValueError, RuntimeError) as exc:
         if progress:
             progress.close()
         print(f"thermablate simulate: error: {exc}", file=sys.stderr)
         return 2
-    if progress:
-        progress.close()
-    print(summary(result))
+    print(summary(result, convergence))
     try:
         if args.json:
-            write_json(result, args.json)
+            write_json(result, args.json, convergence)
             print(f"\nResults written to {args.json}")
         if args.plots:
             from thermablate.planning.plots import write_plots  # matplotlib: only when asked
 
-            for path in write_plots(result, args.plots):
+            for path in write_plots(result, args.plots, convergence):
                 print(f"Figure written to {path}")
     except OSError as exc:
         print(f"thermablate simulate: error: cannot write output ({exc})", file=sys.stderr)

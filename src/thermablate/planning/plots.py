@@ -44,7 +44,7 @@ def _slice(arr, normal_axis, index):
     return arr[tuple(sl)]
 
 
-def slices_figure(result, path: Path) -> Path:
+def slices_figure(result, path: Path, convergence=None) -> Path:
     """Three orthogonal slices through the active tip: anatomy, peak temperature, zone, nerves."""
     s = result.scenario
     g = s.grid
@@ -133,7 +133,7 @@ def slices_figure(result, path: Path) -> Path:
         frameon=False,
         bbox_to_anchor=(0.5, -0.06),
     )
-    safety = neural_safety(result)
+    safety = neural_safety(result, convergence)
     if safety.status == "below thresholds":
         verdict = "neural structures below the thresholds"
     elif safety.status == "at risk":
@@ -176,11 +176,11 @@ def probes_figure(result, path: Path) -> Path:
     return path
 
 
-def write_plots(result, directory) -> list[Path]:
+def write_plots(result, directory, convergence=None) -> list[Path]:
     """Write ``thermal-slices.png`` and ``thermal-probes.png`` into ``directory``."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     return [
-        slices_figure(result, d / "thermal-slices.png"),
+        slices_figure(result, d / "thermal-slices.png", convergence),
         probes_figure(result, d / "thermal-probes.png"),
     ]

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from thermablate.physics.results import Result
+from thermablate.planning.convergence import GridConvergence
 from thermablate.planning.safety import (
     MODEL_LIMITATIONS,
     NEURAL_CEM43_THRESHOLD_MIN,
@@ -20,13 +21,19 @@ from thermablate.planning.safety import (
 )
 
 
-def report_dict(result: Result) -> dict:
-    """JSON-ready report: the engine's numbers and the ``safety`` verdict."""
+def report_dict(result: Result, convergence: GridConvergence | None = None) -> dict:
+    """JSON-ready report: the engine's numbers, the grid-error estimate and the ``safety``
+    verdict (``grid_convergence`` is null when no estimate was asked for)."""
     numbers = result.to_dict()
     time_series = numbers.pop("time_series")
     # The verdict goes before the time series: the long series stay at the end of the file,
     # where a reader of the JSON can skip them.
-    return {**numbers, "safety": _safety_dict(neural_safety(result)), "time_series": time_series}
+    return {
+        **numbers,
+        "grid_convergence": convergence.to_dict() if convergence is not None else None,
+        "safety": _safety_dict(neural_safety(result, convergence)),
+        "time_series": time_series,
+    }
 
 
 def _safety_dict(verdict: SafetyVerdict) -> dict:
@@ -51,13 +58,15 @@ def _safety_dict(verdict: SafetyVerdict) -> dict:
     }
 
 
-def write_json(result: Result, path: str | Path) -> None:
+def write_json(
+    result: Result, path: str | Path, convergence: GridConvergence | None = None
+) -> None:
     """Write :func:`report_dict` to ``path`` (UTF-8, indented)."""
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(report_dict(result), f, indent=2, ensure_ascii=False)
+        json.dump(report_dict(result, convergence), f, indent=2, ensure_ascii=False)
 
 
-def summary(result: Result) -> str:
+def summary(result: Result, convergence: GridConvergence | None = None) -> str:
     """The plain-text summary table printed after a run."""
     lines = [result.title, "=" * len(result.title)]
     if result.stopped_reason:
@@ -81,7 +90,21 @@ def summary(result: Result) -> str:
     for name, v in result.tissues.items():
         lines.append(f"{name:<28}{v['max_temp_c']:>10.1f}{v['max_cem43_min']:>16.3g}")
     lines.append("")
-    return "\n".join(lines + safety_lines(neural_safety(result)))
+    lines += convergence_lines(convergence)
+    return "\n".join(lines + safety_lines(neural_safety(result, convergence)))
+
+
+def convergence_lines(convergence: GridConvergence | None) -> list[str]:
+    """The grid-error estimate in words, with a warning for each quantity over tolerance."""
+    if convergence is None:
+        return ["Grid error: not estimated (run without --no-convergence to estimate it).", ""]
+    if convergence.not_available:
+        return [f"Grid error: not estimated: {convergence.not_available}.", ""]
+    head = (
+        f"Grid error, estimated against the same run at {convergence.coarse_spacing_mm:g} mm: "
+        + ("within the tolerances." if convergence.converged else "WARNING, refine the grid:")
+    )
+    return [head] + [f"  {w}" for w in convergence.warnings] + [""]
 
 
 def safety_lines(verdict: SafetyVerdict) -> list[str]:

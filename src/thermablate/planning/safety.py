@@ -30,6 +30,7 @@ import math
 from dataclasses import dataclass
 
 from thermablate.physics.results import Result
+from thermablate.planning.convergence import GridConvergence
 
 NEURAL_TEMPERATURE_THRESHOLD_C = 45.0
 """Temperature above which neural tissue is at risk of thermal injury [DUP00]. [°C]"""
@@ -57,7 +58,7 @@ MODEL_LIMITATIONS = (
     "vaporisation, charring and the generator's impedance roll-off in temperature mode",
     "temperature-dependent thermal properties and hyperaemia",
     "large vessels as heat sinks (basivertebral vein, segmental arteries, epidural veins)",
-    "an estimate of the error of the grid",
+    "sub-voxel geometry: electrodes and thin layers are drawn in whole voxels (see the grid error)",
 )
 """What the engine does not model yet (issue 13), stated with every verdict: each would
 change the temperatures the verdict rests on."""
@@ -175,21 +176,31 @@ class SafetyVerdict:
         return "; ".join(found)
 
 
-def neural_safety(result: Result) -> SafetyVerdict:
+def neural_safety(result: Result, convergence: GridConvergence | None = None) -> SafetyVerdict:
     """Judge the neural tissues of a simulation from its per-tissue maxima.
 
     The tissues' ``neural`` flags come from the scenario the result was computed from; the
     structures are listed in the scenario's tissue order, and only those present in the grid.
+    With a grid-convergence estimate, a structure below the temperature threshold by less
+    than its estimated grid error cannot be judged "below thresholds".
     """
     neural = {t.name for t in result.scenario.tissues if t.neural}
     stats = {k: (v["max_temp_c"], v["max_cem43_min"]) for k, v in result.tissues.items()}
     structures = tuple(neural_verdict(stats, neural))
     judged = {v.tissue for v in structures}
     not_modelled = tuple(name for name in NEURAL_STRUCTURES if name not in judged)
-    problems = ()
+    problems = []
     if result.stopped_reason:
-        problems = (
+        problems.append(
             f"the run stopped at t = {result.time_s[-1]:.0f} s of {result.duration_s:g} s "
-            f"({result.stopped_reason})",
+            f"({result.stopped_reason})"
         )
-    return SafetyVerdict(structures, not_modelled, problems)
+    errors = convergence.neural_errors_k() if convergence is not None else {}
+    for v in structures:
+        error = errors.get(v.tissue, 0.0)
+        if not v.at_risk and v.max_temperature_c + error >= NEURAL_TEMPERATURE_THRESHOLD_C:
+            problems.append(
+                f"the {v.structure} peak of {v.max_temperature_c:.1f} °C is within its estimated "
+                f"grid error ({error:.1f} K) of {NEURAL_TEMPERATURE_THRESHOLD_C:g} °C"
+            )
+    return SafetyVerdict(structures, not_modelled, tuple(problems))

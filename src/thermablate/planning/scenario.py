@@ -44,15 +44,19 @@ from thermablate.planning import presets
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a TOML scenario file."""
+    return scenario_from_dict(read_scenario_file(path), base_dir=Path(path).parent)
+
+
+def read_scenario_file(path: str | Path) -> dict:
+    """The dictionary of a TOML scenario file, unvalidated (see :func:`scenario_from_dict`)."""
     path = Path(path)
     try:
         with path.open("rb") as f:
-            data = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
         raise ScenarioError(f"scenario file {path} not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
-    return scenario_from_dict(data, base_dir=path.parent)
 
 
 def preset_scenario(name: str, parameters: dict | None = None) -> Scenario:
