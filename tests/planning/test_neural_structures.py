@@ -69,10 +69,8 @@ def test_a_tumour_4_mm_from_the_wall_is_not_safe_for_the_canal(four_mm_from_the_
     assert {"csf", "dura", "epidural-fat", "cauda-equina", "nerve-root"} <= set(judged)
     # The epidural space against the wall passes 45 °C (Groetz 2013 measured 46.8 ± 4.7 °C
     # there with a 10 mm probe): the verdict is "at risk", where the cord label alone said
-    # "safe". With the epidural fat in the model the CSF stays cooler than the 47-50 °C it
-    # reached when it lay against the bone.
+    # "safe". The epidural fat shields the CSF behind it.
     assert judged["epidural-fat"].temperature_exceeded
-    assert 45.0 < judged["epidural-fat"].max_temperature_c < 52.0
     assert judged["csf"].max_temperature_c < judged["dura"].max_temperature_c
     assert not verdict.safe and verdict.status == "at risk"
     text = summary(four_mm_from_the_wall)

@@ -31,8 +31,9 @@ from thermablate.physics.electric import (
     conductivity_factor,
     solve_potential,
 )
-from thermablate.physics.electrodes import Needle, rasterise
+from thermablate.physics.electrodes import Needle, rasterise, shaft_cells, shaft_start_mm
 from thermablate.physics.generator import MODEL_LIMIT_C, ROLL_OFF_IMPEDANCE_RATIO, PIController
+from thermablate.physics.needle import build_chain, conduct
 from thermablate.physics.scenario import TIME_STEP_SAFETY, Scenario
 
 ELECTRIC_RTOL = 1e-5
@@ -121,23 +122,24 @@ class Simulation:
         self.tissue_cells = ~self.masks.metal
         # Each metal contact is isothermal: steel conducts heat ~30-100 times better than tissue,
         # so a 5-20 mm active tip equalises its temperature (the tip thermocouple then reads the
-        # contact's temperature, as in a real electrode).
-        self.contacts = []
+        # contact's temperature, as in a real electrode). The contacts are the first nodes of
+        # the needle chain, whose shafts conduct heat along the steel (physics/needle.py).
+        contacts = []
         for mask in (self.masks.active_a, self.masks.active_b):
             parts, n = ndimage.label(mask)
-            for k in range(1, n + 1):
-                idx = np.nonzero(parts == k)
-                rhoc = self.tables.rhoc[self.labels[idx]]
-                self.contacts.append((idx, rhoc / rhoc.sum()))
-        # The same, flattened for the Numba kernel: padded-array cell indices, weights, and
-        # where each contact starts.
-        self.contact_cells = np.zeros((0, 3), np.intp)
-        self.contact_weights = np.zeros(0)
-        self.contact_starts = np.zeros(1, np.intp)
-        if self.contacts:
-            self.contact_cells = np.concatenate([np.stack(idx, 1) for idx, _ in self.contacts]) + 1
-            self.contact_weights = np.concatenate([w for _, w in self.contacts])
-            self.contact_starts = np.cumsum([0] + [len(w) for _, w in self.contacts])
+            contacts += [parts == k for k in range(1, n + 1)]
+        shafts = []
+        if s.needle_conduction:
+            for e in s.electrodes:
+                if isinstance(e, Needle) and contacts:
+                    shaft, s_m = shaft_cells(g, e)
+                    shaft &= self.masks.insulated
+                    start = g.index_of_m(
+                        shaft_start_mm(e) * 1e-3 - 0.25 * g.spacing_m * e.unit_direction
+                    )
+                    joined = _nearest_contact(contacts, start)
+                    shafts.append((joined, shaft, s_m, math.pi * (e.radius_mm * 1e-3) ** 2))
+        self.chain = build_chain(g, contacts, shafts, self.tables.rhoc[self.labels])
         self.inv_rhoc = 1.0 / self.tables.rhoc[self.labels]
 
     def peak_heating_rate_k_per_ws(self, electric: ElectricSolution) -> float:
@@ -154,15 +156,17 @@ class Simulation:
         )  # fmt: skip
 
 
-@numba.njit(cache=True, nogil=True)
-def _average_contacts(t_pad_c, cells, weights, starts):
-    """Set each metal contact to its heat-capacity-weighted mean temperature (isothermal)."""
-    for c in range(starts.size - 1):
-        mean = 0.0
-        for n in range(starts[c], starts[c + 1]):
-            mean += weights[n] * t_pad_c[cells[n, 0], cells[n, 1], cells[n, 2]]
-        for n in range(starts[c], starts[c + 1]):
-            t_pad_c[cells[n, 0], cells[n, 1], cells[n, 2]] = mean
+def _nearest_contact(contacts: list[np.ndarray], index: tuple[int, int, int]) -> int:
+    """The contact holding the cell ``index``, or the one with a cell nearest to it."""
+    point = np.asarray(index)
+    best, best_d = 0, np.inf
+    for k, mask in enumerate(contacts):
+        if mask[index]:
+            return k
+        d = np.min(np.sum((np.argwhere(mask) - point) ** 2, axis=1))
+        if d < best_d:
+            best, best_d = k, d
+    return best
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz", "reassoc"})
@@ -250,7 +254,8 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
     near_boiling = False
     ti = sim.thermocouple_index
     held = sim.held if sim.mode == "held" else None
-    contacts = (sim.contact_cells, sim.contact_weights, sim.contact_starts)
+    c = sim.chain
+    chain = (c.cells, c.weights, c.starts, c.heat_capacity_j_k, c.link_w_k, c.boundary_w_k)
     state.tip_temperature_c = float(bio.temperature_c[ti])
     ticks = 1 << MAX_STEP_HALVINGS  # ticks per step dt
     end_tick = sim.n_steps * ticks
@@ -293,7 +298,9 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
             held, held_value, q_unit, q_scale, s.initial_temp_c, h, perfusion=track_energy
         )
         if held is None:
-            _average_contacts(bio.temperature_padded_c, *contacts)
+            lost_j = conduct(bio.temperature_padded_c, *chain, s.initial_temp_c, h)
+            if track_energy:
+                state.boundary_loss_j += lost_j
         tick += size
         t = tick / ticks * dt
         state.steps += 1

@@ -98,6 +98,9 @@ class Scenario:
         Interval between stored probe samples. [s]
     initial_temp_c : float
         Initial and boundary temperature. [°C]
+    needle_conduction : bool
+        Conduct heat along the needles' steel (``physics/needle.py``); off only to compare
+        with the model without it.
     """
 
     grid: Grid
@@ -114,6 +117,7 @@ class Scenario:
     electric_update_k: float = 10.0
     record_interval_s: float = 1.0
     initial_temp_c: float = BODY_TEMPERATURE_C
+    needle_conduction: bool = True
 
     def validate(self) -> None:
         """Raise :class:`ScenarioError` on anything that cannot be simulated.

@@ -54,7 +54,7 @@ roots of the cauda equina float in the CSF. A structure the anatomy does not con
 as not modelled, never silently passed over."""
 
 MODEL_LIMITATIONS = (
-    "heat conduction along the metal needle (its shaft takes the properties of the tissue)",
+    "the thermal resistance of the needle's insulation (its steel is a solid rod)",
     "vaporisation, charring and the generator's impedance roll-off in temperature mode",
     "temperature-dependent thermal properties and hyperaemia",
     "large vessels as heat sinks (basivertebral vein, segmental arteries, epidural veins)",

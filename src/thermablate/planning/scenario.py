@@ -21,7 +21,7 @@ File format (see docs/thermal-engine.md for the full description)::
     [probes]      name = [x, y, z]
     [tissues.<name>] property overrides, e.g. electrical_conductivity_s_m = 0.05
     [solver]      time_step_s, electric_update_s, electric_update_k, record_interval_s,
-                  criterion
+                  criterion, needle_conduction (true)
 """
 
 from __future__ import annotations
@@ -83,6 +83,13 @@ def _number(table: dict, key: str, default=None, what: str = "") -> float:
     if not np.isfinite(value):  # TOML has nan and inf literals; no setting may be either
         raise ScenarioError(f"{what}{key} must be a finite number, got {value!r}")
     return float(value)
+
+
+def _flag(table: dict, key: str, default: bool, what: str = "") -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ScenarioError(f"{what}{key} must be true or false, got {value!r}")
+    return value
 
 
 def _tissue_with_overrides(name: str, overrides: dict) -> Tissue:
@@ -263,6 +270,7 @@ def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
         electric_update_k=_number(solver, "electric_update_k", 10.0, "solver."),
         record_interval_s=_number(solver, "record_interval_s", 1.0, "solver."),
         initial_temp_c=_number(data, "initial_temp_c", BODY_TEMPERATURE_C),
+        needle_conduction=_flag(solver, "needle_conduction", True, "solver."),
     )
     scenario.validate()
     return scenario
