@@ -225,9 +225,9 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
       ``kp * max(q / (rho c P)) * h <= 1``); a coarser step made the tip of a one-voxel
       electrode swing between 86 and 101 °C, as a generator sampling that slowly would.
 
-    Shortened steps stay on a dyadic grid
-    inside each step ``dt``, so that every ``n dt`` is still reached exactly. The hottest cell
-    and any non-finite temperature are checked after every step.
+    Shortened steps stay on a dyadic grid inside each step ``dt``, so that every ``n dt`` is
+    still reached exactly. The hottest cell and any non-finite temperature are checked after
+    every step, and after every step the needle chain takes its implicit step.
     """
     s = sim.scenario
     gen = s.generator
