@@ -99,6 +99,16 @@ def test_a_segmented_image_is_not_rerun_and_says_so(sphere_runs):
     assert conv.warnings == ["grid error not estimated: the anatomy is a segmented image"]
 
 
+def test_a_coarser_grid_that_cannot_be_run_is_reported_not_raised(sphere_runs):
+    fine, _ = sphere_runs
+    # This sphere holds a voxel centre at 1 mm (1.5, 1.5, 1.5) but none at 1.5 mm (the
+    # nearest, 0.75 or 2.25 mm on each axis, are 1.3 mm away).
+    data = {**SPHERE_IN_CSF, "electrodes": [{"geometry": "sphere", "centre_mm": [1.5, 1.5, 1.5],
+                                             "radius_mm": 0.5}]}  # fmt: skip
+    conv = grid_convergence(data, fine)
+    assert conv.not_available.startswith("the coarser grid could not be run")
+
+
 def test_a_stopped_run_has_no_estimate(sphere_runs):
     fine, _ = sphere_runs
     stopped = simulate(scenario_from_dict({

@@ -153,7 +153,12 @@ def grid_convergence(data: dict, result: Result, base_dir: Path | None = None) -
     h = result.spacing_mm
     if "label_volume" in data.get("anatomy", {}):
         return GridConvergence(h, None, not_available="the anatomy is a segmented image")
-    coarse = simulate(scenario_from_dict(coarser_scenario_data(data, h), base_dir=base_dir))
+    try:
+        coarse = simulate(scenario_from_dict(coarser_scenario_data(data, h), base_dir=base_dir))
+    except ValueError as exc:  # ScenarioError too: e.g. the electrode covers no coarse voxel
+        return GridConvergence(
+            h, h * COARSENING, not_available=f"the coarser grid could not be run ({exc})"
+        )
     return compare(result, coarse)
 
 

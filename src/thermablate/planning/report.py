@@ -97,7 +97,7 @@ def summary(result: Result, convergence: GridConvergence | None = None) -> str:
 def convergence_lines(convergence: GridConvergence | None) -> list[str]:
     """The grid-error estimate in words, with a warning for each quantity over tolerance."""
     if convergence is None:
-        return ["Grid error: not estimated (run without --no-convergence to estimate it).", ""]
+        return ["Grid error: not estimated (thermablate simulate estimates it by default).", ""]
     if convergence.not_available:
         return [f"Grid error: not estimated: {convergence.not_available}.", ""]
     head = (
