@@ -134,10 +134,11 @@ class Simulation:
                 if isinstance(e, Needle) and contacts:
                     shaft, s_m = shaft_cells(g, e)
                     shaft &= self.masks.insulated
-                    start = g.index_of_m(
-                        shaft_start_mm(e) * 1e-3 - 0.25 * g.spacing_m * e.unit_direction
+                    # A point just inside the proximal contact (towards the tip).
+                    inside = g.index_of_m(
+                        shaft_start_mm(e) * 1e-3 + 0.25 * g.spacing_m * e.unit_direction
                     )
-                    joined = _nearest_contact(contacts, start)
+                    joined = _nearest_contact(contacts, inside)
                     shafts.append((joined, shaft, s_m, math.pi * (e.radius_mm * 1e-3) ** 2))
         self.chain = build_chain(g, contacts, shafts, self.tables.rhoc[self.labels])
         self.inv_rhoc = 1.0 / self.tables.rhoc[self.labels]
