@@ -44,11 +44,23 @@ def test_at_l1_the_canal_holds_the_conus_of_the_spinal_cord():
     assert "spinal-cord" in _present(s) and "cauda-equina" not in _present(s)
 
 
-def test_an_unknown_level_is_refused():
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"level": "S7"}, "level must be one of L1, L2, L3, L4, L5"),
+        ({"epidural_anterior_mm": -1}, "epidural_anterior_mm must be a finite number of mm"),
+        ({"dura_thickness_mm": float("nan")}, "dura_thickness_mm must be a finite number of mm"),
+        (
+            {"epidural_posterior_mm": 12},
+            "the thecal sac left inside the epidural space has no room",
+        ),
+    ],
+)
+def test_a_canal_that_cannot_be_drawn_is_refused(parameters, message):
     from thermablate.planning import ScenarioError
 
-    with pytest.raises(ScenarioError, match="level must be one of L1, L2, L3, L4, L5"):
-        preset_scenario("lumbar-metastasis", {"level": "S7"})
+    with pytest.raises(ScenarioError, match=message):
+        preset_scenario("lumbar-metastasis", parameters)
 
 
 @pytest.fixture(scope="module")

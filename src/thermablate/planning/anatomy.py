@@ -34,6 +34,7 @@ defaults and are parameters: set them from the patient's imaging.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,8 +127,9 @@ class LumbarVertebra:
     ``level`` L1, the conus of the spinal cord, or below it the cauda equina [SAI98]. The
     patient lies prone for a vertebral ablation and the roots of the cauda equina settle to the
     dependent, anterior side of the sac, towards the vertebral body: the bundle is drawn
-    ``anterior_csf_mm`` behind the anterior dura, the conservative choice. The dura is drawn at least one voxel
-    thick so that it is always judged (thicker than it is on grids coarser than the dura).
+    ``anterior_csf_mm`` behind the anterior dura, the conservative choice. The dura is drawn
+    at least one voxel thick so that it is always judged (thicker than it is on grids coarser
+    than the dura).
     """
 
     body_width_mm: float = 45.0
@@ -158,6 +160,23 @@ class LumbarVertebra:
     def __post_init__(self):
         if self.level not in LUMBAR_LEVELS:
             raise ValueError(f"level must be one of {', '.join(LUMBAR_LEVELS)}, got {self.level!r}")
+        layers = ("epidural_anterior_mm", "epidural_posterior_mm", "epidural_lateral_mm",
+                  "dura_thickness_mm", "cauda_equina_diameter_mm", "anterior_csf_mm")  # fmt: skip
+        for name in layers:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{name} must be a number of mm, got {value!r}")
+            if not (0 <= value < math.inf):
+                raise ValueError(f"{name} must be a finite number of mm, not negative")
+        _, _, half_width, half_depth = self.thecal_sac_mm
+        room = 2 * half_depth - 2 * self.dura_thickness_mm
+        if min(half_width, half_depth) <= self.dura_thickness_mm or (
+            not self.holds_the_cord and room < self.anterior_csf_mm + self.cauda_equina_diameter_mm
+        ):
+            raise ValueError(
+                "the thecal sac left inside the epidural space has no room for its contents: "
+                "reduce the epidural space, the dura or the cauda equina"
+            )
 
     @property
     def holds_the_cord(self) -> bool:
