@@ -28,7 +28,7 @@ def test_the_estimate_is_richardson_with_first_order_and_says_when_it_is_too_lar
     assert not zone.within_tolerance
     close = Estimate("ablation-zone volume", "ml", 10.0, 9.96, 0.10, True)
     assert close.within_tolerance  # 0.08 ml, 0.8 %
-    hot = Estimate("peak temperature, csf", "°C", 44.0, 43.0, 1.0, False)
+    hot = Estimate("peak temperature, csf", "°C", 44.0, 43.0, 1.0, False, "csf")
     assert hot.error == pytest.approx(2.0) and not hot.within_tolerance
     conv = GridConvergence(1.0, 1.5, (zone, close, hot))
     assert not conv.converged and len(conv.warnings) == 2
@@ -69,7 +69,7 @@ def test_a_neural_peak_within_its_grid_error_of_45_c_cannot_be_called_safe(spher
     kept = dict(csf)  # the held sphere heats the CSF far above 45 °C
     # Build the case on the edge: the CSF at 44.0 °C, a small dose, and a grid error of 2 K.
     near = GridConvergence(
-        1.0, 1.5, (Estimate("peak temperature, csf", "°C", 44.0, 43.0, 1.0, False),)
+        1.0, 1.5, (Estimate("peak temperature, csf", "°C", 44.0, 43.0, 1.0, False, "csf"),)
     )
     csf.update(max_temp_c=44.0, max_cem43_min=0.1)
     try:

@@ -24,7 +24,7 @@ import numba
 import numpy as np
 from scipy import ndimage
 
-from thermablate.physics.bioheat import BioheatState, MaterialTables
+from thermablate.physics.bioheat import BioheatState
 from thermablate.physics.electric import (
     DESICCATION_ONSET_C,
     ElectricSolution,
@@ -85,12 +85,7 @@ class Simulation:
         self.scenario = s = scenario
         g = s.grid
         self.labels = np.ascontiguousarray(s.labels, dtype=np.uint8)
-        self.tables = MaterialTables(
-            [t.thermal_conductivity_w_mk for t in s.tissues],
-            [t.volumetric_heat_capacity_j_m3k for t in s.tissues],
-            [t.perfusion_heat_sink_w_m3k for t in s.tissues],
-            g.spacing_m,
-        )
+        self.tables = s.material_tables()
         self.masks = rasterise(g, s.electrodes)
         if not self.masks.active_a.any():
             raise ValueError("the electrode's active part covers no voxel; refine spacing_mm")
@@ -140,8 +135,9 @@ class Simulation:
                     )
                     joined = _nearest_contact(contacts, inside)
                     shafts.append((joined, shaft, s_m, math.pi * (e.radius_mm * 1e-3) ** 2))
-        self.chain = build_chain(g, contacts, shafts, self.tables.rhoc[self.labels])
-        self.inv_rhoc = 1.0 / self.tables.rhoc[self.labels]
+        rhoc = self.tables.rhoc[self.labels]
+        self.chain = build_chain(g, contacts, shafts, rhoc)
+        self.inv_rhoc = 1.0 / rhoc
 
     def peak_heating_rate_k_per_ws(self, electric: ElectricSolution) -> float:
         """Fastest Joule heating of any cell per watt delivered, ``max(q / (rho c)) / P``. [K/J]"""

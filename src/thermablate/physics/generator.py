@@ -89,11 +89,6 @@ class PIController:
         self.g = generator
         self.integral_w = 0.0
 
-    def power_w(self, t_s: float, tip_temperature_c: float, dt_s: float) -> float:
-        """Power for the next step given the measured tip temperature. [W]"""
-        power, self.integral_w = self.propose(t_s, tip_temperature_c, dt_s)
-        return power
-
     def propose(self, t_s: float, tip_temperature_c: float, dt_s: float) -> tuple[float, float]:
         """Power for a step of ``dt_s`` and the integral it would leave, without taking the step.
 

@@ -92,31 +92,22 @@ def build_chain(
     """
     h = grid.spacing_m
     volume = grid.cell_volume_m3
-    groups: list[np.ndarray] = [np.argwhere(mask) for mask in contacts]
-    links = [0.0] * len(groups)
-    boundary = [0.0] * len(groups)
+    shaft_of = {}
+    for contact, shaft, s_m, area_m2 in shafts:
+        idx, s = np.argwhere(shaft), s_m[shaft]
+        bins = np.floor(np.maximum(s, 0.0) / h).astype(int)
+        nodes = [(idx[bins == b], float(s[bins == b].mean())) for b in np.unique(bins)]
+        shaft_of[contact] = (STEEL_THERMAL_CONDUCTIVITY_W_MK * area_m2, nodes)
     # Shaft nodes follow their contact in the node order, so that every link is between
     # consecutive nodes and the system is tridiagonal.
-    order = list(range(len(groups)))
-    chains = {}
-    for contact, shaft, s_m, area_m2 in shafts:
-        g = STEEL_THERMAL_CONDUCTIVITY_W_MK * area_m2
-        idx = np.argwhere(shaft)
-        s = s_m[shaft]
-        bins = np.floor(np.maximum(s, 0.0) / h).astype(int)
-        nodes = []
-        for b in np.unique(bins):
-            members = idx[bins == b]
-            nodes.append((members, float(s[bins == b].mean())))
-        chains[contact] = (g, nodes)
     out_groups, out_links, out_boundary = [], [], []
-    for c in order:
-        out_groups.append(groups[c])
-        out_links.append(links[c])
-        out_boundary.append(boundary[c])
-        if c not in chains:
+    for c, mask in enumerate(contacts):
+        out_groups.append(np.argwhere(mask))
+        out_links.append(0.0)
+        out_boundary.append(0.0)
+        if c not in shaft_of:
             continue
-        g, nodes = chains[c]
+        g, nodes = shaft_of[c]
         previous_s = 0.0  # the contact is isothermal: its resistance ends at its proximal end
         for members, s_mean in nodes:
             out_links[-1] = g / max(s_mean - previous_s, 0.5 * h)

@@ -222,19 +222,20 @@ class Scenario:
             )
         self._check_run_time()
 
-    def stable_time_step_s(self) -> float:
-        """Largest stable time step of the heat equation on this grid and these tissues. [s]"""
-        tables = MaterialTables(
+    def material_tables(self) -> MaterialTables:
+        """The heat equation's per-tissue coefficients on this grid."""
+        return MaterialTables(
             [t.thermal_conductivity_w_mk for t in self.tissues],
             [t.volumetric_heat_capacity_j_m3k for t in self.tissues],
             [t.perfusion_heat_sink_w_m3k for t in self.tissues],
             self.grid.spacing_m,
         )
-        return tables.stable_time_step_s(self.labels)
 
     def estimated_run_time_s(self) -> float:
         """Pessimistic estimate of the time loop's duration (one slow core). [s]"""
-        dt = self.time_step_s or TIME_STEP_SAFETY * self.stable_time_step_s()
+        dt = self.time_step_s
+        if dt is None:
+            dt = TIME_STEP_SAFETY * self.material_tables().stable_time_step_s(self.labels)
         steps = np.ceil(self.duration_s / dt)
         return float(steps * self.grid.n_cells / ASSUMED_CELL_UPDATES_PER_S)
 

@@ -49,7 +49,10 @@ warning. [K]"""
 
 @dataclass(frozen=True)
 class Estimate:
-    """One quantity on the two grids and the estimated error of the finer value."""
+    """One quantity on the two grids and the estimated error of the finer value.
+
+    ``tissue`` names the neural structure whose peak temperature it is (None for the zone).
+    """
 
     name: str
     unit: str
@@ -57,6 +60,7 @@ class Estimate:
     coarse: float
     tolerance: float
     relative: bool
+    tissue: str | None = None
 
     @property
     def error(self) -> float:
@@ -110,11 +114,7 @@ class GridConvergence:
 
     def neural_errors_k(self) -> dict[str, float]:
         """Tissue name -> estimated error of its peak temperature. [K]"""
-        return {
-            e.name.removeprefix("peak temperature, "): e.error
-            for e in self.estimates
-            if e.name.startswith("peak temperature, ")
-        }
+        return {e.tissue: e.error for e in self.estimates if e.tissue is not None}
 
     def to_dict(self) -> dict:
         return {
@@ -189,6 +189,7 @@ def compare(fine: Result, coarse: Result) -> GridConvergence:
                     coarse.tissues[name]["max_temp_c"],
                     NEURAL_TEMPERATURE_TOLERANCE_K,
                     False,
+                    tissue=name,
                 )  # fmt: skip
             )
     return GridConvergence(fine.spacing_mm, coarse.spacing_mm, tuple(estimates))
