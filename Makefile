@@ -1,4 +1,5 @@
-# Thermablate: `make run` serves the web application with a demo cohort on http://127.0.0.1:8000;
+# Thermablate: `make run` serves the web application with a demo cohort on http://127.0.0.1:8000,
+# with its background worker;
 # `make test` runs ruff and the whole test suite (set TEST_DATABASE_URL to run it on PostgreSQL).
 PYTHON ?= python3.11
 VENV := .venv
@@ -35,8 +36,11 @@ demo: install assets
 	$(BIN)/thermablate migrate --no-input
 	$(BIN)/thermablate demo --patients 60
 
+# The background worker (plans run there) starts beside the web server and stops with it.
 run: demo
 	@echo "Thermablate on http://127.0.0.1:8000 (sign in with a demo user printed above)"
+	$(BIN)/thermablate worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(BIN)/thermablate runserver 127.0.0.1:8000
 
 lint: install-dev

@@ -16,9 +16,11 @@ SRC = Path(thermablate.__file__).parent
 # What each part may import from thermablate, besides itself. Bottom first.
 _WEB_HELPERS = {"thermablate.web.forms", "thermablate.web.permissions", "thermablate.web.client"}
 ALLOWED: dict[str, set[str]] = {
+    # Reads the versioned data tables: the standard library only.
+    "thermablate.datafiles": set(),
     "thermablate.physics": set(),  # numerics only
-    "thermablate.planning": {"thermablate.physics"},
-    "thermablate.clinical": set(),
+    "thermablate.planning": {"thermablate.physics", "thermablate.datafiles"},
+    "thermablate.clinical": {"thermablate.datafiles"},
     # Shared form and view helpers of the web layer: Django only.
     "thermablate.web.forms": set(),
     "thermablate.web.permissions": set(),
@@ -31,6 +33,14 @@ ALLOWED: dict[str, set[str]] = {
         "thermablate.clinical",
         "thermablate.planning",
         "thermablate.physics",
+        *_WEB_HELPERS,
+    },
+    # Plans of an ablation: the planning core over the registry's records.
+    "thermablate.plans": {
+        "thermablate.registry",
+        "thermablate.planning",
+        "thermablate.physics",
+        "thermablate.clinical",
         *_WEB_HELPERS,
     },
     "thermablate.audit": {

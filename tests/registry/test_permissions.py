@@ -58,6 +58,17 @@ TWO_FACTOR_PAGES = {"two_factor_setup", "two_factor_verify"}
 # A finding is acknowledged on a page named by its rule and record.
 FINDING_PAGES = {"data_quality_acknowledge"}
 AUDIT_PAGES = {"audit_dashboard", "audit_report", "audit_appraisal", "yellow_card_draft"}
+# Plans of a lesion (thermablate.plans), by what their URL names: roles and the worker are
+# tested in tests/plans/test_plan_journey.py.
+PLAN_PAGES = {
+    "plan_new": "lesion",
+    "lesion_plans": "lesion",
+    "plan_comparison_figure": "lesion",
+    "plan_detail": "plan",
+    "plan_status": "plan",
+    "plan_figure": "plan",
+    "plan_choose": "plan",
+}
 
 
 def page_url(name, procedure):
@@ -96,7 +107,51 @@ def test_every_named_page_is_classified():
         | AUDIT_PAGES
         | TWO_FACTOR_PAGES
         | FINDING_PAGES
+        | set(PLAN_PAGES)
     )
+
+
+@pytest.fixture
+def plan(procedure, clinician):
+    from thermablate.planning.lesion_plan import PlanOptions
+    from thermablate.plans.actions import create_plan
+
+    options = PlanOptions("monopolar-sharp-cannula", level="L2", active_tip_mm=10.0, gauge=18,
+                          spacing_mm=1.0, duration_s=60.0)  # fmt: skip
+    return create_plan(procedure.lesion, options, name="A plan", acting_user=clinician)
+
+
+def plan_page_url(name, plan):
+    pk = plan.lesion.pk if PLAN_PAGES[name] == "lesion" else plan.pk
+    return reverse(name, args=[pk])
+
+
+@pytest.mark.parametrize("name", sorted(PLAN_PAGES))
+def test_a_user_of_another_site_gets_404_on_every_plan_page(client, outsider, plan, name):
+    login(client, outsider)
+    before = AuditEvent.objects.count()
+    url = plan_page_url(name, plan)
+    assert client.get(url).status_code == (405 if name == "plan_choose" else 404)
+    assert client.post(url, {}).status_code in (404, 405)
+    assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.parametrize("name", sorted(PLAN_PAGES))
+def test_anonymous_users_are_sent_to_sign_in_from_every_plan_page(client, plan, name):
+    response = client.get(plan_page_url(name, plan))
+    assert response.status_code in (302, 405)
+    if response.status_code == 302:
+        assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("role", ["analyst", "governance", "administrator", "coordinator"])
+def test_only_clinicians_plan_and_choose(client, request, plan, role):
+    login(client, request.getfixturevalue(role))
+    assert client.get(plan_page_url("plan_new", plan)).status_code in (403, 404)
+    assert client.post(plan_page_url("plan_new", plan), {}).status_code in (403, 404)
+    assert client.post(plan_page_url("plan_choose", plan)).status_code in (403, 404)
+    reads = client.get(plan_page_url("plan_detail", plan)).status_code
+    assert reads == (403 if role == "administrator" else 200)
 
 
 @pytest.mark.parametrize("name", sorted(PATIENT_PAGES))
@@ -192,12 +247,14 @@ def api_url(path, procedure):
         .replace("{assessment_id}", str(assessment.pk))
         .replace("{kind_name}", "procedure")
         .replace("{pk}", str(procedure.pk))
+        .replace("{lesion_id}", str(procedure.lesion.pk))
+        .replace("{plan_id}", str(procedure.pk))
     )
 
 
 def test_the_api_lists_the_expected_operations(client, clinician):
     login(client, clinician)
-    assert len(api_operations(client)) == 17
+    assert len(api_operations(client)) == 20
 
 
 def test_a_user_of_another_site_cannot_read_or_change_anything_through_the_api(

@@ -49,6 +49,9 @@ TISSUE_ORDER: tuple[str, ...] = tuple(TISSUES)
 L = {name: i for i, name in enumerate(TISSUE_ORDER)}
 
 LUMBAR_LEVELS = ("L1", "L2", "L3", "L4", "L5")
+VERTEBRA_LEVELS = tuple(f"T{n}" for n in range(1, 13)) + LUMBAR_LEVELS
+"""Levels the vertebra model draws, cranial to caudal (see planning.morphometry for why the
+cervical spine and the sacrum are not among them)."""
 
 CONUS_LEVEL = "L1"
 """Where the preset puts the conus medullaris: the mean adult position [SAI98]."""
@@ -116,15 +119,19 @@ class OsteoidOsteoma:
 
 
 @dataclass(frozen=True)
-class LumbarVertebra:
-    """A lumbar vertebra with a metastasis, in patient coordinates centred on the body.
+class Vertebra:
+    """A thoracic or lumbar vertebra with a metastasis, in patient coordinates centred on the
+    body. The defaults are round lumbar figures [ZHO00]; ``planning.morphometry`` gives the
+    published dimensions of each level.
 
     x: left(+)/right(-), y: anterior(+)/posterior(-), z: cranial(+)/caudal(-). [mm]
     ``posterior_wall_distance_mm`` is the bone between the tumour's edge and the posterior
     cortex (0: the tumour touches the wall).
 
     The canal holds the epidural space (fat), the thecal sac (dura around CSF) and, at
-    ``level`` L1, the conus of the spinal cord, or below it the cauda equina [SAI98]. The
+    ``level`` T1-L1, the spinal cord (ending in the conus at L1), or below it the cauda equina
+    [SAI98]. The cord is an ellipse ``cord_diameter_mm`` wide and ``cord_depth_mm`` deep
+    (default: round), centred in the sac. The
     patient lies prone for a vertebral ablation and the roots of the cauda equina settle to the
     dependent, anterior side of the sac, towards the vertebral body: the bundle is drawn
     ``anterior_csf_mm`` behind the anterior dura, the conservative choice. The dura is drawn
@@ -140,6 +147,7 @@ class LumbarVertebra:
     canal_width_mm: float = 22.0
     canal_depth_mm: float = 16.0
     cord_diameter_mm: float = 8.0
+    cord_depth_mm: float | None = None
     lamina_thickness_mm: float = 5.0
     pedicle_diameter_mm: float = 9.0
     nerve_root_diameter_mm: float = 5.0
@@ -158,8 +166,8 @@ class LumbarVertebra:
     anterior_csf_mm: float = 1.0
 
     def __post_init__(self):
-        if self.level not in LUMBAR_LEVELS:
-            raise ValueError(f"level must be one of {', '.join(LUMBAR_LEVELS)}, got {self.level!r}")
+        if self.level not in VERTEBRA_LEVELS:
+            raise ValueError(f"level must be one of T1-T12, L1-L5, got {self.level!r}")
         layers = ("epidural_anterior_mm", "epidural_posterior_mm", "epidural_lateral_mm",
                   "dura_thickness_mm", "cauda_equina_diameter_mm", "anterior_csf_mm")  # fmt: skip
         for name in layers:
@@ -177,11 +185,24 @@ class LumbarVertebra:
                 "the thecal sac left inside the epidural space has no room for its contents: "
                 "reduce the epidural space, the dura or the cauda equina"
             )
+        cord_room = (half_width - self.dura_thickness_mm, half_depth - self.dura_thickness_mm)
+        if self.holds_the_cord and (
+            0.5 * self.cord_diameter_mm > cord_room[0] or 0.5 * self.cord_depth > cord_room[1]
+        ):
+            raise ValueError(
+                f"a {self.cord_diameter_mm:g} x {self.cord_depth:g} mm cord does not fit in the "
+                f"thecal sac left inside the epidural space at {self.level}"
+            )
 
     @property
     def holds_the_cord(self) -> bool:
-        """True at the conus's level [SAI98]; below it the canal holds the cauda equina."""
-        return self.level == CONUS_LEVEL
+        """True down to the conus's level [SAI98]; below it the canal holds the cauda equina."""
+        return VERTEBRA_LEVELS.index(self.level) <= VERTEBRA_LEVELS.index(CONUS_LEVEL)
+
+    @property
+    def cord_depth(self) -> float:
+        """Anteroposterior diameter of the cord. [mm]"""
+        return self.cord_diameter_mm if self.cord_depth_mm is None else self.cord_depth_mm
 
     @property
     def thecal_sac_mm(self) -> tuple[float, float, float, float]:
@@ -241,6 +262,41 @@ class LumbarVertebra:
         end = (sign * (0.5 * self.canal_width_mm + 30.0), cy + 12.0, z0 - 12.0)
         return start, end
 
+    def in_canal(self, points_mm: np.ndarray) -> np.ndarray:
+        """Which of the points (N x 3, mm) lie in the spinal canal (it runs along z)."""
+        cx, cy = self.canal_centre_mm
+        x, y = points_mm[:, 0], points_mm[:, 1]
+        return ((x - cx) / (0.5 * self.canal_width_mm)) ** 2 + (
+            (y - cy) / (0.5 * self.canal_depth_mm)
+        ) ** 2 <= 1
+
+    def path_crosses_canal(self, tip_mm, direction, length_mm: float) -> bool:
+        """Whether a straight needle whose tip is at ``tip_mm``, pointing along ``direction``,
+        passes through the canal within ``length_mm`` of its tip (sampled every 0.1 mm)."""
+        d = np.asarray(direction, float)
+        d /= np.linalg.norm(d)
+        s = np.arange(0.0, length_mm, 0.1)[:, None]
+        return bool(self.in_canal(np.asarray(tip_mm, float) - s * d).any())
+
+    def in_bone_or_tumour(self, point_mm) -> bool:
+        """Whether a point (mm) lies in the vertebral body, a pedicle or the tumour."""
+        x, y, z = (float(v) for v in point_mm)
+        ax, ay = 0.5 * self.body_width_mm, 0.5 * self.body_depth_mm
+        if (x / ax) ** 2 + (y / ay) ** 2 <= 1 and abs(z) <= 0.5 * self.body_height_mm:
+            return True
+        tc = self.tumour_centre_mm
+        if (
+            sum((a - b) ** 2 for a, b in zip((x, y, z), tc, strict=True))
+            <= (0.5 * self.tumour_diameter_mm) ** 2
+        ):
+            return True
+        for sign in (1.0, -1.0):
+            p, a = self.pedicle_axis_mm(sign)
+            d = _capsule_distance(np.array(x), np.array(y), np.array(z), p, a)
+            if float(d) <= 0.5 * self.pedicle_diameter_mm:
+                return True
+        return False
+
     def labels(self, grid: Grid) -> np.ndarray:
         x, y, z = _mm(grid)
         lab = np.full(grid.shape, L["muscle"], np.uint8)
@@ -286,10 +342,11 @@ class LumbarVertebra:
         lab[inner & along] = L["csf"]
         nx_, ny_ = self.neural_centre_mm(grid.spacing_mm)
         if self.holds_the_cord:
-            r, neural = 0.5 * self.cord_diameter_mm, "spinal-cord"
+            rx, ry, neural = 0.5 * self.cord_diameter_mm, 0.5 * self.cord_depth, "spinal-cord"
         else:
-            r, neural = 0.5 * self.cauda_equina_diameter_mm, "cauda-equina"
-        lab[((x - nx_) ** 2 + (y - ny_) ** 2 <= r**2) & along] = L[neural]
+            rx = ry = 0.5 * self.cauda_equina_diameter_mm
+            neural = "cauda-equina"
+        lab[(((x - nx_) / rx) ** 2 + ((y - ny_) / ry) ** 2 <= 1) & along] = L[neural]
         # Exiting nerve roots in foraminal fat.
         for sign in (1.0, -1.0):
             a, b = self.nerve_root_axis_mm(sign)

@@ -147,14 +147,22 @@ def coarser_scenario_data(data: dict, spacing_mm: float) -> dict:
     return coarse
 
 
-def grid_convergence(data: dict, result: Result, base_dir: Path | None = None) -> GridConvergence:
+def grid_convergence(
+    data: dict, result: Result, base_dir: Path | None = None, progress=None
+) -> GridConvergence:
     """Run ``data`` (the dictionary ``result`` was computed from) on the coarser grid and
-    estimate the error of ``result``'s zone volume and neural peak temperatures."""
+    estimate the error of ``result``'s zone volume and neural peak temperatures.
+
+    ``progress`` is called as :func:`~thermablate.physics.engine.simulate` calls it, during
+    the coarser run (a background plan keeps its heartbeat with it)."""
     h = result.spacing_mm
     if "label_volume" in data.get("anatomy", {}):
         return GridConvergence(h, None, not_available="the anatomy is a segmented image")
     try:
-        coarse = simulate(scenario_from_dict(coarser_scenario_data(data, h), base_dir=base_dir))
+        coarse = simulate(
+            scenario_from_dict(coarser_scenario_data(data, h), base_dir=base_dir),
+            progress=progress,
+        )
     except ValueError as exc:  # ScenarioError too: e.g. the electrode covers no coarse voxel
         return GridConvergence(
             h, h * COARSENING, not_available=f"the coarser grid could not be run ({exc})"

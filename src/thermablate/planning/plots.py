@@ -44,8 +44,11 @@ def _slice(arr, normal_axis, index):
     return arr[tuple(sl)]
 
 
-def slices_figure(result, path: Path, convergence=None) -> Path:
-    """Three orthogonal slices through the active tip: anatomy, peak temperature, zone, nerves."""
+def slices_figure(result, path, convergence=None, caveats: tuple[str, ...] = ()):
+    """Three orthogonal slices through the active tip: anatomy, peak temperature, zone, nerves.
+
+    ``path`` is a file name, or a binary file object the PNG is written to (a stored plan
+    keeps its figure in the database); ``caveats`` as ``neural_safety`` takes them."""
     s = result.scenario
     g = s.grid
     f = result.fields
@@ -133,7 +136,7 @@ def slices_figure(result, path: Path, convergence=None) -> Path:
         frameon=False,
         bbox_to_anchor=(0.5, -0.06),
     )
-    safety = neural_safety(result, convergence)
+    safety = neural_safety(result, convergence, caveats)
     if safety.status == "below thresholds":
         verdict = "neural structures below the thresholds"
     elif safety.status == "at risk":
@@ -145,8 +148,9 @@ def slices_figure(result, path: Path, convergence=None) -> Path:
     else:
         verdict = f"zone {result.zone.transverse_mm:.0f} x {result.zone.axial_mm:.0f} mm, {result.zone.volume_ml:.2f} ml"
     fig.suptitle(f"{s.title}\n{verdict}", fontsize=12)
-    path = Path(path)
-    fig.savefig(path, dpi=90, bbox_inches="tight")
+    if isinstance(path, str | Path):
+        path = Path(path)
+    fig.savefig(path, dpi=90, bbox_inches="tight", format="png")
     plt.close(fig)
     return path
 
@@ -184,3 +188,46 @@ def write_plots(result, directory, convergence=None) -> list[Path]:
         slices_figure(result, d / "thermal-slices.png", convergence),
         probes_figure(result, d / "thermal-probes.png"),
     ]
+
+
+def comparison_figure(reports: list[tuple[str, dict]], path):
+    """Two to four plans side by side: ablation-zone volume and lesion coverage, and the peak
+    temperature of each neural structure against the threshold. ``reports`` are (name, stored
+    report) pairs (:func:`thermablate.planning.report.report_dict` with ``coverage``);
+    ``path`` a file name or binary file object."""
+    names = [name for name, _ in reports]
+    x = np.arange(len(reports))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6), constrained_layout=True)
+    volumes = [r["ablation_zone"]["volume_ml"] for _, r in reports]
+    ax1.bar(x, volumes, color="tab:orange")
+    for i, (_, r) in enumerate(reports):
+        c = r.get("coverage")
+        if c:
+            ax1.text(i, volumes[i], f"{100 * c['covered_share']:.0f} % covered",
+                     ha="center", va="bottom", fontsize=9)  # fmt: skip
+    ax1.set_xticks(x, names, rotation=15, ha="right")
+    ax1.set_ylabel("ablation-zone volume [ml]")
+    ax1.set_title("Ablation zone")
+    structures: list[str] = []
+    for _, r in reports:
+        for s in r["safety"]["structures"]:
+            if s["structure"] not in structures:
+                structures.append(s["structure"])
+    width = 0.8 / max(1, len(reports))
+    for i, (name, r) in enumerate(reports):
+        peaks = {s["structure"]: s["max_temp_c"] for s in r["safety"]["structures"]}
+        values = [peaks.get(s) if peaks.get(s) is not None else np.nan for s in structures]
+        ax2.bar(np.arange(len(structures)) + (i - (len(reports) - 1) / 2) * width, values,
+                width, label=name)  # fmt: skip
+    ax2.axhline(NEURAL_TEMPERATURE_THRESHOLD_C, color="red", ls="--", lw=1)
+    ax2.set_xticks(np.arange(len(structures)), structures, rotation=25, ha="right", fontsize=8)
+    ax2.set_ylabel("peak temperature [°C]")
+    ax2.set_ylim(35, max(50.0, *(v for _, r in reports for v in
+                                (s["max_temp_c"] or 0 for s in r["safety"]["structures"]))) + 3)  # fmt: skip
+    ax2.set_title(f"Neural structures (red: {NEURAL_TEMPERATURE_THRESHOLD_C:g} °C threshold)")
+    ax2.legend(fontsize=8)
+    if isinstance(path, str | Path):
+        path = Path(path)
+    fig.savefig(path, dpi=90, format="png")
+    plt.close(fig)
+    return path

@@ -12,23 +12,36 @@ changes. Clinical settings:
   monopolar, 10 mm active tip, 90 °C for 300 s, at L3 (parameter ``level``, L1-L5), with
   probes at the posterior wall, in the anterior epidural space, in the CSF against the anterior
   dura, on the cord (L1) or the cauda equina (below) and on the exiting nerve root.
+- ``spinal-metastasis``: the same at any thoracic or lumbar level (parameter ``level``,
+  required), the vertebra scaled from the published morphometry of that level
+  (``planning.morphometry``); the grid is sized to the vertebra.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from thermablate.planning.anatomy import LumbarVertebra, OsteoidOsteoma
+from thermablate.planning import morphometry
+from thermablate.planning.anatomy import LUMBAR_LEVELS, OsteoidOsteoma, Vertebra
 
-PRESET_NAMES = ("osteoid-osteoma", "lumbar-metastasis")
+PRESET_NAMES = ("osteoid-osteoma", "lumbar-metastasis", "spinal-metastasis")
 
 
 def anatomy_model(name: str, parameters: dict):
-    """The anatomy object for a preset name and its parameters (``TypeError`` on unknown)."""
+    """The anatomy object for a preset name and its parameters (``TypeError`` on unknown,
+    ``ValueError`` on a value the model cannot draw)."""
     if name == "osteoid-osteoma":
         return OsteoidOsteoma(**parameters)
     if name == "lumbar-metastasis":
-        return LumbarVertebra(**parameters)
+        level = parameters.get("level", "L3")
+        if level not in LUMBAR_LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LUMBAR_LEVELS)}, got {level!r}")
+        return Vertebra(**parameters)
+    if name == "spinal-metastasis":
+        if "level" not in parameters:
+            raise ValueError("the spinal-metastasis preset needs the level (T1-T12, L1-L5)")
+        dimensions = morphometry.level_dimensions(str(parameters["level"]))
+        return Vertebra(**{**dimensions, **parameters})
     raise KeyError(f"unknown preset {name!r} (known: {', '.join(PRESET_NAMES)})")
 
 
@@ -58,6 +71,24 @@ def default_scenario(name: str, parameters: dict | None = None) -> dict:
                 "periosteum": [0.0, model.bone_axis_y_mm + model.bone_outer_radius_mm, 6.0],
             },
         }  # fmt: skip
+    return _vertebra_scenario(name, model, parameters)
+
+
+def vertebra_grid(model: Vertebra, spacing_mm: float) -> dict:
+    """The grid around a vertebra: its body and arch with a margin of soft tissue, and a disc
+    above and below (for the default lumbar figures: 64 x 70 x 48 mm)."""
+    back = 0.5 * model.body_depth_mm + model.canal_depth_mm + model.lamina_thickness_mm + 11.0
+    front = 0.5 * model.body_depth_mm + 6.0
+    width = max(model.body_width_mm, model.canal_width_mm + 2 * model.pedicle_diameter_mm) + 19.0
+    height = model.body_height_mm + 2 * model.disc_height_mm + 1.0
+    return {
+        "spacing_mm": spacing_mm,
+        "extent_mm": [width, back + front, height],
+        "origin_mm": [-0.5 * width, -back, -0.5 * height],
+    }
+
+
+def _vertebra_scenario(name: str, model: Vertebra, parameters: dict) -> dict:
     tc = np.asarray(model.tumour_centre_mm)
     sign = 1.0 if model.side == "left" else -1.0
     posterior, anterior = model.pedicle_axis_mm(sign)
@@ -74,20 +105,21 @@ def default_scenario(name: str, parameters: dict | None = None) -> dict:
     spacing_mm = 0.5
     nx_, ny_ = model.neural_centre_mm(spacing_mm)
     if model.holds_the_cord:
-        neural_probe = ("spinal cord surface", [nx_, ny_ + 0.5 * model.cord_diameter_mm])
+        neural_probe = ("spinal cord surface", [nx_, ny_ + 0.5 * model.cord_depth])
     else:
         neural_probe = (
             "cauda equina, anterior",
             [nx_, ny_ + 0.5 * model.cauda_equina_diameter_mm - 0.5],
         )
     root_start, _ = model.nerve_root_axis_mm(sign)
+    region = "Lumbar" if name == "lumbar-metastasis" else f"{model.level} spinal"
     return {
         "title": (
-            f"Lumbar metastasis, {model.tumour_diameter_mm:g} mm {model.tumour_type} tumour "
+            f"{region} metastasis, {model.tumour_diameter_mm:g} mm {model.tumour_type} tumour "
             f"{model.posterior_wall_distance_mm:g} mm from the posterior wall, 90 °C for 5 min"
         ),
         "duration_s": 300.0,
-        "grid": {"spacing_mm": spacing_mm, "extent_mm": [64.0, 70.0, 48.0], "origin_mm": [-32.0, -48.0, -24.0]},
+        "grid": vertebra_grid(model, spacing_mm),
         "anatomy": {"preset": name, "parameters": parameters},
         "electrodes": [
             {"geometry": "needle", "tip_mm": [float(v) for v in tip],

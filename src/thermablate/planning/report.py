@@ -16,14 +16,18 @@ from thermablate.planning.safety import (
     NEURAL_CEM43_THRESHOLD_MIN,
     NEURAL_STRUCTURES,
     NEURAL_TEMPERATURE_THRESHOLD_C,
+    THRESHOLD_SOURCES,
     SafetyVerdict,
     neural_safety,
 )
 
 
-def report_dict(result: Result, convergence: GridConvergence | None = None) -> dict:
+def report_dict(
+    result: Result, convergence: GridConvergence | None = None, caveats: tuple[str, ...] = ()
+) -> dict:
     """JSON-ready report: the engine's numbers, the grid-error estimate and the ``safety``
-    verdict (``grid_convergence`` is null when no estimate was asked for)."""
+    verdict (``grid_convergence`` is null when no estimate was asked for; ``caveats`` as
+    :func:`~thermablate.planning.safety.neural_safety` takes them)."""
     numbers = result.to_dict()
     time_series = numbers.pop("time_series")
     # The verdict goes before the time series: the long series stay at the end of the file,
@@ -31,7 +35,7 @@ def report_dict(result: Result, convergence: GridConvergence | None = None) -> d
     return {
         **numbers,
         "grid_convergence": convergence.to_dict() if convergence is not None else None,
-        "safety": _safety_dict(neural_safety(result, convergence)),
+        "safety": _safety_dict(neural_safety(result, convergence, caveats)),
         "time_series": time_series,
     }
 
@@ -40,6 +44,11 @@ def _safety_dict(verdict: SafetyVerdict) -> dict:
     return {
         "safe": verdict.safe,
         "status": verdict.status,
+        "thresholds": {
+            "max_temp_c": NEURAL_TEMPERATURE_THRESHOLD_C,
+            "max_cem43_min": NEURAL_CEM43_THRESHOLD_MIN,
+            "source": THRESHOLD_SOURCES,
+        },
         "structures": [
             {
                 "tissue": v.tissue,

@@ -38,6 +38,13 @@ NEURAL_TEMPERATURE_THRESHOLD_C = 45.0
 NEURAL_CEM43_THRESHOLD_MIN = 1.0
 """Thermal dose above which neural tissue is at risk, conservative [YAR11, VRH13]. [min]"""
 
+THRESHOLD_SOURCES = (
+    "45 °C: Dupuy DE et al. AJR 2000;175(5):1263-6, doi:10.2214/ajr.175.5.1751263; "
+    "CEM43 1 min: Yarmolenko PS et al. Int J Hyperthermia 2011;27(4):320-43, "
+    "doi:10.3109/02656736.2010.534527"
+)
+"""The thresholds' sources in one line, as a report or a stored plan quotes them."""
+
 
 NEURAL_STRUCTURES: dict[str, str] = {
     "spinal-cord": "spinal cord and conus",
@@ -176,8 +183,14 @@ class SafetyVerdict:
         return "; ".join(found)
 
 
-def neural_safety(result: Result, convergence: GridConvergence | None = None) -> SafetyVerdict:
+def neural_safety(
+    result: Result, convergence: GridConvergence | None = None, caveats: tuple[str, ...] = ()
+) -> SafetyVerdict:
     """Judge the neural tissues of a simulation from its per-tissue maxima.
+
+    ``caveats`` are facts of the patient the anatomy could not honour in the conservative
+    direction (``planning.lesion_plan``): each is a problem, so the verdict cannot be "below
+    thresholds".
 
     The tissues' ``neural`` flags come from the scenario the result was computed from; the
     structures are listed in the scenario's tissue order, and only those present in the grid.
@@ -189,7 +202,7 @@ def neural_safety(result: Result, convergence: GridConvergence | None = None) ->
     structures = tuple(neural_verdict(stats, neural))
     judged = {v.tissue for v in structures}
     not_modelled = tuple(name for name in NEURAL_STRUCTURES if name not in judged)
-    problems = []
+    problems = list(caveats)
     if result.stopped_reason:
         problems.append(
             f"the run stopped at t = {result.time_s[-1]:.0f} s of {result.duration_s:g} s "

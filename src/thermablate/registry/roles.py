@@ -24,6 +24,11 @@ def _perms(actions: tuple[str, ...]) -> set[str]:
     return {f"registry.{action}_{model}" for action in actions for model in CLINICAL_MODELS}
 
 
+# Plans of an ablation (thermablate.plans): clinicians plan and choose; everyone who reads the
+# records reads the plans (they carry the registry number only, no identifier).
+PLANS_READ = {"plans.view_plan"}
+PLANS_WRITE = {"plans.view_plan", "plans.add_plan", "plans.change_plan"}
+
 # Everyone who works with patients reads the NICE catalogue and the site's approvals.
 GUIDANCE_READ = {"guidance.view_guidance", "registry.view_localapproval"}
 
@@ -31,15 +36,18 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Those who record the journey also put it right (docs/corrections.md).
     Role.CLINICIAN: _perms(("view", "add", "change"))
     | {"registry.view_identifiers", "registry.mark_entered_in_error", "audit.view_dashboard"}
-    | GUIDANCE_READ,
+    | GUIDANCE_READ
+    | PLANS_WRITE,
     Role.COORDINATOR: _perms(("view", "add", "change"))
     | {"registry.view_identifiers", "registry.mark_entered_in_error"}
-    | GUIDANCE_READ,
+    | GUIDANCE_READ
+    | PLANS_READ,
     Role.GOVERNANCE: _perms(("view",))
     | {"registry.view_identifiers", "registry.view_auditevent", "registry.manage_approvals"}
     | {"audit.view_dashboard", "audit.view_any_appraisal"}
-    | GUIDANCE_READ,
-    Role.ANALYST: _perms(("view",)) | {"audit.view_dashboard"} | GUIDANCE_READ,
+    | GUIDANCE_READ
+    | PLANS_READ,
+    Role.ANALYST: _perms(("view",)) | {"audit.view_dashboard"} | GUIDANCE_READ | PLANS_READ,
     Role.ADMINISTRATOR: {
         "auth.view_user",
         "auth.add_user",

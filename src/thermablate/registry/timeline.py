@@ -7,13 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from thermablate.clinical.followup import Status
+from thermablate.registry import extensions
 from thermablate.registry.models import Correctable, Lesion, MdtDecisionRecord, Patient
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
     when: date
-    kind: str  # mdt, consent, procedure, assessment, adverse_event
+    kind: str  # mdt, plan, consent, procedure, assessment, adverse_event
     title: str
     detail: str
     url: str = ""
@@ -121,8 +122,10 @@ def patient_timeline(patient: Patient) -> list[TimelineEntry]:
                 record=event,
             )
         )
-    order = {"mdt": 0, "consent": 1, "assessment": 2, "procedure": 3, "adverse_event": 4}
-    return sorted(entries, key=lambda e: (e.when, order[e.kind]))
+    for source in extensions.TIMELINE_SOURCES:
+        entries.extend(source(patient))
+    order = {"mdt": 0, "plan": 1, "consent": 2, "assessment": 3, "procedure": 4}
+    return sorted(entries, key=lambda e: (e.when, order.get(e.kind, 5)))
 
 
 def entered_in_error(patient: Patient) -> list[tuple[str, Correctable]]:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from thermablate.clinical import eq5d
 from thermablate.clinical.followup import Status
-from thermablate.registry import access, actions, coding
+from thermablate.registry import access, actions, coding, extensions
 from thermablate.registry import audit_trail_page as trail
 from thermablate.registry.approvals import special_arrangements_checklist
 from thermablate.registry.audit_trail import record_found_by, record_identifiers_shown
@@ -153,13 +153,16 @@ def patient_detail(request, registry_number):
     show_identifiers = access.can_see_identifiers(request.user)
     if show_identifiers:
         record_identifiers_shown(request.user, [patient], via="patient page")
+    lesions = list(patient.lesions.live())
+    for lesion in lesions:
+        lesion.extra_links = extensions.lesion_links(request.user, lesion)
     context = {
         "patient": patient,
         "show_identifiers": show_identifiers,
         "timeline": patient_timeline(patient),
         "flags": patient_flags(patient),
         "checklist": special_arrangements_checklist(patient),
-        "lesions": patient.lesions.live(),
+        "lesions": lesions,
         "in_error": entered_in_error(patient),
         "can_edit": request.user.has_perm("registry.add_procedure"),
         "can_mark": request.user.has_perm("registry.mark_entered_in_error"),

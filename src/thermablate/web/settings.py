@@ -107,8 +107,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "thermablate.registry",
     "thermablate.guidance",
+    "thermablate.plans",
     "thermablate.audit",
     "thermablate.web",
+    "django_tasks",
+    "django_tasks_db",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "ninja",  # serves the API docs' assets itself instead of from a CDN (CSP allows only 'self')
@@ -196,6 +199,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work (plans) runs as tasks stored in the database: no broker to install. The
+# worker is `thermablate worker`, which `make run` starts beside the web server.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

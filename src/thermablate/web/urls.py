@@ -2,12 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from thermablate.plans.api import router as plans_router
 from thermablate.registry import correction_views as corrections
 from thermablate.registry import data_quality_views, governance_views
 from thermablate.registry import views as registry
 from thermablate.registry.api import api
 from thermablate.web import two_factor
 from thermablate.web.login import SignInForm
+
+# The plans' operations join the registry's API (one schema, one authentication).
+api.add_router("/", plans_router)
 
 urlpatterns = [
     path("", registry.home, name="home"),
@@ -101,6 +105,7 @@ urlpatterns = [
         name="data_quality_acknowledge",
     ),
     path("", include("thermablate.guidance.urls")),
+    path("", include("thermablate.plans.urls")),
     path("audit/", include("thermablate.audit.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

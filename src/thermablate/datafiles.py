@@ -1,0 +1,32 @@
+"""Reading the versioned data tables Thermablate ships (``<package>/data/*.csv``).
+
+Each file is a CSV preceded by ``# key: value`` header lines (name, version, source, ...), so
+the provenance travels with the numbers. A leaf module: the pure core (``clinical``,
+``planning``) and the apps all read their tables through it.
+"""
+
+import csv
+import io
+from importlib import resources
+
+
+def read_data_file(
+    package: str, filename: str
+) -> tuple[dict[str, list[str]], list[dict[str, str]]]:
+    """Split ``package``'s ``data/filename`` into its '# key: value' header and its CSV rows."""
+    text = resources.files(package).joinpath("data", filename).read_text(encoding="utf-8")
+    return parse_data_text(text)
+
+
+def parse_data_text(text: str) -> tuple[dict[str, list[str]], list[dict[str, str]]]:
+    """The header and rows of a data table's text (a site's own table is read the same way)."""
+    meta: dict[str, list[str]] = {}
+    body = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            key, sep, value = line[1:].partition(":")
+            if sep:
+                meta.setdefault(key.strip(), []).append(value.strip())
+        elif line.strip():
+            body.append(line)
+    return meta, list(csv.DictReader(io.StringIO("\n".join(body))))

@@ -1,0 +1,205 @@
+"""The only writers of plans: each validates, saves and writes its audit entry in one
+transaction (as ``registry.actions`` do for the clinical records).
+
+A plan's inputs are written once, by :func:`create_plan`; the background run then records its
+start, progress and result or failure (``actor`` None in the audit trail: the worker, not a
+person). Choosing a plan and linking it to a procedure are the only later changes.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+import thermablate
+from thermablate.physics.scenario import ScenarioError
+from thermablate.planning.devices import DeviceLibrary, shipped_library
+from thermablate.planning.lesion_plan import CannotPlan, LesionFacts, PlanOptions, draft_plan
+from thermablate.planning.scenario import scenario_from_dict
+from thermablate.plans.models import Plan, PlanStatus
+from thermablate.registry.actions import record_audit
+from thermablate.registry.models import Lesion, Procedure
+
+ENGINE_VERSION = thermablate.__version__
+
+
+def lesion_facts(lesion: Lesion) -> LesionFacts:
+    """The registry's lesion as the planning core reads it."""
+    return LesionFacts(
+        diagnosis=lesion.diagnosis,
+        levels=tuple(lesion.level_list),
+        bone_site=lesion.bone_site,
+        lesion_type=lesion.lesion_type,
+        size_mm=None if lesion.size_mm is None else float(lesion.size_mm),
+        distance_to_neural_mm=(
+            None if lesion.distance_to_neural_mm is None else float(lesion.distance_to_neural_mm)
+        ),
+        posterior_wall_intact=lesion.posterior_wall_intact,
+    )
+
+
+def device_library() -> DeviceLibrary:
+    return shipped_library()
+
+
+def create_plan(lesion: Lesion, options: PlanOptions, *, name: str, acting_user) -> Plan:
+    """Check the plan can be run, store it queued with its audit entry, and queue its run when
+    the transaction commits. Raises ValidationError (nothing saved) when it cannot be run."""
+    if lesion.entered_in_error:
+        raise ValidationError("This lesion is marked entered in error: it cannot be planned.")
+    try:
+        draft = draft_plan(lesion_facts(lesion), options, device_library())
+        # Build the whole scenario now (grid, labels, every check of the engine's own, the
+        # run-time estimate): a plan that cannot run is refused here, not queued to fail.
+        scenario_from_dict(draft.scenario).validate()
+    except (CannotPlan, ScenarioError) as exc:
+        raise ValidationError(str(exc)) from None
+    with transaction.atomic():
+        plan = Plan(
+            patient=lesion.patient,
+            lesion=lesion,
+            name=name.strip() or draft.scenario["title"][:120],
+            options=options.to_dict(),
+            scenario=draft.scenario,
+            caveats=list(draft.caveats),
+            notes=list(draft.notes),
+            device_id=options.device_id,
+            engine_version=ENGINE_VERSION,
+            created_by=acting_user,
+        )
+        plan.full_clean()
+        plan.save()
+        record_audit(
+            acting_user,
+            "create",
+            plan,
+            lesion.patient,
+            {"lesion": lesion.pk, "name": plan.name, "options": plan.options},
+        )
+        transaction.on_commit(lambda: enqueue(plan.pk))
+    return plan
+
+
+def enqueue(plan_id: int) -> None:
+    """Queue the run of a plan on the background worker and keep the task's id."""
+    from thermablate.plans.tasks import run_plan
+
+    result = run_plan.enqueue(plan_id)
+    Plan.objects.filter(pk=plan_id).update(task_id=str(result.id))
+
+
+def claim(plan_id: int) -> Plan | None:
+    """Mark a queued plan running (one more attempt), or None if it is not queued: a run
+    queued twice, or for a plan already finished, does nothing."""
+    with transaction.atomic():
+        plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
+        if plan is None or plan.status != PlanStatus.QUEUED:
+            return None
+        now = timezone.now()
+        plan.status = PlanStatus.RUNNING
+        plan.attempts += 1
+        plan.started_at = plan.heartbeat_at = now
+        plan.progress_time_s = plan.progress_tip_c = None
+        plan.save(
+            update_fields=["status", "attempts", "started_at", "heartbeat_at", "progress_time_s",
+                           "progress_tip_c"]
+        )  # fmt: skip
+        record_audit(None, "update", plan, plan.patient, {"status": ["queued", "running"],
+                                                           "attempt": plan.attempts})  # fmt: skip
+    return plan
+
+
+def record_progress(plan_id: int, time_s: float | None, tip_c: float | None) -> None:
+    """The run's heartbeat, with its simulated time and tip temperature when given (progress
+    is not clinical data: no audit entry)."""
+    changes = {"heartbeat_at": timezone.now()}
+    if time_s is not None:
+        changes.update(progress_time_s=time_s, progress_tip_c=tip_c)
+    Plan.objects.filter(pk=plan_id, status=PlanStatus.RUNNING).update(**changes)
+
+
+@transaction.atomic
+def record_result(plan_id: int, result: dict, slices_png: bytes) -> None:
+    plan = Plan.objects.select_for_update().get(pk=plan_id)
+    if plan.status != PlanStatus.RUNNING:
+        return  # recovered as stalled meanwhile and re-queued or failed: that run decides
+    plan.status = PlanStatus.SUCCEEDED
+    plan.result = result
+    plan.slices_png = slices_png
+    plan.finished_at = timezone.now()
+    plan.failure = ""
+    plan.save(update_fields=["status", "result", "slices_png", "finished_at", "failure"])
+    record_audit(
+        None,
+        "update",
+        plan,
+        plan.patient,
+        {"status": ["running", "succeeded"], "safety": result["safety"]["status"]},
+    )
+
+
+@transaction.atomic
+def record_failure(plan_id: int, reason: str, *, from_status=PlanStatus.RUNNING) -> None:
+    plan = Plan.objects.select_for_update().get(pk=plan_id)
+    if plan.status != from_status:
+        return
+    plan.status = PlanStatus.FAILED
+    plan.failure = reason
+    plan.finished_at = timezone.now()
+    plan.save(update_fields=["status", "failure", "finished_at"])
+    record_audit(
+        None, "update", plan, plan.patient, {"status": [from_status, "failed"], "reason": reason}
+    )
+
+
+@transaction.atomic
+def requeue(plan_id: int, reason: str) -> bool:
+    """Put a stalled plan back in the queue (the run will be retried); False if it is no
+    longer running."""
+    plan = Plan.objects.select_for_update().get(pk=plan_id)
+    if plan.status != PlanStatus.RUNNING:
+        return False
+    plan.status = PlanStatus.QUEUED
+    plan.task_id = ""
+    plan.save(update_fields=["status", "task_id"])
+    record_audit(
+        None, "update", plan, plan.patient, {"status": ["running", "queued"], "reason": reason}
+    )
+    transaction.on_commit(lambda: enqueue(plan_id))
+    return True
+
+
+@transaction.atomic
+def choose_plan(plan: Plan, *, acting_user) -> Plan:
+    """Mark ``plan`` as the chosen option of its lesion (any other chosen plan is unchosen)."""
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status != PlanStatus.SUCCEEDED:
+        raise ValidationError("Only a plan whose run has finished can be chosen.")
+    if plan.chosen:
+        return plan
+    for other in Plan.objects.select_for_update().filter(lesion=plan.lesion, chosen=True):
+        other.chosen = False
+        other.save(update_fields=["chosen"])
+        record_audit(acting_user, "update", other, other.patient, {"chosen": [True, False]})
+    plan.chosen = True
+    plan.chosen_by = acting_user
+    plan.chosen_at = timezone.now()
+    plan.save(update_fields=["chosen", "chosen_by", "chosen_at"])
+    record_audit(acting_user, "update", plan, plan.patient, {"chosen": [False, True]})
+    return plan
+
+
+@transaction.atomic
+def link_to_procedure(plan: Plan, procedure: Procedure, *, acting_user) -> Plan:
+    """Record that ``procedure`` carried out ``plan`` (same patient and lesion)."""
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if procedure.lesion_id != plan.lesion_id:
+        raise ValidationError("The procedure treated another lesion than the plan's.")
+    if procedure.entered_in_error:
+        raise ValidationError("This procedure is marked entered in error.")
+    old = plan.procedure_id
+    plan.procedure = procedure
+    plan.save(update_fields=["procedure"])
+    record_audit(acting_user, "update", plan, plan.patient, {"procedure": [old, procedure.pk]})
+    return plan

@@ -1,0 +1,28 @@
+"""Where the apps above the registry add to its pages without the registry importing them
+(imports run only downward): an app registers its functions here from its ``AppConfig.ready``.
+
+- ``TIMELINE_SOURCES``: ``source(patient) -> list[TimelineEntry]``, entries the patient's
+  timeline shows beside the registry's own (plans, for example);
+- ``LESION_LINKS``: ``links(user, lesion) -> list[(label, url)]``, actions offered on a lesion's
+  row of the patient page ("Plan ablation"), each already checked against the user's
+  permissions.
+"""
+
+from collections.abc import Callable
+
+TIMELINE_SOURCES: list[Callable] = []
+LESION_LINKS: list[Callable] = []
+
+
+def register_timeline_source(source: Callable) -> None:
+    if source not in TIMELINE_SOURCES:
+        TIMELINE_SOURCES.append(source)
+
+
+def register_lesion_links(links: Callable) -> None:
+    if links not in LESION_LINKS:
+        LESION_LINKS.append(links)
+
+
+def lesion_links(user, lesion) -> list[tuple[str, str]]:
+    return [link for source in LESION_LINKS for link in source(user, lesion)]
