@@ -8,8 +8,10 @@ person). Choosing a plan and linking it to a procedure are the only later change
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 import thermablate
@@ -22,6 +24,8 @@ from thermablate.registry.actions import record_audit
 from thermablate.registry.models import Lesion, Procedure
 
 ENGINE_VERSION = thermablate.__version__
+
+logger = logging.getLogger(__name__)
 
 
 def lesion_facts(lesion: Lesion) -> LesionFacts:
@@ -112,11 +116,16 @@ def claim(plan_id: int) -> Plan | None:
 
 def record_progress(plan_id: int, time_s: float | None, tip_c: float | None) -> None:
     """The run's heartbeat, with its simulated time and tip temperature when given (progress
-    is not clinical data: no audit entry)."""
+    is not clinical data: no audit entry). Best effort: a write the database refuses for
+    the moment (locked) is skipped, not allowed to fail the run; the next one follows within
+    a second."""
     changes = {"heartbeat_at": timezone.now()}
     if time_s is not None:
         changes.update(progress_time_s=time_s, progress_tip_c=tip_c)
-    Plan.objects.filter(pk=plan_id, status=PlanStatus.RUNNING).update(**changes)
+    try:
+        Plan.objects.filter(pk=plan_id, status=PlanStatus.RUNNING).update(**changes)
+    except OperationalError:
+        logger.warning("plan %s: progress not written (database busy)", plan_id)
 
 
 @transaction.atomic

@@ -13,14 +13,15 @@ from thermablate.planning.lesion_plan import PlanOptions
 from thermablate.plans import access, actions
 from thermablate.plans.models import Plan
 from thermablate.registry.access import get_patient
+from thermablate.registry.api_schemas import ERRORS, limited_text
 
 router = Router(tags=["plans"])
 
 
 class PlanIn(Schema):
-    name: str = Field("", max_length=120)
-    device_id: str = Field(..., max_length=80)
-    level: str = Field("", max_length=3, description="One of the lesion's levels (spinal lesions)")
+    name: limited_text(120) = ""
+    device_id: limited_text(80)
+    level: limited_text(3) = Field("", description="One of the lesion's levels (spinal lesions)")
     active_tip_mm: float | None = Field(
         None, ge=2, le=30, description="Where the library leaves it open"
     )
@@ -76,7 +77,7 @@ def _out(plan: Plan) -> dict:
     }
 
 
-@router.post("/lesions/{lesion_id}/plans", response={201: PlanOut})
+@router.post("/lesions/{lesion_id}/plans", response={201: PlanOut, **ERRORS})
 def create_plan(request, lesion_id: int, payload: PlanIn):
     lesion = access.get_lesion(request.user, lesion_id, "plans.add_plan")
     data = payload.dict()
@@ -87,12 +88,12 @@ def create_plan(request, lesion_id: int, payload: PlanIn):
     return Status(201, _out(plan))
 
 
-@router.get("/plans/{plan_id}", response=PlanOut)
+@router.get("/plans/{plan_id}", response={200: PlanOut, **ERRORS})
 def read_plan(request, plan_id: int):
     return _out(access.get_plan(request.user, plan_id))
 
 
-@router.get("/patients/{registry_number}/plans", response=list[PlanOut])
+@router.get("/patients/{registry_number}/plans", response={200: list[PlanOut], **ERRORS})
 def list_plans(request, registry_number: str):
     patient = get_patient(request.user, registry_number, "plans.view_plan")
     plans = Plan.objects.filter(patient=patient).select_related("patient", "created_by")

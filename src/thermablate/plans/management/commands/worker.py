@@ -3,14 +3,16 @@ puts right, at start and then every ``RECOVERY_EVERY_S``, the plans a stopped wo
 running (``plans.runner.recover_stalled``)."""
 
 import threading
+import time
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection
 
 from thermablate.plans.runner import recover_stalled
 
 RECOVERY_EVERY_S = 30.0
+RETRY_AFTER_S = 5.0
 
 
 def _recover(stdout) -> None:
@@ -45,6 +47,15 @@ class Command(BaseCommand):
         stop = threading.Event()
         threading.Thread(target=_keep_recovering, args=(self.stdout, stop), daemon=True).start()
         try:
-            call_command("db_worker", *worker_args)
+            while True:
+                try:
+                    call_command("db_worker", *worker_args)
+                    return
+                except OperationalError as exc:
+                    # The database went away or stayed locked past its timeout: django-tasks'
+                    # loop ends on it. Wait and poll again rather than leave plans unrun.
+                    self.stdout.write(f"database unavailable ({exc}); polling again shortly")
+                    connection.close()
+                    time.sleep(RETRY_AFTER_S)
         finally:
             stop.set()
