@@ -20,25 +20,20 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def worker(transactional_db):
-    """django-tasks-db's worker, polling in a thread. The live server's test database is
-    SQLite in memory with a shared cache, whose table locks are not retried by the busy
-    timeout: a poll that meets one is simply repeated (the file database of a deployment
-    waits for its lock instead)."""
-    from django.db import OperationalError, connection
+    """django-tasks-db's worker, polling in a thread (its command installs signal handlers,
+    which only the main thread may): it runs what is queued, then looks again."""
+    from django.db import connection
     from django_tasks_db.management.commands.db_worker import Worker
 
     stop = threading.Event()
 
     def poll():
         while not stop.is_set():
-            try:
-                Worker(
-                    queue_names=["default"], interval=0.2, batch=True, backend_name="default",
-                    startup_delay=False, max_tasks=None, worker_id="e2e-worker",
-                    excluded_queue_names=[],
-                ).run()  # fmt: skip
-            except OperationalError:
-                pass
+            Worker(
+                queue_names=["default"], interval=0.2, batch=True, backend_name="default",
+                startup_delay=False, max_tasks=None, worker_id="e2e-worker",
+                excluded_queue_names=[],
+            ).run()  # fmt: skip
             stop.wait(0.2)
         connection.close()
 
