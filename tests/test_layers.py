@@ -44,6 +44,7 @@ ALLOWED: dict[str, set[str]] = {
         *_WEB_HELPERS,
     },
     "thermablate.audit": {
+        "thermablate.plans",
         "thermablate.registry",
         "thermablate.guidance",
         "thermablate.clinical",

@@ -68,7 +68,11 @@ PLAN_PAGES = {
     "plan_status": "plan",
     "plan_figure": "plan",
     "plan_choose": "plan",
+    "procedure_plan_link": "procedure",
+    "procedure_as_delivered": "procedure",
+    "observed_zone_record": "procedure",
 }
+PLAN_POST_ONLY = {"plan_choose", "procedure_plan_link", "procedure_as_delivered"}
 
 
 def page_url(name, procedure):
@@ -122,8 +126,8 @@ def plan(procedure, clinician):
 
 
 def plan_page_url(name, plan):
-    pk = plan.lesion.pk if PLAN_PAGES[name] == "lesion" else plan.pk
-    return reverse(name, args=[pk])
+    pk = {"lesion": plan.lesion.pk, "plan": plan.pk, "procedure": plan.lesion.procedures.get().pk}
+    return reverse(name, args=[pk[PLAN_PAGES[name]]])
 
 
 @pytest.mark.parametrize("name", sorted(PLAN_PAGES))
@@ -131,7 +135,7 @@ def test_a_user_of_another_site_gets_404_on_every_plan_page(client, outsider, pl
     login(client, outsider)
     before = AuditEvent.objects.count()
     url = plan_page_url(name, plan)
-    assert client.get(url).status_code == (405 if name == "plan_choose" else 404)
+    assert client.get(url).status_code == (405 if name in PLAN_POST_ONLY else 404)
     assert client.post(url, {}).status_code in (404, 405)
     assert AuditEvent.objects.count() == before
 

@@ -88,6 +88,14 @@ def body_for(operation, procedure, lesion):
             "reason": "Too unwell to answer",
             "version": 1,
         },
+        ("post", "/api/lesions/{lesion_id}/plans"): {
+            "device_id": "monopolar-sharp-cannula",
+            "level": lesion.level_list[0],
+            "active_tip_mm": 10,
+            "gauge": 18,
+            "spacing_mm": 1.0,
+            "duration_s": 60,
+        },
     }.get(operation)
 
 
@@ -118,6 +126,10 @@ EXPECTED = {
     ),
     ("put", "/api/patients/{registry_number}/status"): (200, 200, 403, 403, 403, 404),
     ("post", "/api/assessments/{assessment_id}/not-done"): (200, 200, 403, 403, 403, 404),
+    # Plans (thermablate.plans): clinicians plan; all who read records read.
+    ("post", "/api/lesions/{lesion_id}/plans"): (201, 403, 403, 403, 403, 404),
+    ("get", "/api/plans/{plan_id}"): READ,
+    ("get", "/api/patients/{registry_number}/plans"): READ,
 }
 
 
@@ -140,7 +152,18 @@ def test_each_persona_gets_what_the_matrix_says(
         .replace("{assessment_id}", str(procedure.assessments.get(timepoint="1m").pk))
         .replace("{kind_name}", "procedure")
         .replace("{pk}", str(procedure.pk))
+        .replace("{lesion_id}", str(lesion.pk))
     )
+    if "{plan_id}" in url:
+        from thermablate.planning.lesion_plan import PlanOptions
+        from thermablate.plans.actions import create_plan
+
+        options = PlanOptions("monopolar-sharp-cannula", level=lesion.level_list[0],
+                              active_tip_mm=10.0, gauge=18, spacing_mm=1.0, duration_s=60.0)  # fmt: skip
+        plan = create_plan(
+            lesion, options, name="matrix", acting_user=request.getfixturevalue("clinician")
+        )
+        url = url.replace("{plan_id}", str(plan.pk))
     for persona, expected in zip(PERSONAS, EXPECTED[operation], strict=True):
         login(client, request.getfixturevalue(persona))
         with transaction.atomic():  # each persona's write is undone, so the next starts afresh

@@ -75,12 +75,48 @@ MATRIX.update(
         # the record (a finding at another site is "not found").
         "data_quality": SITE_READ,
         "data_quality_acknowledge": CLINICAL_WRITE,
+        # Plans of a lesion (thermablate.plans): clinicians plan; all who read records read.
+        "plan_new": (302, 200, 403, 403, 403, 403, 404),
+        "lesion_plans": CLINICAL_READ,
+        "plan_detail": CLINICAL_READ,
+        "plan_status": CLINICAL_READ,
+        "plan_figure": CLINICAL_READ,
+        # Without the plans to compare in its query there is no figure to draw.
+        "plan_comparison_figure": (302, 404, 404, 404, 404, 403, 404),
+        "plan_choose": (302, 405, 405, 405, 405, 405, 405),  # a POST (tests/plans)
+        "procedure_plan_link": (302, 405, 405, 405, 405, 405, 405),  # a POST (tests/plans)
+        "procedure_as_delivered": (302, 405, 405, 405, 405, 405, 405),  # a POST (tests/plans)
+        "observed_zone_record": CLINICAL_WRITE,
     }
 )
+
+PLAN_PAGES = {"plan_detail", "plan_status", "plan_figure", "plan_choose"}
+LESION_PLAN_PAGES = {"plan_new", "lesion_plans", "plan_comparison_figure"}
+
+
+def a_finished_plan(procedure):
+    """A plan of the procedure's lesion, with a figure (its run is tested in tests/plans)."""
+    from thermablate.planning.lesion_plan import PlanOptions
+    from thermablate.plans.actions import create_plan
+    from thermablate.plans.models import Plan
+
+    options = PlanOptions("monopolar-sharp-cannula", level=procedure.lesion.level_list[0],
+                          active_tip_mm=10.0, gauge=18, spacing_mm=1.0, duration_s=60.0)  # fmt: skip
+    plan = create_plan(
+        procedure.lesion, options, name="matrix", acting_user=procedure.operators.first()
+    )
+    Plan.objects.filter(pk=plan.pk).update(slices_png=b"\x89PNG\r\n\x1a\n")
+    return plan
 
 
 def args_for(name, procedure, approval, adverse_event):
     rn = procedure.patient.registry_number
+    if name in PLAN_PAGES:
+        return [a_finished_plan(procedure).pk]
+    if name in LESION_PLAN_PAGES:
+        return [procedure.lesion.pk]
+    if name in {"procedure_plan_link", "procedure_as_delivered", "observed_zone_record"}:
+        return [procedure.pk]
     return {
         "guidance_detail": ["HTG670"],
         "approval_detail": [approval.pk],

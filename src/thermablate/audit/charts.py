@@ -226,3 +226,30 @@ def funnel_chart(result: Funnel, unit_name: str = "operator") -> str:
     axes.set_title(f"Funnel plot of complication rates by {unit_name}")
     _legend_below(axes)
     return to_data_uri(figure)
+
+
+def agreement_chart(figures) -> str:
+    """Bland-Altman plots of the ablation zone, measured against predicted: the difference
+    (measured - predicted) against the mean of the two, with the mean difference and the
+    95 % limits of agreement, for the length and the width."""
+    figure = Figure(figsize=(8.6, 3.4), dpi=100)
+    figure.subplots_adjust(left=0.09, right=0.98, top=0.86, bottom=0.16, wspace=0.28)
+    for index, (name, agreement, a, b) in enumerate(
+        (("length", figures.length, 0, 1), ("width", figures.width, 2, 3))
+    ):
+        axes = figure.add_subplot(1, 2, index + 1)
+        axes.spines[["top", "right"]].set_visible(False)
+        means = [(p[a] + p[b]) / 2 for p in figures.pairs]
+        differences = [p[b] - p[a] for p in figures.pairs]
+        axes.scatter(means, differences, color=NHS_BLUE, s=18)
+        axes.axhline(0, color=NHS_GREY, linewidth=0.6)
+        if agreement.mean_difference is not None:
+            axes.axhline(agreement.mean_difference, color=NHS_DARK_BLUE, linewidth=1.2)
+        if agreement.enough:
+            for limit in (agreement.lower_limit, agreement.upper_limit):
+                axes.axhline(limit, color=NHS_RED, linestyle="--", linewidth=1)
+        axes.set_title(f"Zone {name} (n = {agreement.n})", fontsize=10)
+        axes.set_xlabel("mean of predicted and measured [mm]")
+        axes.set_ylabel("measured - predicted [mm]")
+    figure.suptitle("Predicted against measured ablation zone (Bland-Altman)", fontsize=11)
+    return to_data_uri(figure)

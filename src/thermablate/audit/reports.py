@@ -13,6 +13,7 @@ from thermablate import __version__ as thermablate_version
 from thermablate.audit import aggregates, charts, queries
 from thermablate.audit.analysis import cusum, funnel, outcomes, safety
 from thermablate.audit.analysis.summary import AuditFigures
+from thermablate.audit.planning import planning_figures
 from thermablate.clinical import eq5d, opioids
 
 
@@ -37,6 +38,11 @@ class Sources:
         "sign-test order-statistic interval (Conover 1999), achieved coverage >= 95 %"
     )
     evidence: str = safety.EVIDENCE_NOTE
+    agreement: str = (
+        "Bland-Altman mean difference (measured - predicted) with 95 % limits of agreement, "
+        "mean +- 1.96 SD (Bland & Altman 1986, Lancet 1:307-10; 1999, Stat Methods Med Res "
+        "8:135-60)"
+    )
 
 
 def figures_for(cohort: queries.CohortFilter, as_of: date | None = None) -> AuditFigures:
@@ -59,13 +65,19 @@ def chart_set(figures: AuditFigures) -> dict[str, str]:
 
 def governance_context(cohort: queries.CohortFilter, as_of: date | None = None) -> dict:
     figures = figures_for(cohort, as_of)
+    plans = planning_figures(cohort)
+    charts_ = chart_set(figures)
+    if plans.pairs:
+        charts_["agreement"] = charts.agreement_chart(plans)
     return {
+        "planning": plans,
+        "planning_rows": [("Length", plans.length), ("Width", plans.width)],
         "title": "Outcomes audit: governance committee report",
         "cohort": cohort,
         "cohort_description": cohort.describe(),
         "figures": figures,
         "measures": [(m, figures.outcomes[m.column]) for m in outcomes.MEASURES],
-        "charts": chart_set(figures),
+        "charts": charts_,
         "sources": Sources(),
         "generated_at": timezone.now(),
         "version": thermablate_version,

@@ -193,14 +193,16 @@ def electrode_of(device: Device, options: PlanOptions) -> tuple[float, int]:
     return tip, gauge
 
 
-def _check_options(facts: LesionFacts, options: PlanOptions, device: Device) -> None:
+def _check_options(
+    facts: LesionFacts, options: PlanOptions, device: Device, device_limits: bool
+) -> None:
     reason = device.cannot_plan_reason()
     if reason:
         raise CannotPlan(f"{device.label}: {reason}")
     problems = device.settings_problems(
         options.target_temp_c, options.max_power_w, options.duration_s
     )
-    if problems:
+    if problems and device_limits:
         raise CannotPlan(f"{device.label}: " + "; ".join(problems))
     if options.spacing_mm not in SPACINGS_MM:
         raise CannotPlan(
@@ -216,14 +218,20 @@ def _check_options(facts: LesionFacts, options: PlanOptions, device: Device) -> 
             raise CannotPlan(f"{options.level}: {reason}")
 
 
-def draft_plan(facts: LesionFacts, options: PlanOptions, library: DeviceLibrary) -> PlanDraft:
-    """The complete scenario for ``facts`` with ``options`` (raises :class:`CannotPlan`)."""
+def draft_plan(
+    facts: LesionFacts, options: PlanOptions, library: DeviceLibrary, *, device_limits: bool = True
+) -> PlanDraft:
+    """The complete scenario for ``facts`` with ``options`` (raises :class:`CannotPlan`).
+
+    ``device_limits=False`` lets settings past the device's documented protocol through: a
+    procedure re-simulated as it was delivered is what happened, within the engine's own
+    limits (:meth:`thermablate.physics.scenario.Scenario.validate`)."""
     check_lesion(facts)
     try:
         device = library.get(options.device_id)
     except DeviceError as exc:
         raise CannotPlan(str(exc)) from None
-    _check_options(facts, options, device)
+    _check_options(facts, options, device, device_limits)
     draft = _vertebra_draft(facts, options) if facts.spinal else _long_bone_draft(facts, options)
     active_mm, gauge = electrode_of(device, options)
     scenario = draft.scenario
@@ -406,3 +414,41 @@ def _check_tip_fits(draft: PlanDraft, active_mm: float) -> None:
                 f"a {active_mm:g} mm active tip does not fit: {where} lies outside the "
                 "vertebra in the model"
             )
+
+
+def delivered_options(
+    base: PlanOptions, cycles: list[dict], active_tip_mm: float | None
+) -> tuple[PlanOptions, tuple[str, ...]]:
+    """The options of a procedure re-simulated as delivered: the base plan's model and
+    electrode, the recorded active tip, and the recorded cycles (each a dict of
+    ``target_temp_c``, ``time_at_target_s`` and ``power_w`` or None).
+
+    The engine runs one continuous heating. Several cycles are run as one cycle at the highest
+    target for their total time at target, the cooling between them left out: it over-predicts
+    the heat, the safe direction for the neural verdict, and the notes say so."""
+    if not cycles:
+        raise CannotPlan("the procedure has no ablation cycle recorded")
+    notes = []
+    target = max(float(c["target_temp_c"]) for c in cycles)
+    at_target_s = sum(float(c["time_at_target_s"]) for c in cycles)
+    if len(cycles) > 1:
+        notes.append(
+            f"the {len(cycles)} recorded cycles are simulated as one of {at_target_s:g} s at "
+            f"{target:g} °C: the cooling between them is not modelled, which over-predicts the "
+            "heat"
+        )
+    powers = [float(c["power_w"]) for c in cycles if c.get("power_w") is not None]
+    power = max(powers) if powers else base.max_power_w
+    if not powers:
+        notes.append(f"no power recorded: the plan's {base.max_power_w:g} W limit is used")
+    options = replace(
+        base,
+        target_temp_c=target,
+        duration_s=at_target_s + base.ramp_s,
+        max_power_w=power,
+        active_tip_mm=active_tip_mm if active_tip_mm is not None else base.active_tip_mm,
+    )
+    notes.append(
+        f"the ramp to the target ({base.ramp_s:g} s) is added to the recorded time at target"
+    )
+    return options, tuple(notes)

@@ -24,3 +24,8 @@ def get_lesion(user, lesion_id: int, permission: str) -> Lesion:
     if lesion.entered_in_error:
         raise Http404("This lesion is marked entered in error.")
     return lesion
+
+
+def require_permission(user, permission: str) -> None:
+    """Refuse (403) a user of the site whose role lacks ``permission``."""
+    require(user, permission)

@@ -17,10 +17,16 @@ from django.utils import timezone
 import thermablate
 from thermablate.physics.scenario import ScenarioError
 from thermablate.planning.devices import DeviceLibrary, shipped_library
-from thermablate.planning.lesion_plan import CannotPlan, LesionFacts, PlanOptions, draft_plan
+from thermablate.planning.lesion_plan import (
+    CannotPlan,
+    LesionFacts,
+    PlanOptions,
+    delivered_options,
+    draft_plan,
+)
 from thermablate.planning.scenario import scenario_from_dict
-from thermablate.plans.models import Plan, PlanStatus
-from thermablate.registry.actions import record_audit
+from thermablate.plans.models import ObservedZone, Plan, PlanPurpose, PlanStatus
+from thermablate.registry.actions import record_audit, snapshot
 from thermablate.registry.models import Lesion, Procedure
 
 ENGINE_VERSION = thermablate.__version__
@@ -47,13 +53,27 @@ def device_library() -> DeviceLibrary:
     return shipped_library()
 
 
-def create_plan(lesion: Lesion, options: PlanOptions, *, name: str, acting_user) -> Plan:
+def create_plan(
+    lesion: Lesion,
+    options: PlanOptions,
+    *,
+    name: str,
+    acting_user,
+    purpose: str = PlanPurpose.OPTION,
+    procedure: Procedure | None = None,
+    notes: tuple[str, ...] = (),
+) -> Plan:
     """Check the plan can be run, store it queued with its audit entry, and queue its run when
-    the transaction commits. Raises ValidationError (nothing saved) when it cannot be run."""
+    the transaction commits. Raises ValidationError (nothing saved) when it cannot be run.
+
+    A plan ``AS_DELIVERED`` re-simulates ``procedure`` (:func:`simulate_as_delivered`)."""
     if lesion.entered_in_error:
         raise ValidationError("This lesion is marked entered in error: it cannot be planned.")
+    delivered = purpose == PlanPurpose.AS_DELIVERED
     try:
-        draft = draft_plan(lesion_facts(lesion), options, device_library())
+        draft = draft_plan(
+            lesion_facts(lesion), options, device_library(), device_limits=not delivered
+        )
         # Build the whole scenario now (grid, labels, every check of the engine's own, the
         # run-time estimate): a plan that cannot run is refused here, not queued to fail.
         scenario_from_dict(draft.scenario).validate()
@@ -67,7 +87,9 @@ def create_plan(lesion: Lesion, options: PlanOptions, *, name: str, acting_user)
             options=options.to_dict(),
             scenario=draft.scenario,
             caveats=list(draft.caveats),
-            notes=list(draft.notes),
+            notes=list(notes) + list(draft.notes),
+            purpose=purpose,
+            procedure=procedure,
             device_id=options.device_id,
             engine_version=ENGINE_VERSION,
             created_by=acting_user,
@@ -79,7 +101,13 @@ def create_plan(lesion: Lesion, options: PlanOptions, *, name: str, acting_user)
             "create",
             plan,
             lesion.patient,
-            {"lesion": lesion.pk, "name": plan.name, "options": plan.options},
+            {
+                "lesion": lesion.pk,
+                "name": plan.name,
+                "options": plan.options,
+                "purpose": purpose,
+                "procedure": procedure.pk if procedure else None,
+            },  # fmt: skip
         )
         transaction.on_commit(lambda: enqueue(plan.pk))
     return plan
@@ -201,14 +229,94 @@ def choose_plan(plan: Plan, *, acting_user) -> Plan:
 
 @transaction.atomic
 def link_to_procedure(plan: Plan, procedure: Procedure, *, acting_user) -> Plan:
-    """Record that ``procedure`` carried out ``plan`` (same patient and lesion)."""
+    """Record that ``procedure`` carried out ``plan`` (an option of the same lesion). A
+    procedure carries out one plan: linking another moves the link."""
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if procedure.lesion_id != plan.lesion_id:
         raise ValidationError("The procedure treated another lesion than the plan's.")
     if procedure.entered_in_error:
         raise ValidationError("This procedure is marked entered in error.")
+    if plan.purpose != PlanPurpose.OPTION or plan.status != PlanStatus.SUCCEEDED:
+        raise ValidationError("Only a finished plan made before the procedure can be linked.")
+    for other in (
+        Plan.objects.select_for_update()
+        .filter(procedure=procedure, purpose=PlanPurpose.OPTION)
+        .exclude(pk=plan.pk)
+    ):
+        other.procedure = None
+        other.save(update_fields=["procedure"])
+        record_audit(
+            acting_user, "update", other, other.patient, {"procedure": [procedure.pk, None]}
+        )
     old = plan.procedure_id
     plan.procedure = procedure
     plan.save(update_fields=["procedure"])
     record_audit(acting_user, "update", plan, plan.patient, {"procedure": [old, procedure.pk]})
     return plan
+
+
+def planned_for(procedure: Procedure) -> Plan | None:
+    """The option the procedure carried out: the one linked to it, or else its lesion's chosen
+    plan (finished)."""
+    linked = procedure.plans.filter(purpose=PlanPurpose.OPTION).first()
+    if linked is not None:
+        return linked
+    return Plan.objects.filter(
+        lesion=procedure.lesion_id, chosen=True, status=PlanStatus.SUCCEEDED
+    ).first()
+
+
+def simulate_as_delivered(procedure: Procedure, *, acting_user) -> Plan:
+    """Queue the procedure re-simulated with its recorded cycles and active tip, on the model
+    and electrode of the plan it carried out (raises ValidationError when there is none)."""
+    base = planned_for(procedure)
+    if base is None:
+        raise ValidationError(
+            "There is no plan to re-simulate: link the procedure to its plan, or choose one."
+        )
+    cycles = [
+        {"target_temp_c": c.target_temp_c, "time_at_target_s": c.time_at_target_s,
+         "power_w": c.power_w}
+        for c in procedure.cycles.order_by("order")
+    ]  # fmt: skip
+    try:
+        options, notes = delivered_options(
+            PlanOptions(**base.options), cycles, float(procedure.active_tip_mm)
+        )
+    except CannotPlan as exc:
+        raise ValidationError(str(exc)) from None
+    return create_plan(
+        procedure.lesion,
+        options,
+        name=f"As delivered on {procedure.procedure_date:%d %b %Y}",
+        acting_user=acting_user,
+        purpose=PlanPurpose.AS_DELIVERED,
+        procedure=procedure,
+        notes=notes,
+    )
+
+
+@transaction.atomic
+def record_observed_zone(procedure: Procedure, *, acting_user, **fields) -> ObservedZone:
+    """Record (or correct) the ablation zone measured on post-procedure imaging, with its
+    audit entry holding the old and new values."""
+    if procedure.entered_in_error:
+        raise ValidationError("This procedure is marked entered in error.")
+    zone = ObservedZone.objects.select_for_update().filter(procedure=procedure).first()
+    before = snapshot(zone) if zone is not None else None
+    if zone is None:
+        zone = ObservedZone(procedure=procedure)
+    for name, value in fields.items():
+        setattr(zone, name, value)
+    zone.recorded_by = acting_user
+    zone.recorded_at = timezone.now()
+    zone.full_clean()
+    zone.save()
+    zone.refresh_from_db()  # the values as stored (20 mm reads back 20.0), as "before" was read
+    after = snapshot(zone)
+    if before is None:
+        record_audit(acting_user, "create", zone, procedure.patient, after)
+    else:
+        changed = {k: [before[k], v] for k, v in after.items() if before.get(k) != v}
+        record_audit(acting_user, "update", zone, procedure.patient, changed)
+    return zone

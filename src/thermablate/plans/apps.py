@@ -9,6 +9,6 @@ class PlansConfig(AppConfig):
     def ready(self):
         # The registry's pages show a patient's plans through its extension points, so the
         # registry never imports this app (imports run only downward).
-        from thermablate.plans import timeline
+        from thermablate.plans import hooks
 
-        timeline.register()
+        hooks.register()

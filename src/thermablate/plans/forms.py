@@ -6,6 +6,7 @@ from django import forms
 from thermablate.physics.electrodes import GAUGE_DIAMETER_MM
 from thermablate.planning.devices import DeviceLibrary
 from thermablate.planning.lesion_plan import SPACINGS_MM, LesionFacts, PlanOptions
+from thermablate.plans.models import ObservedZone
 from thermablate.web.forms import NhsFormMixin
 
 
@@ -102,3 +103,10 @@ class PlanForm(NhsFormMixin, forms.Form):
             bone_outer_radius_mm=number("bone_outer_radius_mm"),
             cortical_thickness_mm=number("cortical_thickness_mm"),
         )
+
+
+class ObservedZoneForm(NhsFormMixin, forms.ModelForm):
+    class Meta:
+        model = ObservedZone
+        fields = ["imaging", "measured_on", "length_mm", "width_mm", "lesion_covered", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}

@@ -6,7 +6,11 @@ once, the result or the reason it failed. Re-planning makes a new plan. Marking 
 "chosen" is the one later change, made through ``plans.actions`` with its audit entry.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -20,8 +24,20 @@ class PlanStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class PlanPurpose(models.TextChoices):
+    OPTION = "option", "Option"
+    AS_DELIVERED = "delivered", "As delivered"
+
+
 class Plan(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="plans")
+    purpose = models.CharField(
+        max_length=10,
+        choices=PlanPurpose.choices,
+        default=PlanPurpose.OPTION,
+        help_text="An option weighed before the procedure, or the procedure re-simulated as "
+        "its cycles were delivered",
+    )
     lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, related_name="plans")
     name = models.CharField(max_length=120, help_text="A short name to tell the options apart")
     options = models.JSONField(help_text="The settings chosen on the form (PlanOptions)")
@@ -53,7 +69,12 @@ class Plan(models.Model):
     )
     chosen_at = models.DateTimeField(null=True, blank=True)
     procedure = models.ForeignKey(
-        Procedure, null=True, blank=True, on_delete=models.PROTECT, related_name="plans"
+        Procedure,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="plans",
+        help_text="The procedure that carried out this plan, or that it re-simulates",
     )
 
     class Meta:
@@ -89,3 +110,52 @@ class Plan(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (PlanStatus.SUCCEEDED, PlanStatus.FAILED)
+
+
+class CoverageSeen(models.TextChoices):
+    YES = "yes", "Yes, the lesion is covered"
+    NO = "no", "No, part of the lesion is outside the zone"
+    UNCERTAIN = "uncertain", "Cannot tell"
+
+
+class ObservedZone(models.Model):
+    """The ablation zone measured on post-procedure imaging: what a plan's prediction is
+    compared with (the audit's predicted-against-observed agreement)."""
+
+    procedure = models.OneToOneField(
+        Procedure, on_delete=models.PROTECT, related_name="observed_zone"
+    )
+    imaging = models.CharField(
+        max_length=10, choices=[("ct", "CT"), ("mri", "MRI")], help_text="Post-procedure imaging"
+    )
+    measured_on = models.DateField()
+    length_mm = models.DecimalField(
+        "Length along the electrode (mm)",
+        max_digits=5,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(200)],
+    )
+    width_mm = models.DecimalField(
+        "Largest width across it (mm)",
+        max_digits=5,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(200)],
+    )
+    lesion_covered = models.CharField(max_length=10, choices=CoverageSeen.choices)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Measured zone {self.length_mm} x {self.width_mm} mm"
+
+    def clean(self):
+        if self.measured_on and self.procedure_id:
+            if self.measured_on < self.procedure.procedure_date:
+                raise ValidationError(
+                    {"measured_on": "The imaging cannot be before the procedure."}
+                )
+            if self.measured_on > timezone.localdate():
+                raise ValidationError({"measured_on": "The date cannot be in the future."})

@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from thermablate.planning.lesion_plan import CannotPlan, default_options, modelled_levels
 from thermablate.planning.safety import MODEL_LIMITATIONS, NEURAL_STRUCTURES
 from thermablate.plans import access, actions
-from thermablate.plans.forms import PlanForm
+from thermablate.plans.forms import ObservedZoneForm, PlanForm
 from thermablate.plans.models import Plan, PlanStatus
+from thermablate.registry.access import get_procedure
 from thermablate.web.forms import apply_errors
 
 MAX_COMPARED = 4
@@ -219,3 +220,54 @@ def comparison_rows(plans: list[Plan]) -> list[tuple[str, list[str]]]:
         )
     )
     return rows
+
+
+@require_POST
+def procedure_plan_link(request, procedure_id: int):
+    procedure = get_procedure(request.user, procedure_id)
+    access.require_permission(request.user, "plans.change_plan")
+    value = request.POST.get("plan", "")
+    plan = (
+        access.get_plan(request.user, int(value), "plans.change_plan") if value.isdigit() else None
+    )
+    if plan is None:
+        raise Http404("No such plan.")
+    try:
+        actions.link_to_procedure(plan, procedure, acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"The procedure is linked to the plan “{plan.name}”.")
+    return redirect("procedure_detail", procedure.pk)
+
+
+@require_POST
+def procedure_as_delivered(request, procedure_id: int):
+    procedure = get_procedure(request.user, procedure_id)
+    access.require_permission(request.user, "plans.add_plan")
+    try:
+        plan = actions.simulate_as_delivered(procedure, acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("procedure_detail", procedure.pk)
+    messages.success(request, "The procedure is being re-simulated as delivered.")
+    return redirect("plan_detail", plan.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def observed_zone_record(request, procedure_id: int):
+    procedure = get_procedure(request.user, procedure_id)
+    zone = getattr(procedure, "observed_zone", None)
+    access.require_permission(
+        request.user, "plans.change_observedzone" if zone else "plans.add_observedzone"
+    )
+    form = ObservedZoneForm(request.POST or None, instance=zone)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.record_observed_zone(procedure, acting_user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "Measured ablation zone saved.")
+            return redirect("procedure_detail", procedure.pk)
+    return render(request, "plans/observed_zone_form.html", {"form": form, "procedure": procedure})

@@ -125,6 +125,7 @@ CONSENT = RecordFields(
         "leaflet_version",
         "nice_information_offered",
         "uncertainties_discussed",
+        "plan_discussed",
         "registry_audit_consent",
         "notes",
     ),

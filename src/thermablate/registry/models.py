@@ -390,6 +390,12 @@ class Consent(Correctable):
     uncertainties_discussed = models.BooleanField(
         "Uncertainties of the procedure discussed", default=False
     )
+    plan_discussed = models.BooleanField(
+        "The chosen plan's prediction and its uncertainties discussed",
+        default=False,
+        help_text="The predicted ablation zone, the heat at the cord and roots, and what the "
+        "model leaves out",
+    )
     registry_audit_consent = models.BooleanField(
         "Consents to registry and audit use of data", default=False
     )

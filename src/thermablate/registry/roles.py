@@ -26,8 +26,10 @@ def _perms(actions: tuple[str, ...]) -> set[str]:
 
 # Plans of an ablation (thermablate.plans): clinicians plan and choose; everyone who reads the
 # records reads the plans (they carry the registry number only, no identifier).
-PLANS_READ = {"plans.view_plan"}
-PLANS_WRITE = {"plans.view_plan", "plans.add_plan", "plans.change_plan"}
+# The zone measured on post-procedure imaging is recorded by those who record the journey.
+PLANS_READ = {"plans.view_plan", "plans.view_observedzone"}
+ZONE_WRITE = {"plans.add_observedzone", "plans.change_observedzone"}
+PLANS_WRITE = PLANS_READ | ZONE_WRITE | {"plans.add_plan", "plans.change_plan"}
 
 # Everyone who works with patients reads the NICE catalogue and the site's approvals.
 GUIDANCE_READ = {"guidance.view_guidance", "registry.view_localapproval"}
@@ -41,7 +43,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.COORDINATOR: _perms(("view", "add", "change"))
     | {"registry.view_identifiers", "registry.mark_entered_in_error"}
     | GUIDANCE_READ
-    | PLANS_READ,
+    | PLANS_READ
+    | ZONE_WRITE,
     Role.GOVERNANCE: _perms(("view",))
     | {"registry.view_identifiers", "registry.view_auditevent", "registry.manage_approvals"}
     | {"audit.view_dashboard", "audit.view_any_appraisal"}

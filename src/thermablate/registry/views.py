@@ -181,6 +181,7 @@ def _simple_create(
     title,
     needs_patient=False,
     model=None,
+    with_patient_sections=False,
 ):
     patient = access.get_patient(request.user, registry_number, permission)
     kwargs = {"patient": patient} if needs_patient else {}
@@ -196,7 +197,17 @@ def _simple_create(
             warn_of_findings(request, record)
             return redirect("patient_detail", patient.registry_number)
     return render(
-        request, "registry/form_page.html", {"form": form, "title": title, "patient": patient}
+        request,
+        "registry/form_page.html",
+        {
+            "form": form,
+            "title": title,
+            "patient": patient,
+            # The MDT decision and consent weigh the chosen plan (registered by the plans).
+            "extra_sections": extensions.patient_sections(request, patient)
+            if with_patient_sections
+            else [],
+        },
     )
 
 
@@ -224,6 +235,7 @@ def mdt_create(request, registry_number):
         title="Record an MDT decision",
         needs_patient=True,
         model=MdtDecisionRecord,
+        with_patient_sections=True,
     )
 
 
@@ -236,6 +248,7 @@ def consent_create(request, registry_number):
         form_class=ConsentForm,
         action=actions.record_consent,
         title="Record consent",
+        with_patient_sections=True,
     )
 
 
@@ -310,6 +323,7 @@ def procedure_detail(request, procedure_id):
         "suggestions": suggested,
         "coding_form": coding_form,
         "governance": getattr(procedure, "governance", None),
+        "extra_sections": extensions.procedure_sections(request, procedure),
     }
     return render(request, "registry/procedure_detail.html", context)
 

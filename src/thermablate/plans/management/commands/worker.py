@@ -16,7 +16,6 @@ RETRY_AFTER_S = 5.0
 
 
 def _recover(stdout) -> None:
-    close_old_connections()
     for plan_id, what in recover_stalled():
         stdout.write(f"plan {plan_id}: {what}")
 
@@ -24,6 +23,7 @@ def _recover(stdout) -> None:
 def _keep_recovering(stdout, stop: threading.Event) -> None:
     while not stop.wait(RECOVERY_EVERY_S):
         try:
+            close_old_connections()
             _recover(stdout)
         except Exception as exc:  # a database hiccup must not end the worker
             stdout.write(f"recovery of stalled plans failed: {exc}")
