@@ -140,7 +140,11 @@ def _run(args) -> dict:
         writes.clear()
         elapsed, stored = plan(args.spacing_mm, args.minutes, f"timed {n}")
         plan_runs.append(elapsed)
-        gaps.append(max(b - a for a, b in zip(writes, writes[1:], strict=False)) if len(writes) > 1 else None)
+        gaps.append(
+            max(b - a for a, b in zip(writes, writes[1:], strict=False))
+            if len(writes) > 1
+            else None
+        )
         started = time.perf_counter()
         result = simulate(scenario_from_dict(stored.scenario))
         grid_convergence(stored.scenario, result)
