@@ -35,6 +35,7 @@ assets: $(ASSETS)
 demo: install assets
 	$(BIN)/thermablate migrate --no-input
 	$(BIN)/thermablate demo --patients 60
+	$(BIN)/thermablate demo_plans
 
 # The background worker (plans run there) starts beside the web server and stops with it.
 run: demo

@@ -105,7 +105,7 @@ def _run(args) -> dict:
     url = reverse("plan_new", args=[lesion.pk])
     # What the page pre-fills (outside the test runner the response carries no context).
     initial = PlanForm.initial_from(
-        default_options(actions.lesion_facts(lesion), actions.device_library())
+        default_options(actions.lesion_facts(lesion), actions.device_library(site))
     )
     data = {name: "" if value is None else value for name, value in initial.items()}
 

@@ -1,15 +1,19 @@
 """A clinician plans a lesion from the patient page in the browser: the plan runs on the real
 database worker (django-tasks-db's, in a thread of this process, sharing the live server's
 database), the page follows it and shows the result, two options are compared and one is
-chosen."""
+chosen; the procedure is linked to it, the zone measured on imaging is recorded, and the
+governance lead sees predicted against observed on the audit dashboard."""
 
+import re
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
+from tests.e2e.nhs_date import fill_date
 from tests.e2e.test_journey_browser import sign_in
-from tests.factories import VALID_NHS_NUMBERS, make_user
+from tests.factories import VALID_NHS_NUMBERS, make_user, procedure_fields
 from thermablate.plans.models import Plan
 from thermablate.registry import actions
 from thermablate.registry.models import Site
@@ -44,6 +48,12 @@ def worker(transactional_db):
     thread.join(timeout=60)
 
 
+def sign_in_as(page, live_server, username):
+    page.goto(f"{live_server.url}/")
+    page.click("header form button[type=submit]")  # sign out
+    sign_in(page, live_server, username)
+
+
 def plan(page, name, minutes):
     page.fill("#id_name", name)
     page.select_option("#id_spacing_mm", "1.0")
@@ -58,6 +68,7 @@ def test_a_clinician_plans_compares_and_chooses(page, live_server, worker, artif
     sync_role_groups()
     site = Site.objects.create(code="ngh", name="Northgate General Hospital")
     clinician = make_user(site, "clinician", "amara")
+    make_user(site, "governance", "gill")
     patient = actions.create_patient(
         site=site, acting_user=clinician, nhs_number=VALID_NHS_NUMBERS[0],
         year_of_birth=1950, sex="male",
@@ -101,3 +112,37 @@ def test_a_clinician_plans_compares_and_chooses(page, live_server, worker, artif
 
     page.goto(f"{live_server.url}/patients/{patient.registry_number}/")
     assert "Plan: 10 mm tip, 2 min" in page.inner_text("#timeline")
+
+    # The procedure carried out the chosen plan; the zone measured on the CT afterwards.
+    procedure = actions.record_procedure(
+        patient, acting_user=clinician, operators=[clinician],
+        cycles=[{"target_temp_c": Decimal("90"), "time_at_target_s": 120, "power_w": None}],
+        **procedure_fields(lesion),
+    )  # fmt: skip
+    page.goto(f"{live_server.url}/procedures/{procedure.pk}/")
+    page.click("#link-plan")
+    assert "is linked to the plan" in page.inner_text("body")
+    page.click("#record-zone")
+    page.select_option("#id_imaging", "ct")
+    fill_date(page, "measured_on", procedure.procedure_date + timedelta(days=1))
+    predicted = second.result["ablation_zone"]
+    page.fill("#id_length_mm", f"{predicted['axial_extent_mm'] + 2:.1f}")
+    page.fill("#id_width_mm", f"{predicted['transverse_extent_mm'] - 1:.1f}")
+    page.select_option("#id_lesion_covered", "yes")
+    page.click("#observed-zone-form button[type=submit]")
+    assert "Measured ablation zone saved" in page.inner_text("body")
+    # 2 mm longer and 1 mm narrower than predicted, as typed to 0.1 mm.
+    difference = re.fullmatch(
+        r"length (\S+) mm, width (\S+) mm", page.inner_text("#zone-difference")
+    )
+    assert abs(float(difference[1]) - 2) < 0.11 and abs(float(difference[2]) + 1) < 0.11
+    page.screenshot(path=str(artifacts / "plan-procedure-measured-zone.png"), full_page=True)
+
+    sign_in_as(page, live_server, "gill")
+    page.goto(f"{live_server.url}/audit/")
+    planning = page.locator("#planning")
+    assert "1 of 1 procedure carried out from a plan" in planning.inner_text()
+    assert "Length" in page.inner_text("#agreement") and "needs two pairs" in page.inner_text(
+        "#agreement"
+    )
+    planning.screenshot(path=str(artifacts / "audit-planning-section.png"))

@@ -25,6 +25,7 @@ ADMINISTRATOR_MODELS = {
     "registry.site",
     "registry.staffprofile",
     "registry.rolesecuritypolicy",
+    "registry.sitedevice",
 }
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 import thermablate
 from thermablate.physics.scenario import ScenarioError
-from thermablate.planning.devices import DeviceLibrary, shipped_library
+from thermablate.planning.devices import DeviceLibrary
 from thermablate.planning.lesion_plan import (
     CannotPlan,
     LesionFacts,
@@ -27,6 +27,7 @@ from thermablate.planning.lesion_plan import (
 from thermablate.planning.scenario import scenario_from_dict
 from thermablate.plans.models import ObservedZone, Plan, PlanPurpose, PlanStatus
 from thermablate.registry.actions import record_audit, snapshot
+from thermablate.registry.devices import site_library
 from thermablate.registry.models import Lesion, Procedure
 
 ENGINE_VERSION = thermablate.__version__
@@ -49,8 +50,9 @@ def lesion_facts(lesion: Lesion) -> LesionFacts:
     )
 
 
-def device_library() -> DeviceLibrary:
-    return shipped_library()
+def device_library(site) -> DeviceLibrary:
+    """The shipped library with the site's own devices."""
+    return site_library(site)
 
 
 def create_plan(
@@ -72,7 +74,10 @@ def create_plan(
     delivered = purpose == PlanPurpose.AS_DELIVERED
     try:
         draft = draft_plan(
-            lesion_facts(lesion), options, device_library(), device_limits=not delivered
+            lesion_facts(lesion),
+            options,
+            device_library(lesion.patient.site),
+            device_limits=not delivered,
         )
         # Build the whole scenario now (grid, labels, every check of the engine's own, the
         # run-time estimate): a plan that cannot run is refused here, not queued to fail.

@@ -25,7 +25,7 @@ MAX_COMPARED = 4
 def plan_new(request, lesion_id: int):
     lesion = access.get_lesion(request.user, lesion_id, "plans.add_plan")
     facts = actions.lesion_facts(lesion)
-    library = actions.device_library()
+    library = actions.device_library(lesion.patient.site)
     context = {"lesion": lesion, "patient": lesion.patient, "facts": facts}
     try:
         defaults = default_options(facts, library)

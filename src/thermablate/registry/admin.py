@@ -30,7 +30,7 @@ from thermablate.registry.account_audit import (
 from thermablate.registry.actions import record_audit
 from thermablate.registry.actions.base import create_audited, update_audited
 from thermablate.registry.choices import Role
-from thermablate.registry.models import RoleSecurityPolicy, Site, StaffProfile
+from thermablate.registry.models import RoleSecurityPolicy, Site, SiteDevice, StaffProfile
 
 
 def _is_superuser(request) -> bool:
@@ -341,6 +341,27 @@ class SiteAdmin(OwnSiteOnly, AuditedAdmin):
 
     def in_site(self, queryset, site, request):
         return queryset.filter(pk=site.pk)
+
+
+@admin.register(SiteDevice)
+class SiteDeviceAdmin(OwnSiteOnly, AuditedAdmin):
+    """A site's own RF devices, beside the shipped library (docs/planning.md)."""
+
+    list_display = ("device_id", "electrode", "polarity", "active_tip_mm", "gauge")
+
+    def in_site(self, queryset, site, request):
+        return queryset.filter(site=site)
+
+    def has_add_permission(self, request):
+        return admin.ModelAdmin.has_add_permission(self, request)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if _is_superuser(request) else ("site",)
+
+    def save_model(self, request, obj, form, change):
+        if not _is_superuser(request):
+            obj.site = _own_site(request)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(RoleSecurityPolicy)

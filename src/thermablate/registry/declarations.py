@@ -146,6 +146,7 @@ PROCEDURE = RecordFields(
         "image_guidance",
         "device_manufacturer",
         "device_model",
+        "device_id",
         "device_lot",
         "polarity",
         "active_tip_mm",

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from thermablate.guidance.models import Guidance
 from thermablate.registry import choices as c
 from thermablate.registry import declarations as d
+from thermablate.registry.devices import device_choices
 from thermablate.registry.models import (
     AblationCycle,
     AdverseEvent,
@@ -137,6 +138,13 @@ class ProcedureForm(NhsFormMixin, forms.ModelForm):
         self.fields["lesion"].queryset = patient.lesions.live()
         self.fields["operators"].queryset = _site_clinicians(patient.site)
         self.fields["operators"].label_from_instance = _name
+        # The plans' device library, so the device used can be compared with the one planned.
+        self.fields["device_id"] = forms.ChoiceField(
+            label=self.fields["device_id"].label,
+            help_text=self.fields["device_id"].help_text,
+            choices=device_choices(patient.site),
+            required=False,
+        )
 
 
 class AblationCycleForm(NhsFormMixin, forms.ModelForm):

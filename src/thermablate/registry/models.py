@@ -8,6 +8,7 @@ import hashlib
 import json
 import secrets
 from datetime import UTC, date
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -36,6 +37,87 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SiteDevice(models.Model):
+    """A site's own RF device, added to the shipped library (``planning/data/rf_devices.csv``)
+    for its planning and procedure pages. The columns are the library's; an empty value is one
+    no source documents, never a guess (``planning.devices``)."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="devices")
+    device_id = models.SlugField(
+        max_length=80, help_text="Short, stable id, e.g. 'ngh-cannula-20g-10mm'"
+    )
+    manufacturer = models.CharField(max_length=100, blank=True)
+    system = models.CharField(max_length=200, blank=True)
+    electrode = models.CharField(max_length=200)
+    polarity = models.CharField(max_length=10, choices=c.Polarity.choices, blank=True)
+    active_tip_mm = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(50)],
+    )  # fmt: skip
+    gauge = models.PositiveSmallIntegerField(null=True, blank=True)
+    articulating = models.BooleanField(null=True, blank=True)
+    cooled = models.BooleanField(null=True, blank=True)
+    control_mode = models.CharField(
+        max_length=12,
+        blank=True,
+        choices=[("temperature", "Temperature"), ("power", "Power"), ("impedance", "Impedance")],
+    )
+    target_temp_c = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(37), MaxValueValidator(105)],
+    )  # fmt: skip
+    max_power_w = models.DecimalField(
+        max_digits=5, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(250)],
+    )  # fmt: skip
+    max_time_s = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3600)]
+    )
+    indications = models.CharField(
+        max_length=200, blank=True, help_text="e.g. 'spinal-metastasis; osteoid-osteoma'"
+    )
+    source = models.CharField(
+        max_length=500, help_text="Where the values come from: IFU, 510(k) summary, paper"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "device_id"],
+                name="unique_device_id_per_site",
+                violation_error_message="This site already has a device with this id.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}: {self.electrode}"
+
+    def as_row(self) -> dict[str, str]:
+        """The device as a row of the library's table (``planning.devices.device_from_row``)."""
+
+        def text(value) -> str:
+            if value is None:
+                return ""
+            if isinstance(value, bool):
+                return "yes" if value else "no"
+            return str(value)
+
+        names = ("device_id", "manufacturer", "system", "electrode", "polarity",
+                 "active_tip_mm", "gauge", "articulating", "cooled", "control_mode",
+                 "target_temp_c", "max_power_w", "max_time_s", "indications", "source")  # fmt: skip
+        return {name: text(getattr(self, name)) for name in names}
+
+    def clean(self):
+        from thermablate.planning.devices import DeviceError, device_from_row, shipped_library
+
+        try:
+            device_from_row(self.as_row(), site_defined=True)
+        except DeviceError as exc:
+            raise ValidationError(str(exc)) from None
+        if any(d.device_id == self.device_id for d in shipped_library().devices):
+            raise ValidationError({"device_id": "The shipped library already has this id."})
 
 
 class StaffProfile(models.Model):
@@ -423,6 +505,13 @@ class Procedure(Correctable):
     image_guidance = models.JSONField(default=list)
     device_manufacturer = models.CharField(max_length=100)
     device_model = models.CharField(max_length=100)
+    device_id = models.CharField(
+        "Device in the library",
+        max_length=80,
+        blank=True,
+        help_text="The same library as the plans, so the device used and the device planned "
+        "can be compared",
+    )
     device_lot = models.CharField("Device lot number", max_length=60, blank=True)
     polarity = models.CharField(max_length=10, choices=c.Polarity.choices)
     active_tip_mm = models.DecimalField(
@@ -500,8 +589,31 @@ class Procedure(Correctable):
                 errors["levels_treated"] = str(exc)
         if self.lesion_id and self.patient_id and self.lesion.patient_id != self.patient_id:
             errors["lesion"] = "This lesion belongs to another patient."
+        if self.device_id and self.patient_id:
+            errors.update(self._device_errors())
         if errors:
             raise ValidationError(errors)
+
+    def _device_errors(self) -> dict[str, str]:
+        """The library's device must be one the site knows, and agree with what the record
+        says of its polarity and active tip where the library documents them."""
+        from thermablate.planning.devices import DeviceError
+        from thermablate.registry.devices import site_library
+
+        try:
+            device = site_library(self.patient.site).get(self.device_id)
+        except DeviceError:
+            return {"device_id": "This device is not in your site's library."}
+        errors = {}
+        if device.polarity and self.polarity and device.polarity != self.polarity:
+            errors["polarity"] = f"The library's device is {device.polarity}."
+        if (
+            device.active_tip_mm is not None
+            and self.active_tip_mm is not None
+            and float(self.active_tip_mm) != device.active_tip_mm
+        ):
+            errors["active_tip_mm"] = f"The library's device has a {device.active_tip_mm:g} mm tip."
+        return errors
 
 
 class AblationCycle(models.Model):
