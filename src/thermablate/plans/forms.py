@@ -28,6 +28,7 @@ class PlanForm(NhsFormMixin, forms.Form):
     )
     gauge = forms.TypedChoiceField(
         label="Gauge", coerce=int, required=False,
+        help_text="Used where the library does not fix the device's gauge",
         choices=[("", "The device's")] + [(g, f"{g} G ({d:g} mm)") for g, d in sorted(GAUGE_DIAMETER_MM.items())],
     )  # fmt: skip
     side = forms.ChoiceField(
@@ -58,6 +59,7 @@ class PlanForm(NhsFormMixin, forms.Form):
 
     def __init__(self, *args, facts: LesionFacts, library: DeviceLibrary, levels, **kwargs):
         super().__init__(*args, **kwargs)
+        self.library = library
         self.fields["device_id"].choices = [
             (d.device_id, d.label + (" (cannot be simulated)" if d.cannot_plan_reason() else ""))
             for d in library.devices
@@ -90,11 +92,14 @@ class PlanForm(NhsFormMixin, forms.Form):
             value = data.get(name)
             return None if value is None else float(value)
 
+        # As the fields' help says: the device's own tip and gauge, where the library fixes
+        # them, win over what the form still holds from another device.
+        device = next(d for d in self.library.devices if d.device_id == data["device_id"])
         return PlanOptions(
             device_id=data["device_id"],
             level=data.get("level", ""),
-            active_tip_mm=number("active_tip_mm"),
-            gauge=data.get("gauge") or None,
+            active_tip_mm=None if device.active_tip_mm else number("active_tip_mm"),
+            gauge=None if device.gauge else data.get("gauge") or None,
             target_temp_c=float(data["target_temp_c"]),
             duration_s=float(data["duration_min"]) * 60,
             max_power_w=float(data["max_power_w"]),
