@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import login, procedure_fields
 from thermablate.planning.lesion_plan import PlanOptions
@@ -119,7 +120,8 @@ def test_the_audit_shows_predicted_against_measured_and_events_by_verdict(
     second = registry_actions.record_procedure(
         patient, acting_user=clinician, operators=[clinician],
         cycles=[{"target_temp_c": Decimal("90"), "time_at_target_s": 300, "power_w": None}],
-        **procedure_fields(lesion, procedure_date=procedure.procedure_date + timedelta(days=1)),
+        # Done today, after the lesion's plan was chosen: counted as planned by that choice.
+        **procedure_fields(lesion, procedure_date=timezone.localdate()),
     )  # fmt: skip
     predicted = chosen.result["ablation_zone"]
     for p, (dl, dw) in ((procedure, (2.0, 1.0)), (second, (4.0, -1.0))):
@@ -144,6 +146,14 @@ def test_the_audit_shows_predicted_against_measured_and_events_by_verdict(
     assert [(r.verdict, r.procedures, r.with_neurological_event) for r in figures.verdicts] == [
         (chosen.safety_status, 2, 1)
     ]
+    # A third procedure, done before the plan was made and not linked to it, was not planned.
+    registry_actions.record_procedure(
+        patient, acting_user=clinician, operators=[clinician],
+        cycles=[{"target_temp_c": Decimal("90"), "time_at_target_s": 300, "power_w": None}],
+        **procedure_fields(lesion, procedure_date=procedure.procedure_date + timedelta(days=2)),
+    )  # fmt: skip
+    later = client.get(reverse("audit_dashboard")).context["planning"]
+    assert (later.procedures, later.planned) == (3, 2)
     page = response.content.decode()
     assert 'id="planning"' in page and 'id="agreement-chart"' in page
     report = client.get(reverse("audit_report")).content.decode()

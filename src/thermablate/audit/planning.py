@@ -3,7 +3,7 @@ predicted against the measured ablation zone (Bland-Altman agreement), and neuro
 adverse events against the neural verdict of the plan.
 
 A procedure counts as planned when it is linked to a finished plan, or its lesion has a chosen
-finished plan. The prediction compared with the imaging is the procedure re-simulated as
+finished plan made on or before the procedure's day. The prediction compared with the imaging is the procedure re-simulated as
 delivered when that run finished, else the plan it carried out. Only the few procedures that
 have plans are read, so the section costs the same at 100,000 procedures as at 100.
 """
@@ -11,6 +11,8 @@ have plans are read, so the section costs the same at 100,000 procedures as at 1
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from django.utils import timezone
 
 from thermablate.audit.analysis.agreement import Agreement, bland_altman
 from thermablate.audit.queries import CohortFilter, procedures_in
@@ -57,13 +59,16 @@ def planning_figures(cohort: CohortFilter) -> PlanningFigures:
     }
     chosen = {p.lesion_id: p for p in finished.filter(chosen=True, lesion__procedures__in=ids)}
     planned: dict[int, Plan] = {}
-    for procedure_id, lesion_id in (
+    for procedure_id, lesion_id, day in (
         Procedure.objects.filter(id__in=ids)
         .filter(lesion__plans__chosen=True)
-        .values_list("id", "lesion_id")
+        .values_list("id", "lesion_id", "procedure_date")
     ):
-        if lesion_id in chosen:
-            planned[procedure_id] = chosen[lesion_id]
+        # A chosen plan counts for the procedures done after it was made: one made later is
+        # a look back, not a plan (a link made by hand is taken as the user says).
+        plan = chosen.get(lesion_id)
+        if plan is not None and timezone.localdate(plan.created_at) <= day:
+            planned[procedure_id] = plan
     planned.update(linked)
     zones = {z.procedure_id: z for z in ObservedZone.objects.filter(procedure__in=planned)}
     pairs = []
