@@ -71,6 +71,8 @@ def test_a_missing_distance_is_drawn_as_the_worst_case():
         (LesionFacts("spinal_metastasis", ("L3",), "", "lytic", None), "no size"),
         (LesionFacts("discogenic_pain", ("L4",), "", "not_applicable", 5.0), "disc"),
         (LesionFacts("bone_metastasis", (), "femur", "lytic", 20.0), "marrow"),
+        (LesionFacts("osteoid_osteoma", ("L3",), "", "not_applicable", 8.0), "posterior elements"),
+        (LesionFacts("other", ("L3",), "", "lytic", 15.0), "diagnosis is not one"),
         (LesionFacts("spinal_metastasis", ("L3",), "", "lytic", 31.0, 4.0), "does not fit"),
     ],
 )

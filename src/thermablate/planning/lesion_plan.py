@@ -117,8 +117,16 @@ def check_lesion(facts: LesionFacts) -> None:
         if all(reasons.values()):
             level, reason = next(iter(reasons.items()))
             raise CannotPlan(f"{level}: {reason}")
-        if facts.diagnosis not in ("spinal_metastasis", "osteoid_osteoma", "other"):
-            raise CannotPlan("a lesion of the spine is planned as a spinal metastasis")
+        if facts.diagnosis == "osteoid_osteoma":
+            raise CannotPlan(
+                "a spinal osteoid osteoma usually lies in the posterior elements; the vertebra "
+                "model places a lesion only in the vertebral body"
+            )
+        if facts.diagnosis != "spinal_metastasis":
+            raise CannotPlan(
+                "the vertebra model is of a metastasis in the vertebral body; this lesion's "
+                "diagnosis is not one"
+            )
         return
     if facts.diagnosis != "osteoid_osteoma":
         raise CannotPlan(
