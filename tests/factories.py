@@ -48,3 +48,21 @@ def procedure_fields(lesion, **overrides) -> dict:
     }
     fields.update(overrides)
     return fields
+
+
+def quick_plan_options(lesion, **changes):
+    """Options of a small, quick plan of a spinal lesion (1 mm grid, 1 minute): for tests of
+    the journey and of access, where the physics is not what is tested."""
+    from thermablate.planning.lesion_plan import PlanOptions
+
+    options = {"device_id": "monopolar-sharp-cannula", "level": lesion.level_list[0],
+               "active_tip_mm": 10.0, "gauge": 18, "spacing_mm": 1.0, "duration_s": 60.0}  # fmt: skip
+    return PlanOptions(**{**options, **changes})
+
+
+def queued_plan(lesion, acting_user, name="A plan", **changes):
+    from thermablate.plans.actions import create_plan
+
+    return create_plan(
+        lesion, quick_plan_options(lesion, **changes), name=name, acting_user=acting_user
+    )

@@ -7,6 +7,7 @@ the provenance travels with the numbers. A leaf module: the pure core (``clinica
 
 import csv
 import io
+import math
 from importlib import resources
 
 
@@ -30,3 +31,28 @@ def parse_data_text(text: str) -> tuple[dict[str, list[str]], list[dict[str, str
         elif line.strip():
             body.append(line)
     return meta, list(csv.DictReader(io.StringIO("\n".join(body))))
+
+
+def keyed_sources(meta: dict[str, list[str]]) -> dict[str, str]:
+    """The header's ``# source: key = reference`` lines as {key: reference}."""
+    sources = {}
+    for line in meta.get("source", []):
+        key, sep, text = line.partition("=")
+        if sep:
+            sources[key.strip()] = text.strip()
+    return sources
+
+
+def positive_cell(text: str | None, what: str) -> float | None:
+    """A cell that is empty (None: no source documents the value) or a positive finite
+    number; anything else raises ValueError naming ``what``."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{what} must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{what} must be a positive number, got {text!r}")
+    return value

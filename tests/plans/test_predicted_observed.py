@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import login, procedure_fields
+from tests.factories import login, procedure_fields, queued_plan
 from thermablate.planning.lesion_plan import PlanOptions
 from thermablate.plans import actions
 from thermablate.plans.models import ObservedZone, Plan, PlanPurpose, PlanStatus
@@ -24,9 +24,8 @@ QUICK = PlanOptions(
 
 
 def finished_plan(lesion, user, captured, name="option", **changes) -> Plan:
-    options = PlanOptions(**{**QUICK.to_dict(), **changes})
     with captured(execute=True):
-        plan = actions.create_plan(lesion, options, name=name, acting_user=user)
+        plan = queued_plan(lesion, user, name=name, **changes)
     call_command("worker", "--batch")
     plan.refresh_from_db()
     assert plan.status == PlanStatus.SUCCEEDED, plan.failure
@@ -110,7 +109,8 @@ def test_the_measured_zone_is_recorded_checked_and_corrected(client, coordinator
     assert (zone.length_mm, zone.width_mm, zone.recorded_by) == (24, 18, coordinator)
     client.post(url, {**good, "width_mm": "20"})
     change = AuditEvent.objects.filter(model="observedzone", action="update").get()
-    assert change.changes["width_mm"] == ["18.0", "20.0"]
+    assert Decimal(change.changes["width_mm"]["old"]) == Decimal("18")
+    assert Decimal(change.changes["width_mm"]["new"]) == Decimal("20")
 
 
 def test_the_audit_shows_predicted_against_measured_and_events_by_verdict(

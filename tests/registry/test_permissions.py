@@ -9,7 +9,7 @@ import json
 import pytest
 from django.urls import get_resolver, reverse
 
-from tests.factories import login
+from tests.factories import login, queued_plan
 from thermablate.registry.models import AuditEvent, Patient
 
 # Every registry page that shows or changes a patient's data, with how to fill its URL.
@@ -117,12 +117,7 @@ def test_every_named_page_is_classified():
 
 @pytest.fixture
 def plan(procedure, clinician):
-    from thermablate.planning.lesion_plan import PlanOptions
-    from thermablate.plans.actions import create_plan
-
-    options = PlanOptions("monopolar-sharp-cannula", level="L2", active_tip_mm=10.0, gauge=18,
-                          spacing_mm=1.0, duration_s=60.0)  # fmt: skip
-    return create_plan(procedure.lesion, options, name="A plan", acting_user=clinician)
+    return queued_plan(procedure.lesion, clinician)
 
 
 def plan_page_url(name, plan):

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.factories import login
+from tests.factories import login, queued_plan
 
 PERSONAS = ("clinician", "coordinator", "governance", "analyst", "administrator", "outsider")
 READ = (200, 200, 200, 200, 403, 404)
@@ -155,14 +155,7 @@ def test_each_persona_gets_what_the_matrix_says(
         .replace("{lesion_id}", str(lesion.pk))
     )
     if "{plan_id}" in url:
-        from thermablate.planning.lesion_plan import PlanOptions
-        from thermablate.plans.actions import create_plan
-
-        options = PlanOptions("monopolar-sharp-cannula", level=lesion.level_list[0],
-                              active_tip_mm=10.0, gauge=18, spacing_mm=1.0, duration_s=60.0)  # fmt: skip
-        plan = create_plan(
-            lesion, options, name="matrix", acting_user=request.getfixturevalue("clinician")
-        )
+        plan = queued_plan(lesion, request.getfixturevalue("clinician"), name="matrix")
         url = url.replace("{plan_id}", str(plan.pk))
     for persona, expected in zip(PERSONAS, EXPECTED[operation], strict=True):
         login(client, request.getfixturevalue(persona))

@@ -7,7 +7,7 @@ The matrix lists every named URL of the application; a page added without an ent
 import pytest
 from django.urls import reverse
 
-from tests.factories import login
+from tests.factories import login, queued_plan
 from tests.registry.test_permissions import page_names
 
 PERSONAS = (
@@ -96,15 +96,9 @@ LESION_PLAN_PAGES = {"plan_new", "lesion_plans", "plan_comparison_figure"}
 
 def a_finished_plan(procedure):
     """A plan of the procedure's lesion, with a figure (its run is tested in tests/plans)."""
-    from thermablate.planning.lesion_plan import PlanOptions
-    from thermablate.plans.actions import create_plan
     from thermablate.plans.models import Plan
 
-    options = PlanOptions("monopolar-sharp-cannula", level=procedure.lesion.level_list[0],
-                          active_tip_mm=10.0, gauge=18, spacing_mm=1.0, duration_s=60.0)  # fmt: skip
-    plan = create_plan(
-        procedure.lesion, options, name="matrix", acting_user=procedure.operators.first()
-    )
+    plan = queued_plan(procedure.lesion, procedure.operators.first(), name="matrix")
     Plan.objects.filter(pk=plan.pk).update(slices_png=b"\x89PNG\r\n\x1a\n")
     return plan
 

@@ -18,11 +18,10 @@ so.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cache
 
-from thermablate.datafiles import parse_data_text, read_data_file
+from thermablate.datafiles import keyed_sources, parse_data_text, positive_cell, read_data_file
 from thermablate.physics.electrodes import GAUGE_DIAMETER_MM
 
 DATA_FILE = "rf_devices.csv"
@@ -150,16 +149,10 @@ class DeviceLibrary:
 
 
 def _optional_number(row: dict, key: str) -> float | None:
-    text = (row.get(key) or "").strip()
-    if not text:
-        return None
     try:
-        value = float(text)
-    except ValueError:
-        raise DeviceError(f"{row.get('device_id')}: {key} must be a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise DeviceError(f"{row.get('device_id')}: {key} must be a positive number")
-    return value
+        return positive_cell(row.get(key), f"{row.get('device_id')}: {key}")
+    except ValueError as exc:
+        raise DeviceError(str(exc)) from None
 
 
 def _yes_no(row: dict, key: str) -> bool | None:
@@ -213,11 +206,7 @@ def device_from_row(row: dict, *, site_defined: bool = False) -> Device:
 
 def _library(meta: dict[str, list[str]], rows: list[dict[str, str]]) -> DeviceLibrary:
     name = (meta.get("name") or ["rf-devices"])[0]
-    sources = {}
-    for line in meta.get("source", []):
-        key, sep, text = line.partition("=")
-        if sep:
-            sources[key.strip()] = text.strip()
+    sources = keyed_sources(meta)
     devices = tuple(device_from_row(row) for row in rows)
     ids = [d.device_id for d in devices]
     if len(set(ids)) != len(ids):

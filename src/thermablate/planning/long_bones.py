@@ -4,12 +4,11 @@ its header cites each source with its DOI)."""
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from functools import cache
 
-from thermablate.datafiles import read_data_file
+from thermablate.datafiles import keyed_sources, positive_cell, read_data_file
 
 DATA_FILE = "long_bone_dimensions.csv"
 
@@ -46,28 +45,16 @@ class BoneDimensions:
         )
 
 
-def _positive(text: str | None) -> float | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    value = float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{DATA_FILE}: dimensions must be positive, got {text!r}")
-    return value
-
-
 @cache
 def table() -> tuple[BoneDimensions, ...]:
     meta, rows = read_data_file("thermablate.planning", DATA_FILE)
-    sources = {}
-    for line in meta.get("source", []):
-        key, sep, text = line.partition("=")
-        if sep:
-            sources[key.strip()] = text.strip()
+    sources = keyed_sources(meta)
     found = []
     for row in rows:
-        diameter = _positive(row.get("outer_diameter_mm"))
-        cortex = _positive(row.get("cortical_thickness_mm"))
+        diameter = positive_cell(row.get("outer_diameter_mm"), f"{DATA_FILE}: outer_diameter_mm")
+        cortex = positive_cell(
+            row.get("cortical_thickness_mm"), f"{DATA_FILE}: cortical_thickness_mm"
+        )
         if diameter is None:
             continue  # without its size a row cannot draw a bone
         key = (row.get("source") or "").strip()

@@ -7,11 +7,10 @@ for a level; :func:`cannot_model_reason` says why a level is not modelled.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cache
 
-from thermablate.datafiles import read_data_file
+from thermablate.datafiles import positive_cell, read_data_file
 
 DATA_FILE = "vertebral_morphometry.csv"
 
@@ -44,16 +43,6 @@ class MorphometryTable:
     sources: tuple[str, ...]
 
 
-def _number(text: str | None) -> float | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    value = float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{DATA_FILE}: dimensions must be positive, got {text!r}")
-    return value
-
-
 @cache
 def table() -> MorphometryTable:
     meta, rows = read_data_file("thermablate.planning", DATA_FILE)
@@ -61,7 +50,7 @@ def table() -> MorphometryTable:
     for row in rows:
         values = {}
         for column, parameter in _PARAMETERS.items():
-            value = _number(row.get(column))
+            value = positive_cell(row.get(column), f"{DATA_FILE}: {column}")
             if value is not None:
                 values[parameter] = value
         levels[row["level"].strip()] = values

@@ -5,6 +5,8 @@ from django.http import Http404
 
 from thermablate.plans.models import Plan
 from thermablate.registry.access import get_record, require
+
+__all__ = ["get_lesion", "get_plan", "require"]
 from thermablate.registry.models import Lesion
 
 
@@ -24,8 +26,3 @@ def get_lesion(user, lesion_id: int, permission: str) -> Lesion:
     if lesion.entered_in_error:
         raise Http404("This lesion is marked entered in error.")
     return lesion
-
-
-def require_permission(user, permission: str) -> None:
-    """Refuse (403) a user of the site whose role lacks ``permission``."""
-    require(user, permission)

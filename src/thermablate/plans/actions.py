@@ -26,7 +26,8 @@ from thermablate.planning.lesion_plan import (
 )
 from thermablate.planning.scenario import scenario_from_dict
 from thermablate.plans.models import ObservedZone, Plan, PlanPurpose, PlanStatus
-from thermablate.registry.actions import record_audit, snapshot
+from thermablate.registry.actions import record_audit
+from thermablate.registry.actions.base import create_audited, update_audited
 from thermablate.registry.devices import site_library
 from thermablate.registry.models import Lesion, Procedure
 
@@ -79,9 +80,10 @@ def create_plan(
             device_library(lesion.patient.site),
             device_limits=not delivered,
         )
-        # Build the whole scenario now (grid, labels, every check of the engine's own, the
-        # run-time estimate): a plan that cannot run is refused here, not queued to fail.
-        scenario_from_dict(draft.scenario).validate()
+        # Build the whole scenario now (grid, labels, and Scenario.validate: every check of
+        # the engine's own, the run-time estimate): a plan that cannot run is refused here,
+        # not queued to fail.
+        scenario_from_dict(draft.scenario)
     except (CannotPlan, ScenarioError) as exc:
         raise ValidationError(str(exc)) from None
     with transaction.atomic():
@@ -303,25 +305,15 @@ def simulate_as_delivered(procedure: Procedure, *, acting_user) -> Plan:
 
 @transaction.atomic
 def record_observed_zone(procedure: Procedure, *, acting_user, **fields) -> ObservedZone:
-    """Record (or correct) the ablation zone measured on post-procedure imaging, with its
-    audit entry holding the old and new values."""
+    """Record (or correct) the ablation zone measured on post-procedure imaging, through the
+    registry's audited writers (the correction's entry holds the old and new values)."""
     if procedure.entered_in_error:
         raise ValidationError("This procedure is marked entered in error.")
-    zone = ObservedZone.objects.select_for_update().filter(procedure=procedure).first()
-    before = snapshot(zone) if zone is not None else None
+    stamp = {"recorded_by": acting_user, "recorded_at": timezone.now()}
+    zone = ObservedZone.objects.filter(procedure=procedure).first()
     if zone is None:
-        zone = ObservedZone(procedure=procedure)
-    for name, value in fields.items():
-        setattr(zone, name, value)
-    zone.recorded_by = acting_user
-    zone.recorded_at = timezone.now()
-    zone.full_clean()
-    zone.save()
-    zone.refresh_from_db()  # the values as stored (20 mm reads back 20.0), as "before" was read
-    after = snapshot(zone)
-    if before is None:
-        record_audit(acting_user, "create", zone, procedure.patient, after)
-    else:
-        changed = {k: [before[k], v] for k, v in after.items() if before.get(k) != v}
-        record_audit(acting_user, "update", zone, procedure.patient, changed)
-    return zone
+        zone = ObservedZone(procedure=procedure, **fields, **stamp)
+        return create_audited(zone, acting_user=acting_user, patient=procedure.patient)
+    return update_audited(
+        zone, {**fields, **stamp}, acting_user=acting_user, patient=procedure.patient
+    )

@@ -225,7 +225,7 @@ def comparison_rows(plans: list[Plan]) -> list[tuple[str, list[str]]]:
 @require_POST
 def procedure_plan_link(request, procedure_id: int):
     procedure = get_procedure(request.user, procedure_id)
-    access.require_permission(request.user, "plans.change_plan")
+    access.require(request.user, "plans.change_plan")
     value = request.POST.get("plan", "")
     plan = (
         access.get_plan(request.user, int(value), "plans.change_plan") if value.isdigit() else None
@@ -244,7 +244,7 @@ def procedure_plan_link(request, procedure_id: int):
 @require_POST
 def procedure_as_delivered(request, procedure_id: int):
     procedure = get_procedure(request.user, procedure_id)
-    access.require_permission(request.user, "plans.add_plan")
+    access.require(request.user, "plans.add_plan")
     try:
         plan = actions.simulate_as_delivered(procedure, acting_user=request.user)
     except ValidationError as exc:
@@ -258,9 +258,7 @@ def procedure_as_delivered(request, procedure_id: int):
 def observed_zone_record(request, procedure_id: int):
     procedure = get_procedure(request.user, procedure_id)
     zone = getattr(procedure, "observed_zone", None)
-    access.require_permission(
-        request.user, "plans.change_observedzone" if zone else "plans.add_observedzone"
-    )
+    access.require(request.user, "plans.change_observedzone" if zone else "plans.add_observedzone")
     form = ObservedZoneForm(request.POST or None, instance=zone)
     if request.method == "POST" and form.is_valid():
         try:
