@@ -9,10 +9,19 @@ Four procedures on 1 Jan 2026, as of 1 Mar 2026: the 1-month window (21-42 days:
     P2  pain 6 -> 5   EQ-5D 0.400 -> 0.450   OME  0 ->  0    operator A
     P3  pain 0 -> 0   EQ-5D 0.800 -> 0.874   OME 40 -> 40 (an unconvertible drug at 1 month)
     P4  pain 9 -> 1-month missed                              operator B
+
+and the scores of issue 15 (the 1-month answers of P1 reported by the patient):
+
+            EQ VAS     ODI %      BPI severity  BPI interference
+    P1      40 -> 60   50 -> 30   6.0 -> 3.0    5.0 -> 3.0
+    P2      50 -> 56   40 -> 36   4.0 -> 3.0    3.0 -> 2.0
+    P3      80 -> 87    0 ->  0   not asked     not asked at baseline -> 1.0
+    P4      70 -> missed
 """
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from tests.audit.reference import figures as reference
@@ -33,8 +42,22 @@ NAN = float("nan")
 EVENT_TYPES = {"cement_leakage": "Cement leakage", "infection": "Infection", "other": "Other"}
 
 
-def _assessment(pid, timepoint, opens, closes, done, pain, eq5d_index, ome, unconvertible=0):
+def _assessment(
+    pid,
+    timepoint,
+    opens,
+    closes,
+    done,
+    pain,
+    eq5d_index,
+    ome,
+    unconvertible=0,
+    scores=(),
+    by="staff",
+):
+    """``scores``: EQ VAS, ODI, BPI severity and BPI interference (NaN where not given)."""
     in_error, not_done, follow_up_end, ended_on = False, False, "", None
+    vas, odi, severity, interference = (*scores, NAN, NAN, NAN, NAN)[:4]
     return (
         pid,
         timepoint,
@@ -50,6 +73,11 @@ def _assessment(pid, timepoint, opens, closes, done, pain, eq5d_index, ome, unco
         eq5d_index,
         ome,
         unconvertible,
+        vas,
+        odi,
+        severity,
+        interference,
+        by,
     )
 
 
@@ -71,13 +99,17 @@ def tables() -> ReferenceTables:
     month = ("2026-01-22", "2026-02-12")
     three = ("2026-03-18", "2026-05-01")
     rows = [
-        _assessment(1, "baseline", *base, "2025-12-31", 8, 0.5, 60.0),
-        _assessment(1, "1m", *month, "2026-02-01", 4, 0.6, 30.0),
-        _assessment(2, "baseline", *base, "2025-12-31", 6, 0.4, 0.0),
-        _assessment(2, "1m", *month, "2026-02-01", 5, 0.45, 0.0),
-        _assessment(3, "baseline", *base, "2025-12-31", 0, 0.8, 40.0),
-        _assessment(3, "1m", *month, "2026-02-01", 0, 0.874, 40.0, unconvertible=1),
-        _assessment(4, "baseline", *base, "2025-12-31", 9, 0.3, 20.0),
+        _assessment(1, "baseline", *base, "2025-12-31", 8, 0.5, 60.0, scores=(40, 50, 6, 5)),
+        _assessment(
+            1, "1m", *month, "2026-02-01", 4, 0.6, 30.0, scores=(60, 30, 3, 3), by="patient"
+        ),
+        _assessment(2, "baseline", *base, "2025-12-31", 6, 0.4, 0.0, scores=(50, 40, 4, 3)),
+        _assessment(2, "1m", *month, "2026-02-01", 5, 0.45, 0.0, scores=(56, 36, 3, 2)),
+        _assessment(3, "baseline", *base, "2025-12-31", 0, 0.8, 40.0, scores=(80, 0)),
+        _assessment(
+            3, "1m", *month, "2026-02-01", 0, 0.874, 40.0, unconvertible=1, scores=(87, 0, NAN, 1)
+        ),
+        _assessment(4, "baseline", *base, "2025-12-31", 9, 0.3, 20.0, scores=(70,)),
         _assessment(4, "1m", *month, None, NAN, NAN, NAN),
     ] + [_assessment(pid, "3m", *three, None, NAN, NAN, NAN) for pid in (1, 2, 3, 4)]
     assessments = frame(rows, ASSESSMENT_COLUMNS)
@@ -169,6 +201,63 @@ def test_it_counts_an_eq5d_rise_of_the_minimal_important_difference(tables):
     # +0.100, +0.050, +0.074: P1 and P3 reach 0.074.
     assert result.mean_change.value == pytest.approx((0.1 + 0.05 + 0.074) / 3)
     assert (result.improved.count, result.improved.total) == (2, 3)
+
+
+def test_it_counts_an_eq_vas_rise_of_seven_points(tables):
+    result = reference.outcome_at(tables.assessments, outcomes.EQ_VAS, "1m")
+    # +20, +6, +7: mean 11; P1 and P3 reach 7 (Pickard et al. 2007), P2 does not.
+    assert result.pairs == 3 and result.mean_change.value == pytest.approx(11)
+    assert (result.improved.count, result.improved.total) == (2, 3)
+
+
+def test_it_counts_an_odi_fall_of_ten_points_or_thirty_per_cent(tables):
+    result = reference.outcome_at(tables.assessments, outcomes.ODI, "1m")
+    # -20, -4, 0: mean -8. P1 fell 20 points; P2 4 points (10 %): not; P3 at 0 cannot fall.
+    assert result.pairs == 3 and result.mean_change.value == pytest.approx(-8)
+    assert result.baseline_mean == pytest.approx(30) and result.follow_up_mean == pytest.approx(22)
+    assert (result.improved.count, result.improved.total) == (1, 2)
+
+
+def test_it_pairs_the_bpi_scores_where_both_were_answered(tables):
+    severity = reference.outcome_at(tables.assessments, outcomes.BPI_SEVERITY, "1m")
+    # P1 -3 (50 %): improved; P2 -1 (25 %): not. P3's 1-month BPI has no baseline: left out.
+    assert (severity.pairs, severity.left_out) == (2, 1)
+    assert severity.mean_change.value == pytest.approx(-2)
+    assert (severity.improved.count, severity.improved.total) == (1, 2)
+    interference = reference.outcome_at(tables.assessments, outcomes.BPI_INTERFERENCE, "1m")
+    # P1 -2, P2 -1: both reach IMMPACT's 1 point.
+    assert interference.pairs == 2 and interference.mean_change.value == pytest.approx(-1.5)
+    assert (interference.improved.count, interference.improved.total) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    ("measure", "baseline", "follow_up", "improved"),
+    [
+        (outcomes.ODI, 30.0, 20.0, True),  # 10 points
+        (outcomes.ODI, 20.0, 14.5, False),  # 5.5 points, 27.5 %
+        (outcomes.ODI, 20.0, 14.0, True),  # 6 points, 30 %
+        (outcomes.BPI_SEVERITY, 2.5, 1.75, True),  # 0.75 points, 30 %
+        (outcomes.BPI_SEVERITY, 7.0, 5.25, False),  # 1.75 points, 25 %
+        (outcomes.BPI_INTERFERENCE, 3.0, 2.0, True),
+        (outcomes.BPI_INTERFERENCE, 3.0, 15 / 7, False),  # 0.86 points
+        (outcomes.EQ_VAS, 50.0, 57.0, True),
+        (outcomes.EQ_VAS, 50.0, 56.0, False),
+    ],
+)
+def test_the_important_changes_are_reached_at_their_thresholds(
+    measure, baseline, follow_up, improved
+):
+    pairs = pd.DataFrame({"baseline": [baseline], "follow_up": [follow_up]})
+    share = outcomes.improved_share(measure, pairs)
+    assert (share.count, share.total) == (int(improved), 1)
+
+
+def test_it_counts_follow_ups_reported_by_the_patient(tables):
+    rows = {
+        row.timepoint: row for row in reference.follow_up_completeness(tables.assessments, AS_OF)
+    }
+    assert (rows["1m"].done, rows["1m"].done_by_patient, rows["1m"].done_by_staff) == (3, 1, 2)
+    assert (rows["baseline"].done_by_patient, rows["baseline"].done_by_staff) == (0, 4)
 
 
 def test_it_rates_adverse_events_per_procedure(tables):

@@ -95,9 +95,7 @@ HAND = [
 
 
 def _hand_table() -> pd.DataFrame:
-    rows = [
-        (*row[:9], float("nan"), float("nan"), float("nan"), float("nan"), 0) for row, _ in HAND
-    ]
+    rows = [(*row[:9], *[float("nan")] * 4, 0, *[float("nan")] * 4, "staff") for row, _ in HAND]
     table = frame(rows, ASSESSMENT_COLUMNS)
     table["procedure_id"] = range(len(rows))
     return table

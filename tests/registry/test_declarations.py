@@ -157,3 +157,16 @@ def test_the_import_guide_names_every_import_column():
     }
     missing = sorted(c for c in columns if f"`{c}`" not in guide)
     assert missing == []
+
+
+def test_what_the_writer_sets_is_returned_and_exported_but_never_asked():
+    set_by_writer = {record: record.set_by_writer for record in d.ALL if record.set_by_writer}
+    assert "reported_by" in set_by_writer[d.ASSESSMENT]
+    for record, names in set_by_writer.items():
+        for name in names:
+            assert not record.model_field(name).editable, name
+            assert name not in FORMS[record]._meta.fields
+            assert name not in API_INPUT[record].model_fields
+            assert name in API_OUTPUT[record].model_fields
+            assert name in READ_FOR_EXPORT[record]
+            assert name not in IMPORTED.get(record, ())

@@ -6,12 +6,13 @@ one summary row per procedure (``audit.summaries``, brought up to date first), a
 database counts:
 
 - cohort size, key fields, special arrangements, follow-up completeness per time point
-  (scheduled, done in window, out of window, missed, lost, open on ``as_of``, closed as not
-  eligible, could not be done), baseline completeness and unconvertible analgesics: one
+  (scheduled, done in window and of those reported by the patient, out of window, missed,
+  lost, open on ``as_of``, closed as not eligible, could not be done), baseline completeness and unconvertible analgesics: one
   aggregate over the summaries (selected by their own site, type, date and "entered in
   error" mark);
 - paired outcomes: one narrow row per procedure with an assessment done within its window
-  (its worst pain, EQ-5D-5L index, OME and unconvertible-entry count at each time point),
+  (its worst pain, EQ-5D-5L index, OME, unconvertible-entry count, EQ VAS, ODI and BPI scores
+  at each time point),
   through ``outcomes.outcomes_from_wide``;
 - adverse events per type, any, serious and device-related: two small aggregates (events
   marked "entered in error" left out; those of a procedure in error are not in the cohort);
@@ -144,6 +145,9 @@ def _summary_counts(in_cohort, as_of: date) -> dict:
         pending = Q(**{f"done_{tp}": False, f"outside_{tp}": False, f"closed_{tp}": ""})
         columns[f"scheduled_{tp}"] = Count(f"opens_{tp}")
         columns[f"done_{tp}"] = count(Q(**{f"done_{tp}": True}))
+        columns[f"done_by_patient_{tp}"] = count(
+            Q(**{f"done_{tp}": True, f"patient_reported_{tp}": True})
+        )
         columns[f"outside_{tp}"] = count(Q(**{f"outside_{tp}": True}))
         columns[f"missed_{tp}"] = count(pending & Q(**{f"closes_{tp}__lt": as_of}))
         columns[f"open_{tp}"] = count(
@@ -166,8 +170,8 @@ def _summary_counts(in_cohort, as_of: date) -> dict:
 def outcome_table(in_cohort) -> pd.DataFrame:
     """The cohort's wide outcome table (layout at ``outcomes.WIDE_VALUES``) from its summaries.
 
-    One row per procedure with a completed assessment: its worst pain, EQ-5D-5L index, OME
-    mg/day and unconvertible-entry count at each time point, NULL (NaN) where not done.
+    One row per procedure with a completed assessment: each value of ``outcomes.WIDE_VALUES``
+    at each time point, NULL (NaN) where not done.
     """
     columns = [(name, tp) for tp in TIMEPOINTS for name in outcomes.WIDE_VALUES]
     any_done = Q()

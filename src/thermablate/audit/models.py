@@ -32,8 +32,9 @@ class CaseSummary(models.Model):
     ``derivation`` (conversion table version, EQ-5D-5L value set) differs from the current one.
     Besides the flags below, each time point has (generated after the class, see
     ``TIMEPOINT_FIELDS``) the assessment's window, whether it was done within it, whether it
-    was recorded outside it, whether and how it was closed without one, and its worst pain, EQ-5D-5L index, OME mg/day and
-    unconvertible-entry count, as ``outcomes.wide_table`` has them: NULL unless the assessment
+    was recorded outside it, whether and how it was closed without one, whether the patient
+    reported it, and its worst pain, EQ-5D-5L index, OME mg/day, unconvertible-entry count, EQ
+    VAS, ODI and BPI scores, as ``outcomes.WIDE_VALUES`` has them: NULL unless the assessment
     was done within its window, the count a number exactly where it was.
     """
 
@@ -101,10 +102,16 @@ def _timepoint_fields() -> dict[str, models.Field]:
         fields[f"eq5d_index_{tp}"] = models.FloatField(null=True)
         fields[f"ome_mg_per_day_{tp}"] = models.FloatField(null=True)
         fields[f"ome_not_convertible_{tp}"] = models.IntegerField(null=True)
+        fields[f"eq5d_vas_{tp}"] = models.FloatField(null=True)
+        fields[f"odi_{tp}"] = models.FloatField(null=True)
+        fields[f"bpi_severity_{tp}"] = models.FloatField(null=True)
+        fields[f"bpi_interference_{tp}"] = models.FloatField(null=True)
+        # Done within its window, with the answers reported by the patient (not by staff).
+        fields[f"patient_reported_{tp}"] = models.BooleanField(default=False)
     return fields
 
 
-# Six time points by eight values: generated, so the columns follow the registry's time points.
+# Six time points by fourteen values: generated, so the columns follow the registry's time points.
 TIMEPOINT_FIELDS = _timepoint_fields()
 for _name, _field in TIMEPOINT_FIELDS.items():
     CaseSummary.add_to_class(_name, _field)

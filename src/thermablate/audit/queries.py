@@ -4,8 +4,9 @@
 One SQL query per table, whatever the cohort size: the querysets are compiled by the ORM and
 their rows fetched with the database cursor (no model instances, no per-row queries). Scores
 are derived here from the raw answers with ``thermablate.clinical``: the EQ-5D index under the
-default value set, and the OME of each distinct analgesic entry (drug, dose, unit, route,
-frequency), computed once and shared by every assessment that lists it.
+default value set, the OME of each distinct analgesic entry (drug, dose, unit, route,
+frequency), and the ODI and BPI scores of each distinct set of answers, each computed once and
+shared by every assessment that has it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.db.models import QuerySet
 
 from thermablate.audit.analysis import tables as t
 from thermablate.audit.models import CaseSummary
-from thermablate.clinical import eq5d, opioids
+from thermablate.clinical import bpi, eq5d, odi, opioids
 from thermablate.registry import choices as c
 from thermablate.registry import data_quality as dq
 from thermablate.registry.models import (
@@ -224,6 +225,24 @@ def _ome_per_assessment(assessment_ids: QuerySet) -> pd.DataFrame:
 
 
 _EQ5D_FIELDS = tuple(name for name, _ in c.EQ5D_DIMENSIONS)
+_ODI_FIELDS = tuple(name for name, _ in c.ODI_SECTIONS)
+_BPI_SEVERITY_FIELDS = tuple(c.BPI_SEVERITY_FIELDS[item] for item in bpi.SEVERITY_ITEMS)
+_BPI_INTERFERENCE_FIELDS = tuple(name for name, _ in c.BPI_INTERFERENCE)
+
+
+def scores(answers: pd.DataFrame, score) -> pd.Series:
+    """``score`` (a scorer of ``thermablate.clinical`` taking a list of answers, None where
+    unanswered) of each row's answers, NaN where it gives None. Scored once per distinct set
+    of answers: the rows that answered none are skipped, and most of the others share theirs."""
+    result = pd.Series(np.nan, index=answers.index)
+    answered = answers[answers.notna().any(axis=1)]
+    if answered.empty:
+        return result
+    codes = answered.astype(float).fillna(-1).astype(int)  # -1: unanswered
+    for key, rows in codes.groupby(list(codes.columns)).groups.items():
+        value = score([None if answer < 0 else int(answer) for answer in key])
+        result[rows] = np.nan if value is None else value
+    return result
 
 
 def eq5d_indices(
@@ -286,6 +305,12 @@ def assessments_table(procedure_ids: QuerySet) -> pd.DataFrame:
         "pain_worst",
         "pain_average",
         *_EQ5D_FIELDS,
+        "eq5d_vas",
+        *_ODI_FIELDS,
+        "bpi_least",
+        "bpi_now",
+        *_BPI_INTERFERENCE_FIELDS,
+        "reported_by",
         "no_analgesics",
         "patient__year_of_birth",
         "patient__sex",
@@ -310,7 +335,10 @@ def assessments_table(procedure_ids: QuerySet) -> pd.DataFrame:
     raw["ome_not_convertible"] = raw.not_convertible.fillna(0).astype(int)
     ages = raw.assessed_on.dt.year - raw.patient__year_of_birth  # eq5d.approximate_age
     raw["eq5d_index"] = eq5d_indices(raw[list(_EQ5D_FIELDS)], ages, raw.patient__sex)
-    for column in ("pain_worst", "pain_average"):
+    raw["odi"] = scores(raw[list(_ODI_FIELDS)], odi.score)
+    raw["bpi_severity"] = scores(raw[list(_BPI_SEVERITY_FIELDS)], bpi.severity)
+    raw["bpi_interference"] = scores(raw[list(_BPI_INTERFERENCE_FIELDS)], bpi.interference)
+    for column in ("pain_worst", "pain_average", "eq5d_vas"):
         raw[column] = raw[column].astype(float)
     return raw[list(t.ASSESSMENT_COLUMNS)]
 

@@ -15,6 +15,8 @@ from thermablate.audit.analysis import cusum, funnel, outcomes, safety
 from thermablate.audit.analysis.summary import AuditFigures
 from thermablate.audit.planning import planning_figures
 from thermablate.clinical import eq5d, opioids
+from thermablate.proms import figures as completeness
+from thermablate.registry.models import Assessment
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,14 @@ def chart_set(figures: AuditFigures) -> dict[str, str]:
     return result
 
 
+def questionnaire_figures(cohort: queries.CohortFilter, as_of: date) -> completeness.Completeness:
+    """Who completed the follow-ups, and how the patients' own questionnaires reached them."""
+    assessments = Assessment.objects.filter(
+        procedure__in=queries.procedures_in(cohort).values("id")
+    )
+    return completeness.completeness(assessments, as_of)
+
+
 def governance_context(cohort: queries.CohortFilter, as_of: date | None = None) -> dict:
     figures = figures_for(cohort, as_of)
     plans = planning_figures(cohort)
@@ -71,6 +81,7 @@ def governance_context(cohort: queries.CohortFilter, as_of: date | None = None) 
         charts_["agreement"] = charts.agreement_chart(plans)
     return {
         "planning": plans,
+        "questionnaires": questionnaire_figures(cohort, as_of or timezone.localdate()),
         "planning_rows": [("Length", plans.length), ("Width", plans.width)],
         "title": "Outcomes audit: governance committee report",
         "cohort": cohort,

@@ -56,7 +56,8 @@ from thermablate.registry.models import (
 #    (not eligible, lost) or as "could not be done" (``closed_<tp>``).
 # 4: the MDT arrangement is a decision to proceed, the latest about the lesion on or before the
 #    procedure (the pathway rules of registry.data_quality), not any decision before it.
-SUMMARY_FORMAT = 4
+# 5: the EQ VAS, ODI and BPI scores, and whether the patient reported the assessment.
+SUMMARY_FORMAT = 5
 # Procedures per rebuild transaction: bounds memory and how long a rebuild holds locks.
 CHUNK = 2_000
 ARRANGEMENT_FIELDS = {
@@ -67,7 +68,16 @@ ARRANGEMENT_FIELDS = {
     "consent": "consent_before",
 }
 # Per time point, the summary's value fields and the ASSESSMENTS column each comes from.
-VALUE_COLUMNS = ("pain_worst", "eq5d_index", "ome_mg_per_day", "ome_not_convertible")
+VALUE_COLUMNS = (
+    "pain_worst",
+    "eq5d_index",
+    "ome_mg_per_day",
+    "ome_not_convertible",
+    "eq5d_vas",
+    "odi",
+    "bpi_severity",
+    "bpi_interference",
+)
 _PROCEDURE_FIELDS = (
     "entered_in_error",
     "site",
@@ -206,6 +216,7 @@ def _timepoint_values(assessments: pd.DataFrame) -> dict[int, dict]:
         "done": done.tolist(),
         "outside": (states == cohort.OUTSIDE).tolist(),
         "closed": states.where(states.isin(cohort.CLOSED_STATES), "").tolist(),
+        "patient_reported": (done & (assessments.reported_by == "patient")).tolist(),
         **{name: _python_numbers(assessments[name].where(done)) for name in VALUE_COLUMNS},
     }
     values: dict[int, dict] = {}

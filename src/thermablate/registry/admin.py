@@ -337,7 +337,7 @@ class AuditedAdmin(admin.ModelAdmin):
 
 @admin.register(Site)
 class SiteAdmin(OwnSiteOnly, AuditedAdmin):
-    list_display = ("code", "name")
+    list_display = ("code", "name", "collect_bpi")
 
     def in_site(self, queryset, site, request):
         return queryset.filter(pk=site.pk)

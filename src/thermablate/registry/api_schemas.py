@@ -109,7 +109,7 @@ def input_fields(record: RecordFields, *, overrides: dict | None = None) -> dict
 def output_fields(record: RecordFields, *, overrides: dict | None = None) -> dict:
     overrides = overrides or {}
     fields: dict[str, tuple] = {}
-    for name in record.fields:
+    for name in record.returned:
         if name in overrides:
             fields[name] = overrides[name]
             continue
@@ -131,9 +131,10 @@ def schema(name: str, fields: dict, *, base: type[Schema] = Schema) -> type[Sche
 
 
 def record_values(record: RecordFields, instance: models.Model) -> dict:
-    """The declared values of ``instance`` under their API names (many-to-many excluded)."""
+    """The declared values of ``instance``, and those its writer sets, under their API names
+    (many-to-many excluded)."""
     return {
         f.attname: getattr(instance, f.attname)
-        for f in (record.model_field(name) for name in record.fields)
+        for f in (record.model_field(name) for name in record.returned)
         if not f.many_to_many
     }

@@ -7,7 +7,7 @@ are what users read.
 
 from django.db import models
 
-from thermablate.clinical import sins
+from thermablate.clinical import bpi, odi, sins
 
 
 class Role(models.TextChoices):
@@ -238,6 +238,33 @@ EQ5D_DIMENSIONS = (
     ("eq5d_pain_discomfort", "Pain / discomfort"),
     ("eq5d_anxiety_depression", "Anxiety / depression"),
 )
+
+# The ODI's and the BPI's raw answers, one field each (``Assessment``). Their wording is
+# copyrighted and used under licence: a site's licensed wording is loaded from its own file,
+# and these neutral labels are what the staff pages show (docs/instruments.md).
+ODI_SECTIONS = tuple(
+    (f"odi_{section}", f"ODI section {number}: {section.replace('_', ' ')} (0-5)")
+    for number, section in enumerate(odi.SECTIONS, start=1)
+)
+# BPI-SF items 3 and 5, worst and average pain in the last 24 hours, are the registry's own
+# pain_worst and pain_average (never asked twice); items 4 and 6 are bpi_least and bpi_now.
+BPI_SEVERITY_FIELDS = {
+    "worst": "pain_worst",
+    "least": "bpi_least",
+    "average": "pain_average",
+    "now": "bpi_now",
+}
+BPI_INTERFERENCE = tuple(
+    (f"bpi_{item}", f"BPI: pain interference with {item.replace('_', ' ')} (0-10)")
+    for item in bpi.INTERFERENCE_ITEMS
+)
+
+
+class ReportedBy(models.TextChoices):
+    # Who gave an assessment's answers to the registry: staff (at the clinic, by telephone, from
+    # a paper form) or the patient, on their own questionnaire link.
+    STAFF = "staff", "Staff"
+    PATIENT = "patient", "Patient"
 
 
 class ApprovalDecision(models.TextChoices):

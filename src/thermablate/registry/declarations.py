@@ -40,6 +40,9 @@ class RecordFields:
     # Required whenever a person records the record, though the model allows them empty
     # (a scheduled assessment exists, empty, before it is done).
     also_required: frozenset[str] = frozenset()
+    # Set by the record's writer, never typed by a person (who reported an assessment's
+    # answers): returned by the API and exported, never asked on a form or read from an import.
+    set_by_writer: tuple[str, ...] = ()
 
     def model_field(self, name: str) -> models.Field:
         return self.model._meta.get_field(name)
@@ -63,10 +66,15 @@ class RecordFields:
         return tuple(name for name in self.fields if not self.is_required(name))
 
     @property
+    def returned(self) -> tuple[str, ...]:
+        """What the API returns: the declared fields and those the writer sets."""
+        return self.fields + self.set_by_writer
+
+    @property
     def exported(self) -> tuple[str, ...]:
         return tuple(
             name
-            for name in self.fields
+            for name in self.returned
             if name not in self.free_text and name not in self.identifiers
         )
 
@@ -127,6 +135,7 @@ CONSENT = RecordFields(
         "uncertainties_discussed",
         "plan_discussed",
         "registry_audit_consent",
+        "contact_for_follow_up",
         "notes",
     ),
     free_text=frozenset({"notes"}),
@@ -174,11 +183,17 @@ ASSESSMENT = RecordFields(
         "pain_worst",
         "pain_average",
         *(name for name, _ in c.EQ5D_DIMENSIONS),
+        "eq5d_vas",
+        *(name for name, _ in c.ODI_SECTIONS),
+        "bpi_least",
+        "bpi_now",
+        *(name for name, _ in c.BPI_INTERFERENCE),
         "no_analgesics",
         "notes",
     ),
     free_text=frozenset({"notes", "outside_window_reason"}),
     also_required=frozenset({"assessed_on"}),
+    set_by_writer=("reported_by", "corrected_by_staff"),
 )
 
 ANALGESIC = RecordFields(

@@ -50,7 +50,10 @@ def create_demo_users() -> list[DemoUser]:
         c.Role.ADMINISTRATOR: [("Sam", "Reid")],
     }
     for code, name in DEMO_SITES:
-        site, _ = Site.objects.get_or_create(code=code.lower(), defaults={"name": name})
+        # Northgate asks its patients the Brief Pain Inventory too (a site's choice).
+        site, _ = Site.objects.get_or_create(
+            code=code.lower(), defaults={"name": name, "collect_bpi": code == "NGH"}
+        )
         for role, people in names.items():
             for index, (first, last) in enumerate(people, start=1):
                 suffix = "" if index == 1 else str(index)
@@ -252,6 +255,7 @@ class DemoBuilder:
                 nice_information_offered=rng.random() < 0.85,
                 uncertainties_discussed=rng.random() < 0.9,
                 registry_audit_consent=rng.random() < 0.9,
+                contact_for_follow_up=rng.random() < 0.8,
             )
         self._procedure(
             patient, actor, clinicians, lesion, procedure_type, procedure_date, outside_pathway
@@ -393,6 +397,8 @@ class DemoBuilder:
         baseline_pain = rng.randint(6, 9)
         baseline_ome = rng.choice([0, 20, 40, 60, 90, 120])
         responder = rng.random() < 0.75
+        consent = patient.consents.live().order_by("-consent_date").first()
+        contactable = bool(consent and consent.contact_for_follow_up)
         for assessment in procedure.assessments.order_by("due_date"):
             if assessment.window_opens > self.today:
                 break
@@ -411,14 +417,21 @@ class DemoBuilder:
                 relief = rng.randint(3, 6) if responder else rng.randint(-1, 2)
                 pain = max(0, min(10, baseline_pain - relief))
                 ome = max(0, int(baseline_ome * (0.5 if responder else 1.0)))
+            average = max(0, pain - rng.randint(0, 2))
+            # Patients who agreed to be contacted answer most of their follow-ups themselves
+            # (thermablate.proms; `demo_proms` adds the messages that asked them).
+            by_patient = contactable and assessment.timepoint != "baseline" and rng.random() < 0.65
             actions.record_assessment(
                 assessment,
-                acting_user=actor,
+                acting_user=None if by_patient else actor,
+                reported_by=c.ReportedBy.PATIENT if by_patient else c.ReportedBy.STAFF,
                 analgesics=self._analgesics(ome),
                 assessed_on=assessed_on,
                 pain_worst=pain,
-                pain_average=max(0, pain - rng.randint(0, 2)),
+                pain_average=average,
                 **self._eq5d(pain),
+                **(self._odi(pain) if procedure.is_spinal else {}),
+                **(self._bpi(pain, average) if patient.site.collect_bpi else {}),
                 no_analgesics=False,
                 notes="",
             )
@@ -464,4 +477,28 @@ class DemoBuilder:
         answers = {}
         for name, _ in c.EQ5D_DIMENSIONS:
             answers[name] = max(1, min(5, level + self.rng.randint(-1, 1)))
+        # EQ VAS, health today: about 45 at a worst pain of 8, 80 at 3.
+        answers["eq5d_vas"] = max(0, min(100, 100 - 7 * pain + self.rng.randint(-10, 10)))
+        return answers
+
+    def _odi(self, pain: int) -> dict:
+        """ODI sections that follow the pain (about 55 % disability at a worst pain of 8, 20 %
+        at 3: invented, like the rest of the cohort); the sex-life section is often left
+        unanswered (the ODI is then scored from the nine others)."""
+        rng = self.rng
+        level = 0.35 * pain
+        answers = {
+            name: max(0, min(5, round(level + rng.uniform(-1, 1)))) for name, _ in c.ODI_SECTIONS
+        }
+        if rng.random() < 0.4:
+            answers["odi_sex_life"] = None
+        return answers
+
+    def _bpi(self, pain: int, average: int) -> dict:
+        """The BPI's own items (worst and average are the pain answers already given)."""
+        rng = self.rng
+        least = max(0, average - rng.randint(0, 3))
+        answers = {"bpi_least": least, "bpi_now": rng.randint(least, pain)}
+        for name, _ in c.BPI_INTERFERENCE:
+            answers[name] = max(0, min(10, round(0.8 * pain + rng.uniform(-2, 2))))
         return answers

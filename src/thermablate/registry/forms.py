@@ -211,6 +211,23 @@ class AssessmentForm(NhsFormMixin, VersionedFormMixin, forms.ModelForm):
         for name, _ in c.EQ5D_DIMENSIONS:
             self.fields[name].help_text = "1 = no problems ... 5 = extreme problems / unable"
 
+    # The page's optional questionnaires: the ODI for a spinal procedure, the BPI where the
+    # site collects it; either also wherever answers are already stored, so that a correction
+    # shows them. (All fields stay on the form: the API and the import take them everywhere.)
+    @property
+    def odi_fields(self) -> list:
+        names = [name for name, _ in c.ODI_SECTIONS]
+        return self._offered(names, self.instance.procedure.is_spinal)
+
+    @property
+    def bpi_fields(self) -> list:
+        names = ["bpi_least", "bpi_now", *(name for name, _ in c.BPI_INTERFERENCE)]
+        return self._offered(names, self.instance.patient.site.collect_bpi)
+
+    def _offered(self, names: list[str], offered: bool) -> list:
+        stored = any(getattr(self.instance, name) is not None for name in names)
+        return [self[name] for name in names] if offered or stored else []
+
 
 class AnalgesicForm(NhsFormMixin, forms.ModelForm):
     class Meta:

@@ -34,6 +34,12 @@ from thermablate.registry.validators import validate_nhs_number, validate_not_fu
 class Site(models.Model):
     code = models.SlugField(max_length=20, unique=True, help_text="Short code, e.g. an ODS code")
     name = models.CharField(max_length=200)
+    collect_bpi = models.BooleanField(
+        "Ask patients the Brief Pain Inventory (short form) at follow-up",
+        default=False,
+        help_text="The site's choice: its follow-up questionnaires and assessment pages then "
+        "include the BPI's least pain, pain now and pain interference questions",
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -481,6 +487,12 @@ class Consent(Correctable):
     registry_audit_consent = models.BooleanField(
         "Consents to registry and audit use of data", default=False
     )
+    contact_for_follow_up = models.BooleanField(
+        "Agrees to be contacted for follow-up questionnaires",
+        default=False,
+        help_text="By e-mail, text message or letter, each with a link to answer the "
+        "follow-up questionnaire online",
+    )
     notes = models.TextField(blank=True)
 
     class Meta:
@@ -699,8 +711,37 @@ class Assessment(Correctable):
     eq5d_anxiety_depression = models.PositiveSmallIntegerField(
         null=True, blank=True, choices=[(i, str(i)) for i in range(1, 6)]
     )
+    eq5d_vas = models.PositiveSmallIntegerField(
+        "EQ VAS: health today, 0-100",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text="0 = the worst health you can imagine, 100 = the best",
+    )
+    # The ODI's ten sections (odi_pain_intensity ... odi_travelling) and the BPI's pain
+    # interference items (bpi_general_activity ... bpi_enjoyment_of_life) are added below the
+    # class, one field each (c.ODI_SECTIONS, c.BPI_INTERFERENCE).
+    bpi_least = models.PositiveSmallIntegerField(
+        "BPI: least pain in the last 24 hours (0-10)",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(10)],
+    )
+    bpi_now = models.PositiveSmallIntegerField(
+        "BPI: pain right now (0-10)", null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
     no_analgesics = models.BooleanField("Takes no analgesics", default=False)
     notes = models.TextField(blank=True)
+    # Who gave the answers (set by registry.actions.record_assessment, never typed): a staff
+    # correction of the patient's own answers keeps "patient" and sets corrected_by_staff; the
+    # correction, with its reason, is in the audit trail.
+    reported_by = models.CharField(
+        max_length=10,
+        choices=c.ReportedBy.choices,
+        default=c.ReportedBy.STAFF,
+        editable=False,
+    )
+    corrected_by_staff = models.BooleanField(default=False, editable=False)
     # An assessment dated outside its time point's window is refused unless the
     # user says so explicitly; the audit then counts it out of window, never as
     # done in window (a 12-month score taken at day 15 is not a 12-month outcome).
@@ -751,6 +792,15 @@ class Assessment(Correctable):
     def eq5d_profile(self) -> tuple[int, ...] | None:
         answers = tuple(getattr(self, name) for name, _ in c.EQ5D_DIMENSIONS)
         return answers if all(a is not None for a in answers) else None
+
+    @property
+    def source(self) -> str:
+        """Who gave the answers, as every page shows it beside them."""
+        if self.reported_by != c.ReportedBy.PATIENT:
+            return "Staff-entered"
+        if self.corrected_by_staff:
+            return "Patient-reported, corrected by staff"
+        return "Patient-reported"
 
     @property
     def in_window(self) -> bool:
@@ -836,6 +886,38 @@ class Assessment(Correctable):
         given = [getattr(self, name) for name, _ in c.EQ5D_DIMENSIONS]
         if any(a is not None for a in given) and not all(a is not None for a in given):
             raise ValidationError({"eq5d_mobility": "Answer all five EQ-5D-5L questions, or none."})
+        # BPI items 3-5 are about the same 24 hours: the least pain cannot exceed the worst or
+        # the average (as the average cannot exceed the worst, above). Any item may be left
+        # unanswered: the scores say when there are too few answers (clinical.bpi, .odi).
+        least = self.bpi_least
+        if least is not None and any(
+            other is not None and least > other for other in (self.pain_worst, self.pain_average)
+        ):
+            raise ValidationError(
+                {"bpi_least": "The least pain cannot be higher than the worst or average pain."}
+            )
+
+
+def _answer_field(label: str, maximum: int, help_text: str) -> models.PositiveSmallIntegerField:
+    return models.PositiveSmallIntegerField(
+        label, null=True, blank=True, validators=[MaxValueValidator(maximum)], help_text=help_text
+    )
+
+
+# One field per ODI section and per BPI interference item, generated from the instruments'
+# own item lists (clinical.odi.SECTIONS, clinical.bpi.INTERFERENCE_ITEMS) under the names
+# c.ODI_SECTIONS and c.BPI_INTERFERENCE give: odi_pain_intensity, bpi_general_activity, ...
+for _name, _label in c.ODI_SECTIONS:
+    Assessment.add_to_class(
+        _name,
+        _answer_field(
+            _label, 5, "0 = the first statement (least disability) ... 5 = the last (most)"
+        ),
+    )
+for _name, _label in c.BPI_INTERFERENCE:
+    Assessment.add_to_class(
+        _name, _answer_field(_label, 10, "0 = no interference ... 10 = complete interference")
+    )
 
 
 class AnalgesicEntry(models.Model):

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from thermablate.clinical import eq5d, opioids
+from thermablate.clinical import bpi, eq5d, odi, opioids
+from thermablate.registry import choices as c
 from thermablate.registry.models import Assessment
 
 
@@ -17,6 +18,12 @@ class AssessmentScores:
     eq5d_value_set: str
     ome: opioids.OmeResult | None
     eq5d_not_computed: str = ""  # why there is no index, when there is none
+    eq5d_vas: int | None = None
+    odi: float | None = None  # per cent, 0 = no disability
+    odi_answered: int = 0  # sections answered (the ODI is scored from 8 of 10)
+    bpi_severity: float | None = None
+    bpi_interference: float | None = None
+    bpi_answered: int = 0  # BPI items answered besides worst and average pain
 
     @property
     def ome_text(self) -> str:
@@ -53,6 +60,21 @@ def eq5d_index(assessment: Assessment, value_set: str = eq5d.DEFAULT_VALUE_SET) 
     )
 
 
+def odi_answers(assessment: Assessment) -> list[int | None]:
+    """The ten ODI section answers in ``odi.SECTIONS`` order (None: unanswered)."""
+    return [getattr(assessment, name) for name, _ in c.ODI_SECTIONS]
+
+
+def bpi_severity_answers(assessment: Assessment) -> list[int | None]:
+    """Worst, least, average and now, in ``bpi.SEVERITY_ITEMS`` order: worst and average are
+    the registry's own pain questions."""
+    return [getattr(assessment, c.BPI_SEVERITY_FIELDS[item]) for item in bpi.SEVERITY_ITEMS]
+
+
+def bpi_interference_answers(assessment: Assessment) -> list[int | None]:
+    return [getattr(assessment, name) for name, _ in c.BPI_INTERFERENCE]
+
+
 def scores_for(assessment: Assessment, value_set: str = eq5d.DEFAULT_VALUE_SET) -> AssessmentScores:
     ome = None
     if assessment.is_done:
@@ -63,6 +85,9 @@ def scores_for(assessment: Assessment, value_set: str = eq5d.DEFAULT_VALUE_SET) 
         index = round(eq5d_index(assessment, value_set), 3)
     except ValueError as exc:
         not_computed = str(exc)
+    odi_given = odi_answers(assessment)
+    interference = bpi_interference_answers(assessment)
+    bpi_own = [assessment.bpi_least, assessment.bpi_now, *interference]
     return AssessmentScores(
         pain_worst=assessment.pain_worst,
         pain_average=assessment.pain_average,
@@ -70,4 +95,10 @@ def scores_for(assessment: Assessment, value_set: str = eq5d.DEFAULT_VALUE_SET) 
         eq5d_value_set=eq5d.describe(value_set),
         ome=ome,
         eq5d_not_computed=not_computed,
+        eq5d_vas=assessment.eq5d_vas,
+        odi=odi.score(odi_given),
+        odi_answered=sum(answer is not None for answer in odi_given),
+        bpi_severity=bpi.severity(bpi_severity_answers(assessment)),
+        bpi_interference=bpi.interference(interference),
+        bpi_answered=sum(answer is not None for answer in bpi_own),
     )

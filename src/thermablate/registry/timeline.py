@@ -101,12 +101,13 @@ def patient_timeline(patient: Patient) -> list[TimelineEntry]:
             reason = assessment.outside_window_reason.strip()
             mark = f"outside the window: {reason}" if reason else "outside the window"
             pain = "; ".join(part for part in (pain, mark) if part)
+        detail = "; ".join(part for part in (pain, assessment.source) if part)
         entries.append(
             TimelineEntry(
                 assessment.assessed_on,
                 "assessment",
                 title,
-                pain,
+                detail,
                 reverse("assessment_record", args=[assessment.pk]),
                 record=assessment,
             )

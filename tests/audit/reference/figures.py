@@ -80,6 +80,7 @@ def follow_up_completeness(
     assessments: pd.DataFrame, as_of: date
 ) -> list[cohort.FollowUpCompleteness]:
     flags = follow_up_flags(assessments, as_of)
+    flags["done_by_patient"] = flags.done & (assessments.reported_by == "patient")
     kinds = [kind for kind in cohort.FollowUpCounts._fields if kind != "scheduled"]
     counts = flags.groupby("timepoint").agg(
         scheduled=("done", "size"), **{kind: (kind, "sum") for kind in kinds}

@@ -78,7 +78,8 @@ CLOSED_STATES = (NOT_ELIGIBLE, LOST, NOT_DONE)
 class FollowUpCounts(NamedTuple):
     """How many of a time point's scheduled assessments are in each state on ``as_of``.
 
-    ``missed``: window closed with nothing recorded, patient in follow-up (``lost`` apart)."""
+    ``missed``: window closed with nothing recorded, patient in follow-up (``lost`` apart).
+    ``done_by_patient``: of the ``done``, those whose answers the patient reported."""
 
     scheduled: int = 0
     done: int = 0
@@ -88,6 +89,7 @@ class FollowUpCounts(NamedTuple):
     open: int = 0
     not_eligible: int = 0
     not_done: int = 0
+    done_by_patient: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,11 @@ class FollowUpCompleteness:
     not_eligible: int  # closed: the patient's follow-up ended (died, withdrew)
     not_done: int  # could not be done (closed with a reason)
     completeness: Proportion
+    done_by_patient: int  # of the done: reported by the patient, the rest by staff
+
+    @property
+    def done_by_staff(self) -> int:
+        return self.done - self.done_by_patient
 
 
 def follow_up_from_counts(counts: Mapping[str, FollowUpCounts]) -> list[FollowUpCompleteness]:
@@ -127,6 +134,7 @@ def follow_up_from_counts(counts: Mapping[str, FollowUpCounts]) -> list[FollowUp
                 not_eligible=n.not_eligible,
                 not_done=n.not_done,
                 completeness=wilson_interval(n.done, due),
+                done_by_patient=n.done_by_patient,
             )
         )
     return rows

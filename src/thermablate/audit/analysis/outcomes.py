@@ -18,6 +18,24 @@ Measures and what counts as a clinically important improvement:
   Improvement: a rise of >= 0.074, the mean minimally important difference of the UK EQ-5D
   index (Walters SJ, Brazier JE. Qual Life Res 2005;14(6):1523-32,
   doi:10.1007/s11136-004-7713-0), which applies to the 3L values the default maps onto.
+- EQ VAS (0-100, health today). Improvement: a rise of >= 7 points, the lower end of the
+  minimally important differences estimated in cancer (Pickard AS, Neary MP, Cella D. Health
+  Qual Life Outcomes 2007;5:70, doi:10.1186/1477-7525-5-70: 7 to 12), which its authors
+  propose as the MID.
+- Oswestry Disability Index (%, ``thermablate.clinical.odi``: Fairbank & Pynsent 2000,
+  doi:10.1097/00007632-200011150-00017), asked after spinal procedures. Improvement: a fall of
+  >= 10 points or >= 30 % of baseline, the minimal important change of the international
+  consensus (Ostelo RW et al. Spine 2008;33(1):90-4, doi:10.1097/BRS.0b013e31815e3a10).
+- Brief Pain Inventory severity and interference (0-10, ``thermablate.clinical.bpi``: Cleeland
+  2009 user guide), where the site asks it. Severity is the mean of four 0-10 pain ratings: we
+  apply the pain rule above (IMMPACT's benchmarks for a 0-10 pain rating, our choice for the
+  mean of four). Interference: a fall of >= 1 point, IMMPACT's minimally important change of
+  the BPI interference scale (Dworkin et al. 2008, J Pain 9(2):105-21,
+  doi:10.1016/j.jpain.2007.09.005, table 1).
+
+A score at its floor (no pain, no opioid, no disability, no interference) cannot fall: such a
+baseline is not evaluable for improvement. Measures where higher is better (EQ-5D index, EQ
+VAS) evaluate every pair.
 """
 
 from __future__ import annotations
@@ -37,7 +55,14 @@ from thermablate.audit.analysis.stats import (
 from thermablate.audit.analysis.tables import FOLLOW_UP_TIMEPOINTS, TIMEPOINT_LABELS
 from thermablate.clinical import pain
 
-EQ5D_MINIMAL_IMPORTANT_DIFFERENCE = 0.074  # Walters & Brazier 2005, mean MID (see docstring)
+# Clinically important changes (sources in the module's docstring).
+EQ5D_MINIMAL_IMPORTANT_DIFFERENCE = 0.074  # Walters & Brazier 2005, mean MID
+EQ_VAS_MINIMAL_IMPORTANT_DIFFERENCE = 7  # Pickard et al. 2007, lower end of 7-12
+ODI_MINIMAL_IMPORTANT_CHANGE = (10, 30)  # Ostelo et al. 2008: points, or per cent of baseline
+BPI_INTERFERENCE_MINIMAL_IMPORTANT_CHANGE = 1  # IMMPACT, Dworkin et al. 2008, table 1
+# Scores are means and ratios, index values published to 3 decimals: a change equal to a
+# threshold must not miss it by a rounding error.
+_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -47,6 +72,10 @@ class Measure:
     unit: str
     improvement_label: str
     lower_is_better: bool
+    # An improvement that matters: at least this change, in the measure's unit, or at least
+    # this per cent of the baseline; None: any improvement at all (no validated threshold).
+    important_change: float | None = None
+    important_percent: float | None = None
 
 
 PAIN = Measure(
@@ -55,6 +84,8 @@ PAIN = Measure(
     "points",
     "fall of >= 2 points or >= 30 % (IMMPACT)",
     True,
+    pain.IMPORTANT_REDUCTION_POINTS,
+    pain.IMPORTANT_REDUCTION_PERCENT,
 )
 OME = Measure(
     "ome_mg_per_day",
@@ -69,8 +100,42 @@ EQ5D = Measure(
     "index points",
     "rise of >= 0.074 (Walters & Brazier 2005)",
     False,
+    EQ5D_MINIMAL_IMPORTANT_DIFFERENCE,
 )
-MEASURES = (PAIN, OME, EQ5D)
+EQ_VAS = Measure(
+    "eq5d_vas",
+    "EQ VAS (health today, 0-100)",
+    "points",
+    "rise of >= 7 points (Pickard et al. 2007)",
+    False,
+    EQ_VAS_MINIMAL_IMPORTANT_DIFFERENCE,
+)
+ODI = Measure(
+    "odi",
+    "Oswestry Disability Index (%)",
+    "points",
+    "fall of >= 10 points or >= 30 % (Ostelo et al. 2008)",
+    True,
+    *ODI_MINIMAL_IMPORTANT_CHANGE,
+)
+BPI_SEVERITY = Measure(
+    "bpi_severity",
+    "BPI pain severity (0-10)",
+    "points",
+    "fall of >= 2 points or >= 30 % (IMMPACT, as for pain)",
+    True,
+    pain.IMPORTANT_REDUCTION_POINTS,
+    pain.IMPORTANT_REDUCTION_PERCENT,
+)
+BPI_INTERFERENCE = Measure(
+    "bpi_interference",
+    "BPI pain interference (0-10)",
+    "points",
+    "fall of >= 1 point (IMMPACT)",
+    True,
+    BPI_INTERFERENCE_MINIMAL_IMPORTANT_CHANGE,
+)
+MEASURES = (PAIN, OME, EQ5D, EQ_VAS, ODI, BPI_SEVERITY, BPI_INTERFERENCE)
 
 
 @dataclass(frozen=True)
@@ -129,21 +194,18 @@ def paired_values(wide: pd.DataFrame, column: str, timepoint: str) -> pd.DataFra
 
 
 def improved_share(measure: Measure, pairs: pd.DataFrame) -> Proportion:
+    """The share of the evaluable pairs that improved by the measure's important change."""
     base, follow_up = pairs.baseline, pairs.follow_up
-    if measure is PAIN:
-        evaluable = base > 0
-        points = base - follow_up
-        percent = 100.0 * points / base.where(evaluable)
-        better = (points >= pain.IMPORTANT_REDUCTION_POINTS) | (
-            percent >= pain.IMPORTANT_REDUCTION_PERCENT
-        )
-    elif measure is OME:
-        evaluable = base > 0
-        better = follow_up < base
+    gain = base - follow_up if measure.lower_is_better else follow_up - base
+    # At the floor (see the module's docstring) a score cannot fall: not evaluable.
+    evaluable = base > 0 if measure.lower_is_better else pd.Series(True, index=pairs.index)
+    if measure.important_change is None:
+        better = gain > 0
     else:
-        evaluable = pd.Series(True, index=pairs.index)
-        # A small tolerance: index values are published to 3 decimals.
-        better = (follow_up - base) >= EQ5D_MINIMAL_IMPORTANT_DIFFERENCE - 1e-9
+        better = gain >= measure.important_change - _TOLERANCE
+        if measure.important_percent is not None:
+            percent = 100.0 * gain / base.where(evaluable)
+            better |= percent >= measure.important_percent - _TOLERANCE
     return wilson_interval(int((better & evaluable).sum()), int(evaluable.sum()))
 
 

@@ -17,7 +17,9 @@ ASSESSMENTS scheduled assessment: procedure_id, timepoint ("baseline", "1w", "1m
             "" while in follow-up), follow_up_ended_on (its date, NaT while in follow-up),
             pain_worst, pain_average (NRS 0-10 or NaN), eq5d_index (NaN if not answered),
             ome_mg_per_day (NaN if no analgesic answer), ome_not_convertible (int: entries the
-            conversion table could not convert)
+            conversion table could not convert), eq5d_vas (0-100), odi (per cent), bpi_severity,
+            bpi_interference (0-10; each NaN if not answered or too few answers to score),
+            reported_by ("staff" or "patient": who gave the answers)
 MDT         MDT decision (not marked entered in error): patient_id, meeting_date, decision
 CONSENTS    consent (not marked entered in error): patient_id, consent_date, leaflet_title,
             nice_information_offered, uncertainties_discussed, registry_audit_consent
@@ -58,6 +60,11 @@ ASSESSMENT_COLUMNS = (
     "eq5d_index",
     "ome_mg_per_day",
     "ome_not_convertible",
+    "eq5d_vas",
+    "odi",
+    "bpi_severity",
+    "bpi_interference",
+    "reported_by",
 )
 MDT_COLUMNS = ("patient_id", "meeting_date", "decision")
 CONSENT_COLUMNS = (

@@ -72,6 +72,9 @@ COMMON_COLUMNS = (
 )
 TIMEPOINT_FIELDS = (
     "day",
+    # Who gave the answers: "staff" or "patient" (a staff correction of the patient's answers
+    # keeps "patient"; the correction and its reason are in the registry's audit trail).
+    "reported_by",
     # Recorded outside the time point's window (marked so, with a reason kept in the
     # registry): the audit does not count it as done nor use its answers as outcomes.
     "outside_window",
@@ -82,8 +85,14 @@ TIMEPOINT_FIELDS = (
     "pain_average",
     "eq5d_profile",
     "eq5d_index",
+    "eq5d_vas",
     "ome_mg_per_day",
     "ome_not_convertible",
+    # Scores from the raw answers: ODI per cent (clinical.odi: 8 of 10 sections answered at
+    # least), BPI severity and interference 0-10 (clinical.bpi); empty where not scored.
+    "odi",
+    "bpi_severity",
+    "bpi_interference",
 )
 EVENT_COLUMNS = (
     "adverse_events",
@@ -215,14 +224,19 @@ def procedure_row(patient: PatientRecord, procedure: ProcedureRecord, pseudonymi
         row.update(
             {
                 f"{tp}_day": _day_or_date(start, assessment.data["assessed_on"], pseudonymised),
+                f"{tp}_reported_by": assessment.data["reported_by"],
                 f"{tp}_outside_window": bool(assessment.data["outside_window"]),
                 f"{tp}_not_done": False,
                 f"{tp}_pain_worst": assessment.data["pain_worst"],
                 f"{tp}_pain_average": assessment.data["pain_average"],
                 f"{tp}_eq5d_profile": "".join(map(str, profile)) if profile else "",
                 f"{tp}_eq5d_index": "" if index is None else f"{index:.3f}",
+                f"{tp}_eq5d_vas": assessment.data["eq5d_vas"],
                 f"{tp}_ome_mg_per_day": "" if ome is None else f"{ome.total_mg_per_day:g}",
                 f"{tp}_ome_not_convertible": "" if ome is None else len(ome.not_convertible),
+                f"{tp}_odi": _rounded(assessment.odi(), 1),
+                f"{tp}_bpi_severity": _rounded(assessment.bpi_severity(), 2),
+                f"{tp}_bpi_interference": _rounded(assessment.bpi_interference(), 2),
             }
         )
     events = procedure.events
@@ -238,6 +252,11 @@ def procedure_row(patient: PatientRecord, procedure: ProcedureRecord, pseudonymi
         ome_table_version=opioids.CONVERSION_TABLE_VERSION,
     )
     return row
+
+
+def _rounded(score: float | None, digits: int) -> float | str:
+    """A score as a number cell (written bare), or an empty cell where there is none."""
+    return "" if score is None else round(score, digits)
 
 
 def write_csv(

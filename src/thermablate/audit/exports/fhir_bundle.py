@@ -2,9 +2,11 @@
 
 Per patient: Patient (with ``deceasedDateTime`` when the registry records a death); per
 procedure: Procedure; per completed assessment: a
-QuestionnaireResponse (the raw answers: pain NRS, EQ-5D-5L, analgesics as taken) and derived
-Observations (worst pain, EQ-5D-5L index, OME mg/day; average pain is in the answers); per
-adverse event an AdverseEvent; per consent a Consent. An EQ-5D-5L index the value set does
+QuestionnaireResponse (the raw answers: pain NRS, EQ-5D-5L and EQ VAS, ODI sections, BPI
+items, analgesics as taken, and who reported them: a ``reported_by`` answer, and the Patient
+as ``source`` when the patient did) and derived Observations (worst pain, EQ-5D-5L index, EQ
+VAS, OME mg/day, ODI, BPI severity and interference, each where answered or scored; average
+pain is in the answers); per adverse event an AdverseEvent; per consent a Consent. An EQ-5D-5L index the value set does
 not give (a child under the DSU mapping's 16) is an Observation without a value that says so
 (``_EQ5D_NOT_SCORED``).
 
@@ -35,7 +37,7 @@ from typing import TextIO
 
 from thermablate.audit.exports.pseudonyms import date_shift_days, pseudonym, shifted
 from thermablate.audit.exports.records import AssessmentRecord, PatientRecord, ProcedureRecord
-from thermablate.clinical import eq5d, opioids
+from thermablate.clinical import bpi, eq5d, odi, opioids
 from thermablate.registry import choices as c
 from thermablate.registry.models import Lesion
 
@@ -204,6 +206,25 @@ _EQ5D_NOT_SCORED = (
         ]
     )
 )
+_VAS_CODE = _code("eq-vas", "EQ VAS: health today (0-100)")
+# Scores of the instruments (clinical.odi, clinical.bpi), each with its method.
+_SCORES = (
+    (
+        "odi",
+        _code("odi-percent", "Oswestry Disability Index (%)"),
+        ',"unit":"%","system":' + _q(UCUM) + ',"code":"%"},"method":' + _json({"text": odi.SOURCE}),
+    ),
+    (
+        "bpi-severity",
+        _code("bpi-severity", "Brief Pain Inventory pain severity (0-10)"),
+        ',"unit":"score"},"method":' + _json({"text": bpi.SOURCE}),
+    ),
+    (
+        "bpi-interference",
+        _code("bpi-interference", "Brief Pain Inventory pain interference (0-10)"),
+        ',"unit":"score"},"method":' + _json({"text": bpi.SOURCE}),
+    ),
+)
 _OME_CODE = _code("ome-mg-per-day", "Oral morphine equivalent daily dose")
 _OME_METHOD = (
     ',"unit":"mg/day","system":'
@@ -251,6 +272,8 @@ _SEVERITY = {
 }
 _OUTCOME_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
 _EQ5D_LINKS = tuple(name for name, _ in c.EQ5D_DIMENSIONS)
+_ODI_LINKS = tuple(name for name, _ in c.ODI_SECTIONS)
+_BPI_LINKS = ("bpi_least", "bpi_now", *(name for name, _ in c.BPI_INTERFERENCE))
 
 
 def _entry(resource_type: str, resource_id: str, body: str, url: str | None = None) -> str:
@@ -454,7 +477,10 @@ def assessment_entries(
     when = ctx.date(a["assessed_on"])
     # Item texts live in the Questionnaire (QUESTIONNAIRE); answers carry linkIds only,
     # which keeps a 100,000-procedure bundle to a manageable size.
-    items = [_answer("timepoint", '"valueString":' + _q(a["timepoint"]))]
+    items = [
+        _answer("timepoint", '"valueString":' + _q(a["timepoint"])),
+        _answer("reported_by", '"valueString":' + _q(a["reported_by"])),
+    ]
     if a["outside_window"]:
         # Recorded outside the time point's window (docs/audit.md): a receiver must not take
         # these answers as that time point's outcome. Sent only when true, as no_analgesics.
@@ -465,6 +491,12 @@ def assessment_entries(
     profile = assessment.eq5d_profile
     if profile:
         items.append(_eq5d_item(profile))
+    if a["eq5d_vas"] is not None:
+        items.append(_answer("eq5d_vas", f'"valueInteger":{int(a["eq5d_vas"])}'))
+    for group, links in (("odi", _ODI_LINKS), ("bpi", _BPI_LINKS)):
+        answers = [_answer(k, f'"valueInteger":{int(a[k])}') for k in links if a[k] is not None]
+        if answers:
+            items.append('{"linkId":"' + group + '","item":[' + ",".join(answers) + "]}")
     if a["no_analgesics"]:
         items.append(_answer("no_analgesics", '"valueBoolean":true'))
     for number, drug in enumerate(assessment.analgesics, start=1):
@@ -472,11 +504,13 @@ def assessment_entries(
         items.append('{"linkId":"analgesic-' + str(number) + '","answer":[{' + answer + "}]}")
     response_id = f"{aid}-answers"
     response_url = _full_url("QuestionnaireResponse", response_id)
+    # The patient as the source of the answers they reported (staff are not in the bundle).
+    source = f',"source":{ctx.subject}' if a["reported_by"] == c.ReportedBy.PATIENT else ""
     entries = [
         _entry(
             "QuestionnaireResponse",
             response_id,
-            f'{_QUESTIONNAIRE_HEAD},"subject":{ctx.subject},"authored":{when},'
+            f'{_QUESTIONNAIRE_HEAD},"subject":{ctx.subject},"authored":{when}{source},'
             f'"partOf":[{procedure_ref}],"item":[{",".join(items)}]',
             response_url,
         )
@@ -492,6 +526,14 @@ def assessment_entries(
             index = round(assessment.eq5d_index, 3)
             value = f'"valueQuantity":{{"value":{index!r}' + _EQ5D_METHOD
         entries.append(_observation(f"{aid}-eq5d-index", _EQ5D_CODE, about, value))
+    if a["eq5d_vas"] is not None:
+        value = f'"valueInteger":{int(a["eq5d_vas"])}'
+        entries.append(_observation(f"{aid}-eq-vas", _VAS_CODE, about, value))
+    scored = (assessment.odi(), assessment.bpi_severity(), assessment.bpi_interference())
+    for (name, code, method), score in zip(_SCORES, scored, strict=True):
+        if score is not None:
+            value = f'"valueQuantity":{{"value":{round(score, 2)!r}' + method
+            entries.append(_observation(f"{aid}-{name}", code, about, value))
     ome = assessment.ome()
     if ome is not None:
         value = f'"valueQuantity":{{"value":{round(ome.total_mg_per_day, 2)!r}' + _OME_METHOD

@@ -25,7 +25,7 @@ from django.db import connection, connections, models
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
 from thermablate.audit.queries import fetch, operator_name
-from thermablate.clinical import eq5d, opioids
+from thermablate.clinical import bpi, eq5d, odi, opioids
 from thermablate.registry import choices as c
 from thermablate.registry import declarations as d
 from thermablate.registry.models import (
@@ -110,8 +110,24 @@ class AssessmentRecord:
         # Decimal and float keys of equal value hash alike: the cache sees one regimen.
         return _ome(tuple(entry[:5] for entry in self.analgesics))
 
+    def odi(self) -> float | None:
+        return _odi(tuple(self.data[name] for name in _ODI_FIELDS))
+
+    def bpi_severity(self) -> float | None:
+        return _bpi_severity(tuple(self.data[name] for name in _BPI_SEVERITY_FIELDS))
+
+    def bpi_interference(self) -> float | None:
+        return _bpi_interference(tuple(self.data[name] for name in _BPI_INTERFERENCE_FIELDS))
+
 
 _EQ5D_FIELDS = tuple(name for name, _ in c.EQ5D_DIMENSIONS)
+_ODI_FIELDS = tuple(name for name, _ in c.ODI_SECTIONS)
+_BPI_SEVERITY_FIELDS = tuple(c.BPI_SEVERITY_FIELDS[item] for item in bpi.SEVERITY_ITEMS)
+_BPI_INTERFERENCE_FIELDS = tuple(name for name, _ in c.BPI_INTERFERENCE)
+# The instruments' scores of each distinct set of answers, computed once (bounded caches).
+_odi = lru_cache(maxsize=4_096)(odi.score)
+_bpi_severity = lru_cache(maxsize=4_096)(bpi.severity)
+_bpi_interference = lru_cache(maxsize=4_096)(bpi.interference)
 
 
 @lru_cache(maxsize=1_024)

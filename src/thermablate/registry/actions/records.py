@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from thermablate.clinical import followup
+from thermablate.registry import choices as c
 from thermablate.registry.actions.base import (
     create_audited,
     error_messages,
@@ -324,9 +325,15 @@ def record_assessment(
     acting_user,
     analgesics: list[dict],
     expected_version: int | None = None,
+    reported_by: str = c.ReportedBy.STAFF,
     **fields,
 ) -> Assessment:
-    """Fill in a scheduled assessment; the analgesic list replaces any earlier one."""
+    """Fill in a scheduled assessment; the analgesic list replaces any earlier one.
+
+    ``reported_by``: who gave the answers, staff (pages, API, import) or the patient (their
+    questionnaire link). A correction keeps the recorded source: staff correcting a patient's
+    answers leave them patient-reported and mark them ``corrected_by_staff``; a patient's
+    questionnaire cannot change answers staff recorded."""
     if fields.get("no_analgesics") and analgesics:
         raise ValidationError(
             {"no_analgesics": "Analgesics are listed, so the patient does take some."}
@@ -337,6 +344,7 @@ def record_assessment(
     # Judged on the stored row (a page's model form has already copied the posted answers onto
     # ``assessment``), after the version check, so a stale edit is answered as stale.
     stored = locked_current(assessment, expected_version)
+    source = _source(stored, reported_by)
     if stored.is_done and not reason:
         raise ValidationError(
             {
@@ -349,6 +357,7 @@ def record_assessment(
         )
     if stored.entered_in_error:
         fields = {**fields, "entered_in_error": False, "entered_in_error_reason": ""}
+    fields.update(source)
     update_audited(
         assessment,
         fields,
@@ -379,6 +388,21 @@ def record_assessment(
             {"analgesics": {"old": old, "new": new}},
         )
     return assessment
+
+
+def _source(stored: Assessment, reported_by: str) -> dict:
+    """The source fields of an assessment recorded by ``reported_by`` over ``stored``."""
+    if not stored.is_done:  # first recorded, or recorded again after "entered in error"
+        return {"reported_by": c.ReportedBy(reported_by), "corrected_by_staff": False}
+    if stored.reported_by == c.ReportedBy.PATIENT:
+        return {
+            "corrected_by_staff": stored.corrected_by_staff or reported_by == c.ReportedBy.STAFF
+        }
+    if reported_by == c.ReportedBy.PATIENT:
+        raise ValidationError(
+            "This assessment was recorded by staff: a patient's questionnaire cannot change it."
+        )
+    return {}
 
 
 @transaction.atomic
