@@ -36,6 +36,7 @@ demo: install assets
 	$(BIN)/thermablate migrate --no-input
 	$(BIN)/thermablate demo --patients 60
 	$(BIN)/thermablate demo_plans
+	$(BIN)/thermablate demo_proms
 
 # The background worker (plans run there) starts beside the web server and stops with it.
 run: demo

@@ -43,7 +43,10 @@ ALLOWED: dict[str, set[str]] = {
         "thermablate.clinical",
         *_WEB_HELPERS,
     },
+    # Patient-reported outcomes: contact, invitations, the patient's pages, reminders.
+    "thermablate.proms": {"thermablate.registry", "thermablate.clinical", *_WEB_HELPERS},
     "thermablate.audit": {
+        "thermablate.proms",
         "thermablate.plans",
         "thermablate.registry",
         "thermablate.guidance",

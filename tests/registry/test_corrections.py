@@ -477,3 +477,15 @@ def test_the_api_records_a_death_and_refuses_one_without_its_relation(
     assert done.status_code == 200 and done.json()["status"] == "died"
     patient = client.get(f"/api/patients/{procedure.patient.registry_number}", **api_auth).json()
     assert patient["status"] == "died" and patient["status_date"] == today.isoformat()
+
+
+def test_a_status_the_actions_set_is_checked_against_its_choices(patient, clinician, today):
+    """Found by the follow-up reminders' tests: "withdrawn" (not a status) was saved, and the
+    patient then counted as in follow-up. Django skips the choices check of fields people do
+    not edit; the actions' validation does it."""
+    with pytest.raises(ValidationError, match="not a valid status"):
+        actions.record_patient_status(
+            patient, acting_user=clinician, status="withdrawn", status_date=today
+        )
+    patient.refresh_from_db()
+    assert patient.status == "alive"

@@ -73,6 +73,14 @@ PLAN_PAGES = {
     "observed_zone_record": "procedure",
 }
 PLAN_POST_ONLY = {"plan_choose", "procedure_plan_link", "procedure_as_delivered"}
+# The patient's own questionnaire pages (thermablate.proms): no account, a link and a year of
+# birth instead; tested in tests/proms/test_patient_questionnaire.py.
+PATIENT_LINK_PAGES = {"proms_start", "proms_page", "proms_check", "proms_done"}
+# The staff's questionnaire pages: contact details are for clinicians and coordinators only;
+# tested in tests/proms/test_staff_pages.py and below.
+CONTACT_PAGES = {"proms_contact": "patient", "proms_contact_withdraw": "patient"}
+CONTACT_SITE_PAGES = {"proms_call_list"}
+CONTACT_POST_ONLY = {"proms_letter"}
 
 
 def page_url(name, procedure):
@@ -112,7 +120,34 @@ def test_every_named_page_is_classified():
         | TWO_FACTOR_PAGES
         | FINDING_PAGES
         | set(PLAN_PAGES)
+        | PATIENT_LINK_PAGES
+        | set(CONTACT_PAGES)
+        | CONTACT_SITE_PAGES
+        | CONTACT_POST_ONLY
     )
+
+
+@pytest.mark.parametrize("name", sorted(CONTACT_PAGES))
+def test_contact_pages_are_404_to_another_site_and_403_to_roles_without_contact(
+    client, request, procedure, name
+):
+    url = reverse(name, args=[procedure.patient.registry_number])
+    assert client.get(url).status_code == 302  # anonymous: to sign in
+    login(client, request.getfixturevalue("outsider"))
+    assert client.get(url).status_code == 404
+    for role in ("analyst", "governance", "administrator"):
+        login(client, request.getfixturevalue(role))
+        assert client.get(url).status_code in (403, 404)
+        assert client.post(url, {"email": "x@example.org"}).status_code in (403, 404)
+
+
+def test_the_call_list_and_the_letter_need_the_contact_permission(client, request, site_a):
+    for role in ("analyst", "governance", "administrator"):
+        login(client, request.getfixturevalue(role))
+        assert client.get(reverse("proms_call_list")).status_code == 403
+        assert client.post(reverse("proms_letter", args=[1])).status_code in (403, 404)
+    client.logout()
+    assert client.get(reverse("proms_call_list")).status_code == 302
 
 
 @pytest.fixture

@@ -87,6 +87,18 @@ MATRIX.update(
         "procedure_plan_link": (302, 405, 405, 405, 405, 405, 405),  # a POST (tests/plans)
         "procedure_as_delivered": (302, 405, 405, 405, 405, 405, 405),  # a POST (tests/plans)
         "observed_zone_record": CLINICAL_WRITE,
+        # Patients' contact details (thermablate.proms) are personal data: only those who
+        # contact patients, clinicians and coordinators.
+        "proms_contact": CLINICAL_WRITE,
+        "proms_contact_withdraw": CLINICAL_WRITE,
+        "proms_call_list": SITE_WRITE,
+        "proms_letter": (302, 405, 405, 405, 405, 405, 405),  # a POST (tests/proms)
+        # The patient's own pages: no account; a link that opens nothing is "not found" to
+        # everyone (tests/proms/test_patient_questionnaire.py).
+        "proms_start": (404,) * 7,
+        "proms_page": (404,) * 7,
+        "proms_check": (404,) * 7,
+        "proms_done": (200,) * 7,
     }
 )
 
@@ -136,6 +148,12 @@ def args_for(name, procedure, approval, adverse_event):
         "record_mark_in_error": ["adverseevent", adverse_event.pk],
         "record_undo_in_error": ["adverseevent", adverse_event.pk],
         "data_quality_acknowledge": ["procedure_device_lot_missing", procedure.pk],
+        "proms_contact": [rn],
+        "proms_contact_withdraw": [rn],
+        "proms_letter": [1],
+        "proms_start": ["no-such-link"],
+        "proms_page": ["no-such-link", "pain"],
+        "proms_check": ["no-such-link"],
     }.get(name, [])
 
 

@@ -9,7 +9,10 @@
 - ``PROCEDURE_SECTIONS``: ``section(request, procedure) -> str``, HTML the procedure page shows
   after its own record (rendered by the app's template, so escaped there);
 - ``PATIENT_SECTIONS``: ``section(request, patient) -> str``, HTML the MDT decision and consent
-  pages show above their form (the chosen plan's summary, for example).
+  pages show above their form (the chosen plan's summary, for example);
+- ``PATIENT_LINKS``: ``links(user, patient) -> list[(label, url)]``, pages of the patient's
+  offered on the patient page ("Contact for questionnaires"), each already checked against
+  the user's permissions.
 """
 
 from collections.abc import Callable
@@ -18,6 +21,7 @@ TIMELINE_SOURCES: list[Callable] = []
 LESION_LINKS: list[Callable] = []
 PROCEDURE_SECTIONS: list[Callable] = []
 PATIENT_SECTIONS: list[Callable] = []
+PATIENT_LINKS: list[Callable] = []
 
 
 def register_timeline_source(source: Callable) -> None:
@@ -50,3 +54,12 @@ def procedure_sections(request, procedure) -> list[str]:
 
 def patient_sections(request, patient) -> list[str]:
     return [html for section in PATIENT_SECTIONS if (html := section(request, patient))]
+
+
+def register_patient_links(links: Callable) -> None:
+    if links not in PATIENT_LINKS:
+        PATIENT_LINKS.append(links)
+
+
+def patient_links(user, patient) -> list[tuple[str, str]]:
+    return [link for source in PATIENT_LINKS for link in source(user, patient)]

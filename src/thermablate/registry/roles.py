@@ -31,6 +31,16 @@ PLANS_READ = {"plans.view_plan", "plans.view_observedzone"}
 ZONE_WRITE = {"plans.add_observedzone", "plans.change_observedzone"}
 PLANS_WRITE = PLANS_READ | ZONE_WRITE | {"plans.add_plan", "plans.change_plan"}
 
+# Patients' contact details for their questionnaires (thermablate.proms) are personal data:
+# only those who contact patients (clinicians and coordinators) see and change them, and the
+# invitations and messages they go with.
+CONTACT = {
+    "proms.view_contactdetails",
+    "proms.change_contactdetails",
+    "proms.view_invitation",
+    "proms.view_message",
+}
+
 # Everyone who works with patients reads the NICE catalogue and the site's approvals.
 GUIDANCE_READ = {"guidance.view_guidance", "registry.view_localapproval"}
 
@@ -39,12 +49,14 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.CLINICIAN: _perms(("view", "add", "change"))
     | {"registry.view_identifiers", "registry.mark_entered_in_error", "audit.view_dashboard"}
     | GUIDANCE_READ
-    | PLANS_WRITE,
+    | PLANS_WRITE
+    | CONTACT,
     Role.COORDINATOR: _perms(("view", "add", "change"))
     | {"registry.view_identifiers", "registry.mark_entered_in_error"}
     | GUIDANCE_READ
     | PLANS_READ
-    | ZONE_WRITE,
+    | ZONE_WRITE
+    | CONTACT,
     Role.GOVERNANCE: _perms(("view",))
     | {"registry.view_identifiers", "registry.view_auditevent", "registry.manage_approvals"}
     | {"audit.view_dashboard", "audit.view_any_appraisal"}

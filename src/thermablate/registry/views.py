@@ -163,6 +163,8 @@ def patient_detail(request, registry_number):
         "flags": patient_flags(patient),
         "checklist": special_arrangements_checklist(patient),
         "lesions": lesions,
+        # Pages other apps add about the patient (their contact for questionnaires).
+        "patient_links": extensions.patient_links(request.user, patient),
         "in_error": entered_in_error(patient),
         "can_edit": request.user.has_perm("registry.add_procedure"),
         "can_mark": request.user.has_perm("registry.mark_entered_in_error"),

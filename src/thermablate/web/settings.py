@@ -12,6 +12,21 @@ THERMABLATE_TRUSTED_PROXIES  comma-separated IP addresses of the reverse proxies
                       X-Forwarded-For and X-Forwarded-Proto are believed (default: none)
 THERMABLATE_STATIC_ROOT  folder `collectstatic` fills and the application serves static files
                       from (default: `staticfiles` beside the data folder)
+
+Patients' follow-up questionnaires (docs/follow-up-messages.md):
+THERMABLATE_PUBLIC_URL  the address patients reach Thermablate at, put in the links of messages
+                      and letters, e.g. https://followup.example.nhs.uk (no links are sent without)
+EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_USE_SSL,
+EMAIL_TIMEOUT_S, DEFAULT_FROM_EMAIL
+                      the SMTP server e-mails go through (e-mail is offered only when EMAIL_HOST
+                      is set)
+NOTIFY_API_KEY, NOTIFY_SMS_TEMPLATE_ID, NOTIFY_BASE_URL
+                      GOV.UK Notify, for text messages (offered only when the key and the
+                      template are set); the base URL only to reach another Notify instance
+THERMABLATE_TEMPLATES_DIR  folders of the site's own message wording (proms/messages/<site code>/)
+THERMABLATE_WORDING_DIR, THERMABLATE_WORDING_LANGUAGE
+                      the site's licensed questionnaire wording files, and their language
+                      (default en-GB); neutral labels without them
 """
 
 import os
@@ -108,6 +123,7 @@ INSTALLED_APPS = [
     "thermablate.registry",
     "thermablate.guidance",
     "thermablate.plans",
+    "thermablate.proms",
     "thermablate.audit",
     "thermablate.web",
     "django_tasks",
@@ -168,7 +184,8 @@ WSGI_APPLICATION = "thermablate.web.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # A site's own wording of its messages to patients (docs/follow-up-messages.md).
+        "DIRS": env_list("THERMABLATE_TEMPLATES_DIR", []),
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -281,3 +298,24 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# Patients' follow-up questionnaires (thermablate.proms).
+THERMABLATE_PUBLIC_URL = os.environ.get("THERMABLATE_PUBLIC_URL", "").strip()
+if THERMABLATE_PUBLIC_URL and not THERMABLATE_PUBLIC_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("THERMABLATE_PUBLIC_URL must start with https:// (or http://).")
+# E-mail through any SMTP server; no EMAIL_HOST, no e-mail (the pages say so).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# A server that stops answering must not hold the sender for ever: it fails and is retried.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 30, minimum=1)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "thermablate@localhost")
+# Text messages through GOV.UK Notify's official client, with the site's own template.
+NOTIFY_API_KEY = os.environ.get("NOTIFY_API_KEY", "")
+NOTIFY_SMS_TEMPLATE_ID = os.environ.get("NOTIFY_SMS_TEMPLATE_ID", "")
+NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+THERMABLATE_WORDING_DIR = os.environ.get("THERMABLATE_WORDING_DIR", "")
+THERMABLATE_WORDING_LANGUAGE = os.environ.get("THERMABLATE_WORDING_LANGUAGE", "en-GB")

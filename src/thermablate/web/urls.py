@@ -106,6 +106,7 @@ urlpatterns = [
     ),
     path("", include("thermablate.guidance.urls")),
     path("", include("thermablate.plans.urls")),
+    path("", include("thermablate.proms.urls")),
     path("audit/", include("thermablate.audit.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

@@ -12,6 +12,8 @@ from thermablate.registry.models import AuditEvent, Patient
 # Fields whose values the audit trail records as "changed" but not in clear, so the trail
 # itself does not become a second copy of the identifiers.
 _REDACTED_FIELDS = {"nhs_number", "nhs_number_hash", "mrn", "mrn_hash"}
+# A patient's contact details (thermablate.proms.ContactDetails) likewise.
+_REDACTED_FIELDS |= {"email", "mobile", "postal_address"}
 
 
 def _jsonable(value):
@@ -64,6 +66,23 @@ def _held_foreign_keys(instance: models.Model) -> set[str]:
     return held
 
 
+def _check_set_by_actions(instance: models.Model) -> None:
+    """Django checks a field's choices only when a person may edit it (``Field.validate``
+    returns early for ``editable=False``), so a value the actions set themselves, such as a
+    patient's status, would be saved unchecked: a wrong one would be silently wrong."""
+    errors = {}
+    for field in instance._meta.concrete_fields:
+        if field.editable or not field.choices:
+            continue
+        value = getattr(instance, field.attname)
+        if value in field.empty_values:
+            continue
+        if value not in {key for key, _ in field.flatchoices}:
+            errors[field.name] = f"{value!r} is not a valid {field.verbose_name}."
+    if errors:
+        raise ValidationError(errors)
+
+
 def validate(instance: models.Model, *, check_constraints: bool = True) -> None:
     """``full_clean``, less one database query per foreign key the writer already holds.
 
@@ -78,6 +97,7 @@ def validate(instance: models.Model, *, check_constraints: bool = True) -> None:
     errors: dict = {}
     for stage in (
         lambda: instance.clean_fields(exclude=_held_foreign_keys(instance)),
+        lambda: _check_set_by_actions(instance),
         instance.clean,
     ):
         try:

@@ -1,17 +1,27 @@
-"""``thermablate worker``: the background worker (django-tasks' database worker), which also
-puts right, at start and then every ``RECOVERY_EVERY_S``, the plans a stopped worker left
-running (``plans.runner.recover_stalled``)."""
+"""``thermablate worker``: the background worker (django-tasks' database worker: plans run
+there), with the periodic jobs beside it, each in its own thread:
+
+- every ``RECOVERY_EVERY_S``, and at start, the plans a stopped worker left running are put
+  right (``plans.runner.recover_stalled``);
+- every ``REMINDERS_EVERY_S``, when e-mail or text messages are set up, the follow-up
+  invitations and reminders that are due are sent (``proms.sender.run``, as
+  ``thermablate send_reminders`` does; idempotent, so a cron job may run it as well).
+
+It lives in the project, not in an app, because it runs the jobs of several apps."""
 
 import threading
 import time
+from collections.abc import Callable
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import OperationalError, close_old_connections, connection
 
 from thermablate.plans.runner import recover_stalled
+from thermablate.proms import channels, sender
 
 RECOVERY_EVERY_S = 30.0
+REMINDERS_EVERY_S = 300.0
 RETRY_AFTER_S = 5.0
 
 
@@ -20,19 +30,25 @@ def _recover(stdout) -> None:
         stdout.write(f"plan {plan_id}: {what}")
 
 
-def _keep_recovering(stdout, stop: threading.Event) -> None:
-    while not stop.wait(RECOVERY_EVERY_S):
+def _send_reminders(stdout) -> None:
+    if channels.email_unavailable() and channels.sms_unavailable():
+        return  # nothing to send with: the call-and-letter list is built by the command
+    stdout.write(f"send_reminders: {sender.run()}")
+
+
+def _every(period_s: float, job: Callable, stdout, stop: threading.Event) -> None:
+    while not stop.wait(period_s):
         try:
             close_old_connections()
-            _recover(stdout)
+            job(stdout)
         except Exception as exc:  # a database hiccup must not end the worker
-            stdout.write(f"recovery of stalled plans failed: {exc}")
+            stdout.write(f"{job.__name__.strip('_')} failed: {exc}")
         finally:
             connection.close()
 
 
 class Command(BaseCommand):
-    help = "Run background tasks (plans), retrying the runs a stopped worker left behind."
+    help = "Run background tasks (plans) and the periodic jobs (stalled plans, reminders)."
 
     def add_arguments(self, parser):
         parser.add_argument("--batch", action="store_true", help="run what is queued, then exit")
@@ -45,7 +61,10 @@ class Command(BaseCommand):
             call_command("db_worker", *worker_args, "--batch")
             return
         stop = threading.Event()
-        threading.Thread(target=_keep_recovering, args=(self.stdout, stop), daemon=True).start()
+        for period_s, job in ((RECOVERY_EVERY_S, _recover), (REMINDERS_EVERY_S, _send_reminders)):
+            threading.Thread(
+                target=_every, args=(period_s, job, self.stdout, stop), daemon=True
+            ).start()
         try:
             while True:
                 try:

@@ -1,0 +1,20 @@
+"""`thermablate send_reminders`: send the follow-up invitations and reminders that are due.
+
+Idempotent: run it every few minutes from cron or a systemd timer (the background worker also
+runs it when it is started with --send-reminders); running it twice sends nothing twice."""
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from thermablate.proms import sender
+
+
+class Command(BaseCommand):
+    help = "Send the follow-up questionnaire invitations and reminders that are due."
+
+    def handle(self, *args, **options):
+        try:
+            summary = sender.run()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(str(summary))
