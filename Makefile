@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 ASSETS := src/thermablate/web/static/vendor/nhsuk/nhsuk-frontend.min.css
 export THERMABLATE_DATA_DIR ?= $(CURDIR)/data
+# The demo prints its e-mails to patients (with their questionnaire links) instead of sending them.
+DEMO_EMAIL := EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend THERMABLATE_PUBLIC_URL=http://127.0.0.1:8000
 
 .PHONY: run test install install-dev assets lint demo clean
 
@@ -36,12 +38,12 @@ demo: install assets
 	$(BIN)/thermablate migrate --no-input
 	$(BIN)/thermablate demo --patients 60
 	$(BIN)/thermablate demo_plans
-	$(BIN)/thermablate demo_proms
+	$(DEMO_EMAIL) $(BIN)/thermablate demo_proms
 
 # The background worker (plans run there) starts beside the web server and stops with it.
 run: demo
 	@echo "Thermablate on http://127.0.0.1:8000 (sign in with a demo user printed above)"
-	$(BIN)/thermablate worker & worker=$$!; \
+	$(DEMO_EMAIL) $(BIN)/thermablate worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(BIN)/thermablate runserver 127.0.0.1:8000
 

@@ -17,14 +17,19 @@ def free_port() -> int:
 
 
 class Mailbox:
-    """What the SMTP server received; ``refuse`` makes it answer every message with 554."""
+    """What the SMTP server received; ``refuse`` makes it answer every message with 554, and
+    ``drop`` makes it hang up in the middle of the message."""
 
     def __init__(self):
         self.messages = []
         self.refuse = False
+        self.drop = False
         self.controller: Controller | None = None
 
     async def handle_DATA(self, server, session, envelope):
+        if self.drop:  # hang up in the middle of the message, before answering it
+            server.transport.close()
+            return "421 closing"
         if self.refuse:
             return "554 Transaction failed: refused by the test"
         self.messages.append(message_from_bytes(envelope.content))

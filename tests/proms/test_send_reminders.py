@@ -219,3 +219,25 @@ def test_the_background_worker_sends_them_when_a_channel_is_set_up(
     out = io.StringIO()
     worker._send_reminders(out)
     assert out.getvalue() == ""
+
+
+def test_a_server_that_hangs_up_mid_send_marks_nothing_sent(
+    smtp_server, contact, opened_today, today
+):
+    smtp_server.drop = True
+    sender.run(today)
+    message = Message.objects.get()
+    assert (message.status, message.sent_at) == (MessageStatus.FAILED, None)
+    assert "SMTPServerDisconnected" in message.detail or "did not take" in message.detail
+    assert smtp_server.messages == []
+
+
+def test_the_console_backend_prints_the_emails_for_a_demo(
+    contact, opened_today, today, settings, capsys
+):
+    settings.EMAIL_HOST = ""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    settings.THERMABLATE_PUBLIC_URL = "http://127.0.0.1:8000"
+    sender.run(today)
+    assert "http://127.0.0.1:8000/q/" in capsys.readouterr().out
+    assert Message.objects.get().status == MessageStatus.SENT

@@ -148,3 +148,20 @@ def test_the_procedure_page_says_when_the_patient_did_not_agree_to_be_contacted(
 def test_the_window_end_is_the_last_day_midnight(opened_today):
     end = actions.window_end(opened_today)
     assert end.date() == opened_today.window_closes + timedelta(days=1)
+
+
+@pytest.mark.parametrize("export_format", ["csv", "fhir"])
+@pytest.mark.parametrize("pseudonymised", [True, False])
+def test_contact_details_never_leave_in_an_export(
+    tmp_path, contact, opened_today, export_format, pseudonymised
+):
+    """Registers and analysts get what the audit needs; how to reach a patient is not that,
+    even in an identifiable export."""
+    from thermablate.audit.exports.run import export
+
+    out = tmp_path / "export"
+    export(export_format=export_format, out=out, pseudonymised=pseudonymised)
+    text = out.read_text(encoding="utf-8")
+    assert opened_today.patient.registry_number in text or pseudonymised
+    for value in ("patient@example.org", "07700900123", "07700 900123"):
+        assert value not in text

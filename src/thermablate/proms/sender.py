@@ -115,7 +115,7 @@ def _contact(invitation: Invitation) -> ContactDetails:
     )
 
 
-def _channel_for(step: escalation.Step, contact: ContactDetails) -> tuple[str, str]:
+def channel_for(step: escalation.Step, contact: ContactDetails) -> tuple[str, str]:
     """(channel, "") for the step, or ("", why it cannot be sent)."""
     email_problem = channels.email_unavailable() or (
         "" if contact.email else "No e-mail address is recorded."
@@ -152,7 +152,7 @@ def _take_next_step(invitation: Invitation, today: date, summary: Summary) -> No
             return
         if step.value in taken:
             continue
-        channel, problem = _channel_for(step, contact)
+        channel, problem = channel_for(step, contact)
         with transaction.atomic():
             _, created = Message.objects.get_or_create(
                 invitation=invitation,

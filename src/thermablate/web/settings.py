@@ -19,7 +19,7 @@ THERMABLATE_PUBLIC_URL  the address patients reach Thermablate at, put in the li
 EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_USE_SSL,
 EMAIL_TIMEOUT_S, DEFAULT_FROM_EMAIL
                       the SMTP server e-mails go through (e-mail is offered only when EMAIL_HOST
-                      is set)
+                      is set, or EMAIL_BACKEND is Django's console backend, to try it out)
 NOTIFY_API_KEY, NOTIFY_SMS_TEMPLATE_ID, NOTIFY_BASE_URL
                       GOV.UK Notify, for text messages (offered only when the key and the
                       template are set); the base URL only to reach another Notify instance
@@ -303,7 +303,10 @@ LOGGING = {
 THERMABLATE_PUBLIC_URL = os.environ.get("THERMABLATE_PUBLIC_URL", "").strip()
 if THERMABLATE_PUBLIC_URL and not THERMABLATE_PUBLIC_URL.startswith(("https://", "http://")):
     raise ImproperlyConfigured("THERMABLATE_PUBLIC_URL must start with https:// (or http://).")
-# E-mail through any SMTP server; no EMAIL_HOST, no e-mail (the pages say so).
+# E-mail through any SMTP server; no EMAIL_HOST, no e-mail (the pages say so). For trying
+# Thermablate out, EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend prints the
+# e-mails (and their links) instead of sending them: `make run` does so.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")

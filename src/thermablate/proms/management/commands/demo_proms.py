@@ -20,12 +20,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from thermablate.clinical import escalation
-from thermablate.proms import actions, channels
+from thermablate.proms import actions, sender
 from thermablate.proms.models import (
     Channel,
     ContactDetails,
     Invitation,
     Message,
+    MessageKind,
     MessageStatus,
     StopReason,
 )
@@ -67,8 +68,11 @@ class Command(BaseCommand):
                     invited += 1
         self.stdout.write(f"{invited} questionnaire invitations with their messages added.")
 
+    def _coordinator(self, patient: Patient):
+        staff = StaffProfile.objects.filter(site=patient.site, role="coordinator").first()
+        return staff.user if staff else None
+
     def _contact(self, patient: Patient, rng: random.Random) -> None:
-        coordinator = StaffProfile.objects.filter(site=patient.site, role="coordinator").first()
         number = f"{patient.pk % 1000:03d}"
         # Ofcom keeps 07700 900000-900999 for drama: numbers no one can be reached at.
         fields = {"postal_address": f"{patient.pk} Demo Street\nDemotown DE1 {number[:1]}AA"}
@@ -76,9 +80,7 @@ class Command(BaseCommand):
             fields["email"] = f"patient-{patient.pk}@example.invalid"
         if rng.random() < 0.7:
             fields["mobile"] = f"07700900{number}"
-        actions.save_contact_details(
-            patient, acting_user=coordinator.user if coordinator else None, **fields
-        )
+        actions.save_contact_details(patient, acting_user=self._coordinator(patient), **fields)
 
     def _history(self, assessment: Assessment, today) -> None:
         contact = ContactDetails.objects.get(patient=assessment.patient)
@@ -98,26 +100,33 @@ class Command(BaseCommand):
             if due.step == escalation.Step.CALL_LIST:
                 invitation.call_list_since = _at(due.on)
                 continue
-            channel = Channel.SMS if due.step == escalation.Step.TEXT else Channel.EMAIL
-            problem = ""
-            if channel == Channel.SMS:
-                problem = channels.sms_unavailable() or (
-                    "" if contact.mobile else "No mobile number is recorded."
-                )
-            elif not contact.email:
-                problem = "No e-mail address is recorded."
+            # The same channel the sender would take, for the same reason when none.
+            channel, problem = sender.channel_for(due.step, contact)
             Message.objects.create(
                 invitation=invitation,
                 kind=due.step.value,
-                channel=channel,
+                channel=channel or Channel.EMAIL,
                 status=MessageStatus.SKIPPED if problem else MessageStatus.SENT,
                 detail=problem,
                 created_at=_at(due.on),
                 sent_at=None if problem else _at(due.on),
                 attempts=0 if problem else 1,
             )
-            if due.step == escalation.Step.INVITATION and problem and not contact.mobile:
-                invitation.call_list_since = _at(due.on)
+            if due.step == escalation.Step.INVITATION and problem:
+                invitation.call_list_since = _at(due.on)  # no way to reach them: staff
+        if invitation.call_list_since and invitation.call_list_since.date() <= ends:
+            # On the list, staff printed a letter the same morning.
+            printed = invitation.call_list_since + timedelta(hours=1)
+            Message.objects.create(
+                invitation=invitation,
+                kind=MessageKind.LETTER,
+                channel=Channel.LETTER,
+                status=MessageStatus.SENT,
+                created_at=printed,
+                sent_at=printed,
+                attempts=1,
+                sent_by=self._coordinator(assessment.patient),
+            )
         if assessment.is_done:
             if assessment.reported_by == c.ReportedBy.PATIENT:
                 invitation.completed_at = _at(assessment.assessed_on, 19)
