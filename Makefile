@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 ASSETS := src/thermablate/web/static/vendor/nhsuk/nhsuk-frontend.min.css
 export THERMABLATE_DATA_DIR ?= $(CURDIR)/data
 # The demo prints its e-mails to patients (with their questionnaire links) instead of sending them.
-DEMO_EMAIL := EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend THERMABLATE_PUBLIC_URL=http://127.0.0.1:8000
+DEMO_EMAIL := DEBUG=true EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend THERMABLATE_PUBLIC_URL=http://127.0.0.1:8000
 
 .PHONY: run test install install-dev assets lint demo clean
 

@@ -114,6 +114,7 @@ def mailbox(settings, live_server):
     received = smtp.Mailbox()
     smtp.use_in_django(settings, smtp.start(received))
     settings.THERMABLATE_PUBLIC_URL = live_server.url
+    settings.THERMABLATE_SEND_HOURS = (0, 24)  # whatever the hour the suite runs at
     yield received
     received.controller.stop()
 

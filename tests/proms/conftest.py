@@ -12,6 +12,12 @@ from thermablate.proms import actions as proms_actions
 from thermablate.registry import actions
 
 
+@pytest.fixture(autouse=True)
+def _any_hour(settings):
+    """The tests send at whatever hour they run; the sending hours have their own test."""
+    settings.THERMABLATE_SEND_HOURS = (0, 24)
+
+
 @pytest.fixture
 def consented(patient, clinician, today):
     return actions.record_consent(

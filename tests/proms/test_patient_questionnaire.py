@@ -78,6 +78,15 @@ def test_a_patient_answers_on_their_own_and_the_assessment_is_patient_reported(
     entries = AuditEvent.objects.filter(model="assessment", object_id=str(opened_today.pk))
     entry = next(e for e in entries if "reported_by" in e.changes)
     assert entry.actor is None and entry.changes["reported_by"]["new"] == "patient"
+    # Which link, from where, under which wording: the patient has no account to name.
+    submitted = entries.get(action="submit")
+    assert submitted.changes["via"] == "patient questionnaire link"
+    assert submitted.changes["invitation"] == invitation.pk
+    assert submitted.changes["client_address"] == "127.0.0.1"
+    assert submitted.changes["wording"]["eq5d5l"] == "thermablate-neutral-1"
+    assert Invitation.objects.get().wording == submitted.changes["wording"]
+    # The answers saved page by page are not kept twice.
+    assert Invitation.objects.get().draft == {}
     # Sent once: every link of the invitation now says so, and changes nothing.
     assert client.get(reverse("proms_start", args=[token])).status_code == 410
     assert Invitation.objects.get().completed_at is not None
@@ -107,18 +116,32 @@ def test_a_link_shows_nothing_before_the_year_of_birth_and_nothing_identifying_a
         assert response["Referrer-Policy"] == "same-origin"
 
 
-def test_wrong_years_of_birth_lock_the_link(client, token, invitation):
-    for _ in range(links.MAX_FAILED_CHECKS - 1):
+def test_wrong_years_of_birth_lock_the_link_and_waiting_does_not_forgive_them(
+    client, token, invitation, clinician
+):
+    for _ in range(links.LOCK_EVERY - 1):
         response = _start(client, token, year=1960)
         assert response.status_code == 400
         assert "does not match" in response.content.decode()
     response = _start(client, token, year=1960)
-    assert response.status_code == 410
-    assert "locked" in response.content.decode()
-    # Even the right year now opens nothing, until the lock ends.
+    assert response.status_code == 410 and "Try again tomorrow" in response.content.decode()
+    # Even the right year opens nothing while locked.
     assert _start(client, token).status_code == 410
-    Invitation.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+    # A day later: five more tries, then locked until staff unlock it, however long one waits.
+    for _ in range(links.MAX_FAILED_CHECKS - links.LOCK_EVERY):
+        Invitation.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+        _start(client, token, year=1961)
+    Invitation.objects.update(locked_until=timezone.now() - timedelta(days=30))
+    response = _start(client, token)
+    assert response.status_code == 410 and "they can unlock it" in response.content.decode()
+    # The team, having spoken to the patient, unlocks it: audited, and the link works.
+    login(client, clinician)
+    unlocked = client.post(reverse("proms_unlock", args=[invitation.pk]))
+    assert unlocked.status_code == 302
+    client.logout()
     assert _start(client, token).status_code == 302
+    entry = AuditEvent.objects.filter(model="invitation").last()
+    assert entry.actor == clinician and entry.changes["failed_checks"]["old"] == 10
 
 
 @pytest.mark.parametrize(
@@ -260,3 +283,47 @@ def test_a_painkiller_written_in_leaves_the_ome_unknown_until_staff_resolve_it(
         reverse("procedure_detail", args=[opened_today.procedure.pk])
     ).content.decode()
     assert "Other painkillers to resolve" in page
+
+
+def test_staff_signed_in_cannot_send_answers_as_the_patients(
+    client, token, invitation, opened_today, coordinator
+):
+    check_url, _ = _answer_everything(client, token, invitation)
+    client.force_login(coordinator)
+    response = client.post(check_url)
+    assert response.status_code == 400
+    assert "signed in to Thermablate as staff" in response.content.decode()
+    opened_today.refresh_from_db()
+    assert opened_today.assessed_on is None
+
+
+def test_an_answer_changed_later_that_contradicts_another_page_is_caught_there(
+    client, token, invitation
+):
+    Site.objects.update(collect_bpi=True)
+    _start(client, token)
+    client.post(
+        reverse("proms_page", args=[token, "pain"]), {"pain_worst": "8", "pain_average": "6"}
+    )
+    client.post(reverse("proms_page", args=[token, "bpi-pain"]), {"bpi_least": "5", "bpi_now": "5"})
+    response = client.post(
+        reverse("proms_page", args=[token, "pain"]), {"pain_worst": "3", "pain_average": "2"}
+    )
+    assert response.status_code == 400
+    assert "you gave 5 for it on another page" in response.content.decode()
+
+
+def test_a_refused_submission_stops_the_invitation_for_good(
+    client, token, invitation, opened_today, coordinator, today
+):
+    from thermablate.registry import actions as registry_actions
+
+    check_url, _ = _answer_everything(client, token, invitation)
+    registry_actions.record_assessment(
+        opened_today, acting_user=coordinator, analgesics=[], assessed_on=today, pain_worst=3,
+        pain_average=2, no_analgesics=True,
+    )  # fmt: skip
+    response = client.post(check_url)
+    assert response.status_code == 410
+    assert "already recorded this follow-up" in response.content.decode()
+    assert Invitation.objects.get().stop_reason == "staff_recorded"

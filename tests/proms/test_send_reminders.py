@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from thermablate.proms import actions, sender
+from thermablate.proms import actions, channels, sender
 from thermablate.proms.models import Invitation, Message, MessageStatus, StopReason
 from thermablate.registry import actions as registry_actions
 
@@ -141,7 +141,6 @@ def test_a_refusing_server_marks_nothing_sent_and_the_message_is_retried(
     assert message.status == MessageStatus.FAILED
     assert message.sent_at is None
     assert "did not take the message" in message.detail
-    assert Invitation.objects.get().links.count() == 0  # the undelivered link is gone
     # Not retried at once (a pause that grows), then delivered once the server takes it.
     smtp_server.refuse = False
     sender.run(today)
@@ -215,10 +214,10 @@ def test_the_background_worker_sends_them_when_a_channel_is_set_up(
     worker._send_reminders(out)
     assert "1 messages sent" in out.getvalue()
     assert len(smtp_server.messages) == 1
-    settings.EMAIL_HOST = ""  # nothing to send with: the worker leaves it to the command
+    settings.EMAIL_HOST = ""  # nothing to send with: still run, for the call-and-letter list
     out = io.StringIO()
     worker._send_reminders(out)
-    assert out.getvalue() == ""
+    assert "0 messages sent" in out.getvalue()
 
 
 def test_a_server_that_hangs_up_mid_send_marks_nothing_sent(
@@ -238,6 +237,108 @@ def test_the_console_backend_prints_the_emails_for_a_demo(
     settings.EMAIL_HOST = ""
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     settings.THERMABLATE_PUBLIC_URL = "http://127.0.0.1:8000"
+    settings.DEBUG = False  # a live site: printing is not sending
+    assert channels.email_unavailable()
+    settings.DEBUG = True  # `make run`'s demo
     sender.run(today)
     assert "http://127.0.0.1:8000/q/" in capsys.readouterr().out
     assert Message.objects.get().status == MessageStatus.SENT
+
+
+def test_nothing_goes_out_at_night(smtp_server, contact, opened_today, today, settings):
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    settings.THERMABLATE_SEND_HOURS = (9, 20)
+    night = timezone.make_aware(datetime.combine(today, time(0, 5)))
+    sender.run(today, now=night)
+    assert Invitation.objects.exists()  # opened, waiting for the morning
+    assert not Message.objects.exists() and not smtp_server.messages
+    sender.run(today, now=night.replace(hour=9))
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_broken_template_fails_its_message_and_the_others_still_go(
+    smtp_server, contact, opened_today, today, settings, tmp_path, patient, clinician, coordinator
+):
+    """One of our own errors must not stop every message at every site."""
+    from decimal import Decimal
+
+    from tests.factories import VALID_NHS_NUMBERS, make_user, procedure_fields
+    from thermablate.registry.models import Site
+
+    other_site = Site.objects.create(code="OTH", name="Other Hospital")
+    folder = tmp_path / "proms" / "messages" / opened_today.patient.site.code
+    folder.mkdir(parents=True)
+    (folder / "invitation_email.txt").write_text("{% if %}broken")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
+    clinician = make_user(other_site, "clinician", "other-clinician")
+    second = registry_actions.create_patient(
+        site=other_site, acting_user=clinician, nhs_number=VALID_NHS_NUMBERS[1],
+        year_of_birth=1950, sex="male",
+    )  # fmt: skip
+    registry_actions.record_consent(
+        second, acting_user=clinician, consent_date=today, leaflet_title="Leaflet",
+        leaflet_version="1", contact_for_follow_up=True,
+    )  # fmt: skip
+    actions.save_contact_details(second, acting_user=coordinator, email="second@example.org")
+    lesion = registry_actions.add_lesion(
+        second, acting_user=clinician, spinal_levels="L3", diagnosis="spinal_metastasis",
+        primary_tumour="breast", lesion_type="lytic", size_mm=Decimal("20"),
+        posterior_wall_intact=True, distance_to_neural_mm=Decimal("6"), pain_at_site=7,
+    )  # fmt: skip
+    registry_actions.record_procedure(
+        second, acting_user=clinician, operators=[clinician],
+        cycles=[{"target_temp_c": Decimal("70"), "time_at_target_s": 300, "power_w": Decimal("10")}],
+        **procedure_fields(lesion, procedure_date=today - timedelta(days=21), levels_treated="L3"),
+    )  # fmt: skip
+    summary = sender.run(today)
+    broken = Message.objects.get(invitation__assessment=opened_today)
+    assert broken.status == MessageStatus.FAILED
+    assert "TemplateSyntaxError" in broken.detail
+    assert [m["To"] for m in smtp_server.messages] == ["second@example.org"]
+    assert (summary.sent, summary.failed) == (1, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_at_once_send_each_message_once(smtp_server, contact, opened_today, today):
+    import threading
+
+    from django.db import connection
+
+    errors = []
+
+    def send():
+        try:
+            sender.run(today)
+        except Exception as exc:  # collected: a thread's exception would be lost
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(smtp_server.messages) == 1
+    assert Message.objects.get().status == MessageStatus.SENT
+
+
+def test_a_first_email_that_is_the_reminder_reads_as_an_invitation(
+    smtp_server, patient, coordinator, consented, opened_today, today
+):
+    """No address on the opening day; one added later: the patient was never sent anything, so
+    "we sent you some questions" would be untrue."""
+    actions.save_contact_details(patient, acting_user=coordinator, postal_address="1 High St")
+    sender.run(today)
+    actions.save_contact_details(
+        patient, acting_user=coordinator, email="patient@example.org",
+        expected_version=None,
+    )  # fmt: skip
+    sender.run(today + timedelta(days=7))
+    (body,) = smtp_server.bodies()
+    assert "would like to know how you have been" in body
+    assert "We have not had your answers yet" not in body

@@ -49,12 +49,25 @@ def test_a_patient_with_only_a_mobile_is_invited_by_text(
     assert Message.objects.get().channel == "sms"
 
 
-def test_a_notify_error_is_logged_without_content_and_retried(
+def test_a_notify_refusal_is_logged_without_content_and_not_retried(
     notify, patient, coordinator, consented, opened_today, today, settings
 ):
     settings.EMAIL_HOST = ""
     actions.save_contact_details(patient, acting_user=coordinator, mobile="07700900123")
-    notify.fail_with = (400, "BadRequestError")
+    notify.fail_with = (400, "BadRequestError")  # a number or template Notify refuses
+    sender.run(today)
+    message = Message.objects.get()
+    assert message.status == MessageStatus.GAVE_UP
+    assert "GOV.UK Notify did not take the message (HTTPError 400)" in message.detail
+    assert "07700" not in message.detail
+
+
+def test_a_notify_outage_is_logged_without_content_and_retried(
+    notify, patient, coordinator, consented, opened_today, today, settings
+):
+    settings.EMAIL_HOST = ""
+    actions.save_contact_details(patient, acting_user=coordinator, mobile="07700900123")
+    notify.fail_with = (500, "Exception")
     sender.run(today)
     message = Message.objects.get()
     assert message.status == MessageStatus.FAILED

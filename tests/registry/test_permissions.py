@@ -80,7 +80,7 @@ PATIENT_LINK_PAGES = {"proms_start", "proms_page", "proms_check", "proms_done"}
 # tested in tests/proms/test_staff_pages.py and below.
 CONTACT_PAGES = {"proms_contact": "patient", "proms_contact_withdraw": "patient"}
 CONTACT_SITE_PAGES = {"proms_call_list"}
-CONTACT_POST_ONLY = {"proms_letter"}
+CONTACT_POST_ONLY = {"proms_letter", "proms_unlock"}
 
 
 def page_url(name, procedure):
@@ -146,6 +146,7 @@ def test_the_call_list_and_the_letter_need_the_contact_permission(client, reques
         login(client, request.getfixturevalue(role))
         assert client.get(reverse("proms_call_list")).status_code == 403
         assert client.post(reverse("proms_letter", args=[1])).status_code in (403, 404)
+        assert client.post(reverse("proms_unlock", args=[1])).status_code in (403, 404)
     client.logout()
     assert client.get(reverse("proms_call_list")).status_code == 302
 

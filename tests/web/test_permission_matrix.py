@@ -93,6 +93,7 @@ MATRIX.update(
         "proms_contact_withdraw": CLINICAL_WRITE,
         "proms_call_list": SITE_WRITE,
         "proms_letter": (302, 405, 405, 405, 405, 405, 405),  # a POST (tests/proms)
+        "proms_unlock": (302, 405, 405, 405, 405, 405, 405),  # a POST (tests/proms)
         # The patient's own pages: no account; a link that opens nothing is "not found" to
         # everyone (tests/proms/test_patient_questionnaire.py).
         "proms_start": (404,) * 7,
@@ -151,6 +152,7 @@ def args_for(name, procedure, approval, adverse_event):
         "proms_contact": [rn],
         "proms_contact_withdraw": [rn],
         "proms_letter": [1],
+        "proms_unlock": [1],
         "proms_start": ["no-such-link"],
         "proms_page": ["no-such-link", "pain"],
         "proms_check": ["no-such-link"],

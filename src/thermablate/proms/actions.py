@@ -62,7 +62,9 @@ def withdraw_contact(patient: Patient, *, acting_user, on: date, reason: str) ->
     if not reason.strip():
         raise ValidationError({"contact_withdrawn_reason": "Say how the patient asked."})
     with transaction.atomic():
-        details, _ = ContactDetails.objects.get_or_create(patient=patient)
+        details = ContactDetails.objects.filter(patient=patient).first() or save_contact_details(
+            patient, acting_user=acting_user
+        )
         update_audited(
             details,
             {"contact_withdrawn_on": on, "contact_withdrawn_reason": reason.strip()},
@@ -111,11 +113,16 @@ def open_invitation(assessment: Assessment) -> Invitation:
 
 
 def stop(invitation: Invitation, reason: StopReason) -> None:
-    """No more messages or answers for this invitation; messages not yet sent are cancelled."""
+    """No more messages or answers for this invitation; messages not yet sent are cancelled.
+
+    The answers saved page by page are cleared: once recorded (or never to be), a second copy
+    of them has no use. Only painkillers the patient wrote in are kept, for staff to resolve."""
     now = timezone.now()
     fields = {"stopped_at": now, "stop_reason": reason}
     if reason == StopReason.COMPLETED:
         fields = {"completed_at": now, "stop_reason": reason}
+    other = invitation.other_medicines if reason == StopReason.COMPLETED else ""
+    fields["draft"] = {questionnaire.OTHER_MEDICINES: other} if other else {}
     Invitation.objects.filter(pk=invitation.pk, completed_at=None, stopped_at=None).update(**fields)
     Message.objects.filter(
         invitation=invitation, status__in=[MessageStatus.PENDING, MessageStatus.FAILED]
@@ -154,51 +161,87 @@ def save_answers(invitation: Invitation, answers: dict) -> None:
         invitation.draft = current.draft
 
 
-def submit(invitation: Invitation) -> Assessment:
-    """Record the patient's answers as the assessment, through the registry's writer.
+class ClosedError(ValidationError):
+    """The questionnaire can no longer be sent (and the invitation is now stopped)."""
 
-    Refused, changing nothing, when the questionnaire is incomplete, the window has closed,
-    the patient's follow-up ended, they withdrew, or staff recorded the time point meanwhile."""
+
+def submit(invitation: Invitation, *, client_address: str = "") -> Assessment:
+    """Record the patient's answers as the assessment, through the registry's writer, with an
+    audit entry saying they came from this invitation's link (there is no acting user).
+
+    Refused, changing nothing, when the questionnaire is incomplete or contradicts itself;
+    refused, and the invitation stopped, when the window has closed, the patient's follow-up
+    ended, they withdrew, or staff recorded the time point meanwhile."""
     today = timezone.localdate()
     with transaction.atomic():
         current = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not current.is_open:
-            raise ValidationError("This questionnaire is closed.")
+            raise ClosedError("This questionnaire is closed.")
         reason = stop_reason_for(current, today)
-        if reason is not None:
-            stop(current, reason)
-            raise ValidationError(
-                "This questionnaire can no longer be sent: "
-                + (
-                    "your hospital has already recorded this follow-up."
-                    if reason == StopReason.STAFF_RECORDED
-                    else "it has closed."
-                )
-            )
-        assessment = current.assessment
-        missing = questionnaire.unanswered_pages(assessment, current.draft)
-        if missing:
-            raise ValidationError(
-                "Answer these questions before sending: "
-                + ", ".join(page.title.lower() for page in missing)
-                + "."
-            )
-        fields, analgesics = questionnaire.assessment_values(current.draft)
-        registry_actions.record_assessment(
-            assessment,
-            acting_user=None,
-            analgesics=analgesics,
-            reported_by=c.ReportedBy.PATIENT,
-            assessed_on=today,
-            **fields,
+        if reason is None:
+            return _record_answers(current, today, client_address)
+    # Outside the transaction, so the stop stays though the submission is refused.
+    stop(current, reason)
+    raise ClosedError(
+        "This questionnaire can no longer be sent: "
+        + (
+            "your hospital has already recorded this follow-up."
+            if reason == StopReason.STAFF_RECORDED
+            else "it has closed."
         )
-        stop(current, StopReason.COMPLETED)
-        return assessment
+    )
+
+
+def _record_answers(invitation: Invitation, today: date, client_address: str) -> Assessment:
+    assessment = invitation.assessment
+    problems = questionnaire.submission_problems(assessment, invitation.draft)
+    if problems:
+        raise ValidationError(problems)
+    fields, analgesics = questionnaire.assessment_values(invitation.draft)
+    registry_actions.record_assessment(
+        assessment,
+        acting_user=None,
+        analgesics=analgesics,
+        reported_by=c.ReportedBy.PATIENT,
+        assessed_on=today,
+        **fields,
+    )
+    versions = questionnaire.versions_used(assessment)
+    record_audit(
+        None,
+        "submit",
+        assessment,
+        assessment.patient,
+        {
+            "via": "patient questionnaire link",
+            "invitation": invitation.pk,
+            "client_address": client_address,
+            "wording": versions,
+        },
+    )
+    Invitation.objects.filter(pk=invitation.pk).update(wording=versions)
+    stop(invitation, StopReason.COMPLETED)
+    return assessment
+
+
+def unlock(invitation: Invitation, *, acting_user) -> None:
+    """Staff, having spoken to the patient, unlock links locked by wrong years of birth."""
+    with transaction.atomic():
+        current = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        record_audit(
+            acting_user,
+            "update",
+            current,
+            current.assessment.patient,
+            {"failed_checks": {"old": current.failed_checks, "new": 0}, "reason": "unlocked"},
+        )
+        Invitation.objects.filter(pk=current.pk).update(failed_checks=0, locked_until=None)
 
 
 # --- Letters --------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def record_letter(invitation: Invitation, *, acting_user) -> Message:
     """A printed letter, logged like any other message (who printed it, when)."""
     now = timezone.now()

@@ -12,17 +12,21 @@ from notifications_python_client.notifications import NotificationsAPIClient
 class DeliveryError(Exception):
     """The channel did not take the message; ``detail`` is safe to log (no content)."""
 
-    def __init__(self, detail: str):
+    def __init__(self, detail: str, *, permanent: bool = False):
         super().__init__(detail)
         self.detail = detail[:300]
+        # Sending again would fail the same way (a number Notify refuses): not retried.
+        self.permanent = permanent
 
 
 CONSOLE_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 
 def email_unavailable() -> str:
-    # The console backend prints the e-mails: a demo's way to follow the links.
-    if not settings.EMAIL_HOST and settings.EMAIL_BACKEND != CONSOLE_BACKEND:
+    # The console backend prints the e-mails: a demo's way to follow the links, never a
+    # live site's (nothing would reach the patients, and their links would be in the log).
+    demo = settings.DEBUG and settings.EMAIL_BACKEND == CONSOLE_BACKEND
+    if not settings.EMAIL_HOST and not demo:
         return "E-mail is not set up at this site (no EMAIL_HOST)."
     return ""
 
@@ -61,8 +65,12 @@ def send_sms(to: str, personalisation: dict[str, str], reference: str) -> str:
             reference=reference,
         )
     except Exception as exc:  # the client's HTTPError, connection and timeout errors
-        status = getattr(exc, "status_code", "")
+        status = getattr(exc, "status_code", None)
+        # Notify's 4xx (a bad number, a template that does not exist) stay so; 429 (rate
+        # limit) and 5xx pass (docs.notifications.service.gov.uk, "Error codes").
+        permanent = isinstance(status, int) and 400 <= status < 500 and status != 429
+        what = f"{type(exc).__name__} {status}" if status else type(exc).__name__
         raise DeliveryError(
-            f"GOV.UK Notify did not take the message ({type(exc).__name__} {status})".strip() + "."
+            f"GOV.UK Notify did not take the message ({what}).", permanent=permanent
         ) from exc
     return str(response.get("id", ""))

@@ -12,7 +12,8 @@ def procedure_section(request, procedure) -> str:
     """The procedure page's "Patient questionnaires": each time point's invitation, its
     messages (when, how, with what outcome; never their content) and any painkillers the
     patient wrote in for staff to resolve."""
-    if not request.user.has_perm("registry.view_assessment"):
+    # The message log and what the patient wrote in are for those who contact patients.
+    if not request.user.has_perm("proms.view_invitation"):
         return ""
     invitations = (
         Invitation.objects.filter(assessment__procedure=procedure)
@@ -27,6 +28,7 @@ def procedure_section(request, procedure) -> str:
             "patient": procedure.patient,
             "refusal": actions.contact_refusal(procedure.patient),
             "can_contact": request.user.has_perm("proms.view_contactdetails"),
+            "can_unlock": request.user.has_perm("proms.change_contactdetails"),
         },
         request=request,
     )

@@ -7,9 +7,13 @@ one, and a stolen database opens nothing. Every message gets its own link; all o
 invitation's links stop working together when it is completed, stopped or expires.
 
 A link alone shows nothing: the patient confirms their year of birth first, so a forwarded
-message or a shoulder-surfed link reveals no more than that a questionnaire exists. Wrong
-answers are counted per invitation; after ``MAX_FAILED_CHECKS`` its links are locked for
-``LOCK_HOURS`` (a year of birth has about a hundred plausible values).
+message or a shoulder-surfed link reveals no more than that a questionnaire exists. A year of
+birth has only about a hundred plausible values, so wrong answers are counted per invitation
+and never forgiven by waiting: every ``LOCK_EVERY`` wrong answers lock its links for
+``LOCK_HOURS``, and at ``MAX_FAILED_CHECKS`` they stay locked until a member of staff, having
+spoken to the patient, unlocks them (``proms.actions.unlock``). Ten guesses find a random
+year of birth with a chance of about one in ten; a patient mistyping is rarely wrong ten
+times. A right answer does not reset the count either: only staff do.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from django.utils import timezone
 
 from thermablate.proms.models import Invitation, InvitationLink
 
-MAX_FAILED_CHECKS = 5
+LOCK_EVERY = 5
 LOCK_HOURS = 24
+MAX_FAILED_CHECKS = 10
 # Session key holding the invitations whose year of birth this browser confirmed.
 CONFIRMED_KEY = "proms_confirmed"
 
@@ -72,6 +77,10 @@ LOCKED = (
     "This link is locked because the year of birth was wrong too many times. Try again "
     "tomorrow, or call the team who treated you."
 )
+LOCKED_FOR_GOOD = (
+    "This link is locked because the year of birth was wrong too many times. Call the team "
+    "who treated you: they can unlock it."
+)
 
 
 def resolve(token: str) -> LinkState:
@@ -89,27 +98,30 @@ def resolve(token: str) -> LinkState:
         return LinkState(None, DONE)
     if invitation.stopped_at is not None or invitation.expires_at <= timezone.now():
         return LinkState(None, EXPIRED)
+    if invitation.failed_checks >= MAX_FAILED_CHECKS:
+        return LinkState(None, LOCKED_FOR_GOOD)
     if invitation.locked_until and invitation.locked_until > timezone.now():
         return LinkState(None, LOCKED)
     return LinkState(invitation)
 
 
 def confirm_year_of_birth(invitation: Invitation, year: int) -> bool:
-    """Right: the count of wrong answers starts again. Wrong: it grows, and locks the links
-    at its limit. Counted under a row lock, so parallel guesses cannot overrun the limit."""
+    """Is ``year`` the patient's year of birth? A wrong answer is counted (and may lock the
+    links); nothing is checked while they are locked. Counted under a row lock, so parallel
+    guesses cannot overrun the limits."""
     with transaction.atomic():
         current = Invitation.objects.select_for_update().get(pk=invitation.pk)
-        if current.locked_until and current.locked_until > timezone.now():
+        locked = current.locked_until and current.locked_until > timezone.now()
+        if locked or current.failed_checks >= MAX_FAILED_CHECKS:
             return False
         if year == current.assessment.patient.year_of_birth:
-            Invitation.objects.filter(pk=current.pk).update(failed_checks=0, locked_until=None)
             return True
         failed = current.failed_checks + 1
-        locked_until = None
-        if failed >= MAX_FAILED_CHECKS:
-            failed, locked_until = 0, timezone.now() + timedelta(hours=LOCK_HOURS)
         Invitation.objects.filter(pk=current.pk).update(
-            failed_checks=failed, locked_until=locked_until
+            failed_checks=failed,
+            locked_until=timezone.now() + timedelta(hours=LOCK_HOURS)
+            if failed % LOCK_EVERY == 0
+            else current.locked_until,
         )
         return False
 

@@ -39,6 +39,9 @@ class ContactDetails(models.Model):
     contact_withdrawn_reason = models.TextField(blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
 
+    # Recorded in the audit trail as "changed", never in clear (registry.actions.base).
+    REDACTED_IN_AUDIT = frozenset({"email", "mobile", "postal_address"})
+
     class Meta:
         verbose_name_plural = "contact details"
 
@@ -82,6 +85,9 @@ class Invitation(models.Model):
     draft = models.JSONField(default=dict, blank=True)
     # When the case landed on the call-and-letter list for staff.
     call_list_since = models.DateTimeField(null=True, blank=True)
+    # The versions of the questionnaire's wording and of the medicine table the patient
+    # answered under: neutral labels are not a licensed instrument's validated wording.
+    wording = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -92,6 +98,25 @@ class Invitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.completed_at is None and self.stopped_at is None
+
+    @property
+    def locked_for_good(self) -> bool:
+        """Locked by too many wrong years of birth, until staff unlock it (proms.links)."""
+        from thermablate.proms.links import MAX_FAILED_CHECKS
+
+        return self.failed_checks >= MAX_FAILED_CHECKS
+
+    @property
+    def painkillers_to_resolve(self) -> str:
+        """What the patient wrote in, while the recorded answers still have no painkiller
+        entries (staff resolve it by correcting the assessment with them)."""
+        other = self.other_medicines
+        if not other or self.completed_at is None:
+            return ""
+        assessment = self.assessment
+        if assessment.no_analgesics or assessment.analgesics.exists():
+            return ""
+        return other
 
     @property
     def other_medicines(self) -> str:

@@ -27,8 +27,20 @@ from thermablate.proms.patient_forms import (
     YearOfBirthForm,
 )
 from thermablate.registry.actions.base import error_messages
+from thermablate.web.client import client_address
 
 TEMPLATES = "proms/patient/"
+# A bound on one patient's list (the draft is stored as it grows).
+MAX_MEDICINES = 20
+
+
+def _save(request, invitation, answers: dict):
+    """Save a page's answers; None, or the page saying the questionnaire closed meanwhile."""
+    try:
+        actions.save_answers(invitation, answers)
+    except ValidationError:
+        return _problem(request, links.EXPIRED, status=410)
+    return None
 
 
 def _private(response):
@@ -132,8 +144,7 @@ def page(request, token, invitation, slug):
         for name, message in problems.items():
             form.add_error(name, message)
         if not problems:
-            actions.save_answers(invitation, answers)
-            return redirect(_next_url(token, invitation))
+            return _save(request, invitation, answers) or redirect(_next_url(token, invitation))
     return _page(
         request,
         "questions.html",
@@ -153,8 +164,8 @@ def _context(invitation, current: q.Page, **extra) -> dict:
         "count": len(pages),
         "single_question": len(current.questions) == 1,
         # The two ends of a typed-in scale, in the site's wording (the EQ VAS).
-        "low": wording.answer_label("eq5d5l", "vas", 0).split(" (", 1)[-1].rstrip(")"),
-        "high": wording.answer_label("eq5d5l", "vas", 100).split(" (", 1)[-1].rstrip(")"),
+        "low": wording.end_label("eq5d5l", "vas", 0),
+        "high": wording.end_label("eq5d5l", "vas", 100),
         "notice": wording.notices(),
         **extra,
     }
@@ -173,17 +184,20 @@ def _medicines(request, token, invitation, current):
     action = request.POST.get("action", "")
     if request.method == "POST" and action == "add":
         add_form = MedicineForm(request.POST, prefix="add")
-        if add_form.is_valid():
-            actions.save_answers(
-                invitation,
-                {q.MEDICINE_LIST: [*listed, add_form.chosen()], q.TAKES_PAINKILLERS: None},
+        if add_form.is_valid() and len(listed) >= MAX_MEDICINES:
+            add_form.add_error(None, f"You can list up to {MAX_MEDICINES} painkillers")
+        elif add_form.is_valid():
+            answers = {q.MEDICINE_LIST: [*listed, add_form.chosen()], q.TAKES_PAINKILLERS: None}
+            return _save(request, invitation, answers) or redirect(
+                "proms_page", token=token, slug=q.MEDICINES
             )
-            return redirect("proms_page", token=token, slug=q.MEDICINES)
     elif request.method == "POST" and action.startswith("remove-"):
         index = action.removeprefix("remove-")
         if index.isdigit() and int(index) < len(listed):
             del listed[int(index)]
-            actions.save_answers(invitation, {q.MEDICINE_LIST: listed, q.TAKES_PAINKILLERS: None})
+            answers = {q.MEDICINE_LIST: listed, q.TAKES_PAINKILLERS: None}
+            if closed := _save(request, invitation, answers):
+                return closed
         return redirect("proms_page", token=token, slug=q.MEDICINES)
     elif request.method == "POST":
         answer_form = TakesPainkillersForm(request.POST)
@@ -196,15 +210,12 @@ def _medicines(request, token, invitation, current):
                     "Add the painkillers you take from the list, or write them under Other",
                 )
             else:
-                actions.save_answers(
-                    invitation,
-                    {
-                        q.TAKES_PAINKILLERS: takes,
-                        q.MEDICINE_LIST: listed if takes == "yes" else [],
-                        q.OTHER_MEDICINES: other if takes == "yes" else "",
-                    },
-                )
-                return redirect(_next_url(token, invitation))
+                answers = {
+                    q.TAKES_PAINKILLERS: takes,
+                    q.MEDICINE_LIST: listed if takes == "yes" else [],
+                    q.OTHER_MEDICINES: other if takes == "yes" else "",
+                }
+                return _save(request, invitation, answers) or redirect(_next_url(token, invitation))
     return _page(
         request,
         "medicines.html",
@@ -247,9 +258,18 @@ def _answer_text(invitation, current: q.Page) -> list[tuple[str, str]]:
 @require_http_methods(["GET", "POST"])
 def check(request, token, invitation):
     errors = []
-    if request.method == "POST":
+    if request.method == "POST" and request.user.is_authenticated:
+        # Answers sent as the patient's must be the patient's: staff enter theirs on the
+        # assessment page, under their own name.
+        errors = [
+            "You are signed in to Thermablate as staff. Sign out before sending a patient's "
+            "answers, or enter them on the assessment page."
+        ]
+    elif request.method == "POST":
         try:
-            actions.submit(invitation)
+            actions.submit(invitation, client_address=client_address(request) or "")
+        except actions.ClosedError as exc:
+            return _problem(request, " ".join(exc.messages), status=410)
         except ValidationError as exc:
             errors = error_messages(exc)
         else:

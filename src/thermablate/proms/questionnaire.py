@@ -130,7 +130,8 @@ def _bpi_pages() -> list[Page]:
 
 
 def is_spinal(assessment: Assessment) -> bool:
-    return bool(assessment.procedure.lesion.spinal_levels)
+    # The registry's own test, so the staff's form and the patient's pages ask the same.
+    return assessment.procedure.is_spinal
 
 
 def pages_for(assessment: Assessment) -> list[Page]:
@@ -166,26 +167,53 @@ def answer_fields(assessment: Assessment) -> tuple[str, ...]:
     return tuple(q.name for page in pages_for(assessment) for q in page.questions)
 
 
+# Pairs of answers that must agree: (lower, higher, what the patient is told about lower).
+_ORDER = (
+    ("pain_average", "pain_worst", "Your average pain cannot be more than your worst pain"),
+    ("bpi_least", "pain_worst", "Your least pain cannot be more than your worst pain"),
+    ("bpi_least", "pain_average", "Your least pain cannot be more than your average pain"),
+)
+
+
 def answer_problems(answers: dict, draft: dict) -> dict[str, str]:
-    """Answers that contradict earlier ones, as the assessment's own checks would refuse them
-    at the end (``registry.models.Assessment.clean``): said on the page, where they can be
-    put right."""
+    """Answers that contradict others given on any page, as the assessment's own checks would
+    refuse them at the end (``registry.models.Assessment.clean``): said on the page being
+    saved, naming the other answer, where it can be put right."""
     given = {**draft, **answers}
-    worst, average, least = (
-        given.get("pain_worst"),
-        given.get("pain_average"),
-        given.get("bpi_least"),
-    )
     problems = {}
-    if "pain_average" in answers and None not in (worst, average) and average > worst:
-        problems["pain_average"] = "Your average pain cannot be more than your worst pain"
-    if "bpi_least" in answers and least is not None:
-        highest = min(v for v in (worst, average, 10) if v is not None)
-        if least > highest:
-            problems["bpi_least"] = (
-                f"Your least pain cannot be more than your worst or average pain (you gave {highest})"
-            )
+    for low, high, message in _ORDER:
+        if given.get(low) is None or given.get(high) is None or given[low] <= given[high]:
+            continue
+        if low in answers:
+            problems.setdefault(low, f"{message} (you gave {given[high]})")
+        elif high in answers:
+            problems.setdefault(high, f"{message}: you gave {given[low]} for it on another page")
     return problems
+
+
+def submission_problems(assessment: Assessment, draft: dict) -> list[str]:
+    """What stops the questionnaire being sent, in the patient's words."""
+    problems = [
+        f"Answer the questions on the page '{page.title}'"
+        for page in unanswered_pages(assessment, draft)
+    ]
+    problems += list(answer_problems(draft, {}).values())
+    try:
+        medicine_entries(draft)
+    except patient_medicines.MedicineChoiceError:
+        problems.append(
+            "One of your painkillers is no longer on our list: remove it and add it again"
+        )
+    return problems
+
+
+def versions_used(assessment: Assessment) -> dict[str, str]:
+    """The wording version of each instrument asked, and the medicine table's version."""
+    asked = {q.instrument for page in pages_for(assessment) for q in page.questions}
+    return {
+        **{name: wording.version(name) for name in sorted(asked)},
+        "medicines": patient_medicines.table_version(),
+    }
 
 
 def medicine_entries(draft: dict) -> list[dict]:
@@ -230,7 +258,10 @@ def _all_pages() -> list[Page]:
 def describe_medicine(chosen: dict) -> str:
     """A listed medicine as the patient sees it on the page: "Co-codamol 30 mg/500 mg
     tablets: 2 tablets, 4 times a day"."""
-    item = patient_medicines.product(chosen["product"])
+    try:
+        item = patient_medicines.product(chosen["product"])
+    except patient_medicines.MedicineChoiceError:
+        return f"A painkiller no longer on our list ({chosen['product']})"
     units = Decimal(chosen["units_per_dose"]).normalize()
     unit_name = item.unit_name if units == 1 else item.unit_name_plural
     if item.is_patch:

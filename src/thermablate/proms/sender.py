@@ -14,14 +14,19 @@ Idempotent and safe to run every few minutes, even twice at once:
 - a sender killed mid-send leaves a claim that is released after ``STALE_CLAIM``. That one
   message may then go twice: at least once, never silently lost.
 One message a day at most per invitation, so a sender that did not run for a week does not
-send an invitation and two reminders at once.
+send an invitation and two reminders at once; and only in the site's sending hours
+(``THERMABLATE_SEND_HOURS``, 9:00 to 20:00 by default), so no phone buzzes at midnight. A
+message one of our own errors stops (a broken template) is marked failed with the error's
+name and the sender goes on with the others.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import select_template
@@ -33,13 +38,14 @@ from thermablate.proms.models import (
     Channel,
     ContactDetails,
     Invitation,
-    InvitationLink,
     Message,
     MessageKind,
     MessageStatus,
 )
 from thermablate.registry import choices as c
 from thermablate.registry.models import Assessment
+
+logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 RETRY_PAUSE = timedelta(minutes=10)  # doubled after each failed attempt
@@ -68,11 +74,14 @@ class Summary:
         )
 
 
-def run(today: date | None = None) -> Summary:
-    today = today or timezone.localdate()
+def run(today: date | None = None, now: datetime | None = None) -> Summary:
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
     summary = Summary()
     _release_stale_claims()
     _open_invitations(today, summary)
+    if not in_sending_hours(now):
+        return summary  # invitations wait, opened, for the morning
     for invitation in Invitation.objects.filter(completed_at=None, stopped_at=None).select_related(
         "assessment__patient", "assessment__procedure"
     ):
@@ -84,6 +93,11 @@ def run(today: date | None = None) -> Summary:
         _take_next_step(invitation, today, summary)
     _deliver(summary)
     return summary
+
+
+def in_sending_hours(now: datetime) -> bool:
+    first, last = settings.THERMABLATE_SEND_HOURS
+    return first <= timezone.localtime(now).hour < last
 
 
 def _release_stale_claims() -> None:
@@ -187,6 +201,8 @@ def _deliver(summary: Summary) -> None:
         invitation__completed_at=None,
         invitation__stopped_at=None,
     ).select_related("invitation__assessment__patient__site")
+    if candidates.exists():
+        links.public_url("check")  # no address to link to: stop before claiming anything
     for message in candidates:
         if message.status == MessageStatus.FAILED and message.claimed_at:
             pause = RETRY_PAUSE * (2 ** max(message.attempts - 1, 0))
@@ -204,46 +220,52 @@ def _deliver(summary: Summary) -> None:
 def _deliver_one(message: Message, summary: Summary) -> None:
     invitation = message.invitation
     contact = _contact(invitation)
-    token = links.new_link(invitation)
+    # A link per message, kept even if delivery fails: a server that hung up after taking
+    # the message may still deliver it, and the link must then work.
+    url = links.public_url(links.new_link(invitation))
+    context = _content_context(invitation, url)
+    reference = ""
     try:
-        url = links.public_url(token)
-        context = _content_context(invitation, url)
         if message.channel == Channel.EMAIL:
-            body = select_template(_template_names(invitation, f"{message.kind}_email.txt"))
-            channels.send_email(contact.email, SUBJECTS[message.kind], body.render(context))
-            reference = ""
+            kind = _email_kind(message)
+            body = select_template(_template_names(invitation, f"{kind}_email.txt"))
+            channels.send_email(contact.email, SUBJECTS[kind], body.render(context))
         else:
             reference = channels.send_sms(
                 contact.mobile,
-                {
-                    "link": url,
-                    "timepoint": context["timepoint"],
-                    "closes": context["closes"],
-                    "service": context["service"],
-                },
+                {key: context[key] for key in ("link", "timepoint", "closes", "service")},
                 reference=f"invitation-{invitation.pk}-{message.kind}",
             )
     except channels.DeliveryError as exc:
-        InvitationLink.objects.filter(token_hash=links.token_hash(token)).delete()
-        gave_up = message.attempts >= MAX_ATTEMPTS
-        Message.objects.filter(pk=message.pk).update(
-            status=MessageStatus.GAVE_UP if gave_up else MessageStatus.FAILED,
-            detail=exc.detail,
-        )
+        _failed(message, exc.detail, give_up=exc.permanent)
         summary.failed += 1
         return
-    except BaseException:
-        # Not the channel's refusal (no public address, a template error): put the message
-        # back as it was, unsent, and let the caller see the error.
-        InvitationLink.objects.filter(token_hash=links.token_hash(token)).delete()
-        Message.objects.filter(pk=message.pk).update(
-            status=MessageStatus.PENDING, attempts=F("attempts") - 1
-        )
-        raise
+    except Exception as exc:  # ours, not the channel's: this message fails, the others go on
+        logger.exception("Message %s not sent", message.pk)
+        _failed(message, f"Not sent: an error in Thermablate ({type(exc).__name__}); see the log.")
+        summary.failed += 1
+        return
     Message.objects.filter(pk=message.pk).update(
         status=MessageStatus.SENT, sent_at=timezone.now(), detail="", provider_reference=reference
     )
     summary.sent += 1
+
+
+def _failed(message: Message, detail: str, give_up: bool = False) -> None:
+    gave_up = give_up or message.attempts >= MAX_ATTEMPTS
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.GAVE_UP if gave_up else MessageStatus.FAILED, detail=detail[:300]
+    )
+
+
+def _email_kind(message: Message) -> str:
+    """The reminder's wording says "we sent you some questions": only true if we did. A
+    patient whose first e-mail is the reminder (no address at first, or the invitation
+    failed) gets the invitation's wording."""
+    if message.kind == MessageKind.INVITATION:
+        return MessageKind.INVITATION
+    sent_before = message.invitation.messages.filter(status=MessageStatus.SENT).exists()
+    return message.kind if sent_before else MessageKind.INVITATION
 
 
 def _template_names(invitation: Invitation, name: str) -> list[str]:

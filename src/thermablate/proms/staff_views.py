@@ -20,10 +20,13 @@ VIEW_CONTACT = "proms.view_contactdetails"
 CHANGE_CONTACT = "proms.change_contactdetails"
 
 
-def _contact_shown(user, patient, details: ContactDetails | None, via: str) -> None:
-    """Contact details are personal data: every showing is in the audit trail."""
+def _contact_shown(
+    user, patient, details: ContactDetails | None, via: str, fields=actions.CONTACT_FIELDS
+) -> None:
+    """Contact details are personal data: every showing is in the audit trail, naming the
+    ones shown."""
     if details is not None and details.pk:
-        shown = [f for f in ("email", "mobile", "postal_address") if getattr(details, f)]
+        shown = [f for f in fields if getattr(details, f)]
         if shown:
             record_access(user, "view", details, patient, {"shown": shown, "via": via})
 
@@ -117,7 +120,9 @@ def call_list(request):
     for invitation in invitations:
         patient = invitation.assessment.patient
         contact = details.get(patient.pk)
-        _contact_shown(request.user, patient, contact, via="call-and-letter list")
+        _contact_shown(
+            request.user, patient, contact, via="call-and-letter list", fields=("mobile",)
+        )
         rows.append({"invitation": invitation, "contact": contact})
     return render(
         request,
@@ -141,3 +146,12 @@ def letter(request, invitation_id):
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_POST
+def unlock(request, invitation_id):
+    """Links locked by wrong years of birth, unlocked by staff who spoke to the patient."""
+    invitation = access.get_invitation(request.user, invitation_id, CHANGE_CONTACT)
+    actions.unlock(invitation, acting_user=request.user)
+    messages.success(request, "The questionnaire's links work again.")
+    return redirect("procedure_detail", invitation.assessment.procedure_id)

@@ -21,4 +21,5 @@ urlpatterns = [
     ),
     path("follow-ups/call-list/", staff_views.call_list, name="proms_call_list"),
     path("invitations/<int:invitation_id>/letter/", staff_views.letter, name="proms_letter"),
+    path("invitations/<int:invitation_id>/unlock/", staff_views.unlock, name="proms_unlock"),
 ]

@@ -32,5 +32,15 @@ def answer_label(instrument: str, item: str, value: int) -> str:
     return f"{value} ({label})" if label else str(value)
 
 
+def version(instrument: str) -> str:
+    """The wording's version, recorded with the answers given under it."""
+    return site_wording()[instrument].version
+
+
+def end_label(instrument: str, item: str, value: int) -> str:
+    """The anchor of a scale's end, as the wording gives it ("Best health")."""
+    return site_wording().answer_label(instrument, item, value)
+
+
 def notices() -> tuple[str, ...]:
     return site_wording().notices

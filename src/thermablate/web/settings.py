@@ -23,6 +23,7 @@ EMAIL_TIMEOUT_S, DEFAULT_FROM_EMAIL
 NOTIFY_API_KEY, NOTIFY_SMS_TEMPLATE_ID, NOTIFY_BASE_URL
                       GOV.UK Notify, for text messages (offered only when the key and the
                       template are set); the base URL only to reach another Notify instance
+THERMABLATE_SEND_HOURS  the hours messages to patients go out, local time (default 9-20)
 THERMABLATE_TEMPLATES_DIR  folders of the site's own message wording (proms/messages/<site code>/)
 THERMABLATE_WORDING_DIR, THERMABLATE_WORDING_LANGUAGE
                       the site's licensed questionnaire wording files, and their language
@@ -320,5 +321,13 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "thermablate@localhost
 NOTIFY_API_KEY = os.environ.get("NOTIFY_API_KEY", "")
 NOTIFY_SMS_TEMPLATE_ID = os.environ.get("NOTIFY_SMS_TEMPLATE_ID", "")
 NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+# Messages to patients go out only between these hours, local time (e.g. "9-20").
+_hours = os.environ.get("THERMABLATE_SEND_HOURS", "9-20").split("-")
+try:
+    THERMABLATE_SEND_HOURS = (int(_hours[0]), int(_hours[1]))
+except (ValueError, IndexError):
+    raise ImproperlyConfigured("THERMABLATE_SEND_HOURS must be two hours, e.g. 9-20.") from None
+if len(_hours) != 2 or not 0 <= THERMABLATE_SEND_HOURS[0] < THERMABLATE_SEND_HOURS[1] <= 24:
+    raise ImproperlyConfigured("THERMABLATE_SEND_HOURS must be two hours from 0 to 24, e.g. 9-20.")
 THERMABLATE_WORDING_DIR = os.environ.get("THERMABLATE_WORDING_DIR", "")
 THERMABLATE_WORDING_LANGUAGE = os.environ.get("THERMABLATE_WORDING_LANGUAGE", "en-GB")

@@ -12,8 +12,7 @@ from thermablate.registry.models import AuditEvent, Patient
 # Fields whose values the audit trail records as "changed" but not in clear, so the trail
 # itself does not become a second copy of the identifiers.
 _REDACTED_FIELDS = {"nhs_number", "nhs_number_hash", "mrn", "mrn_hash"}
-# A patient's contact details (thermablate.proms.ContactDetails) likewise.
-_REDACTED_FIELDS |= {"email", "mobile", "postal_address"}
+# A model may name more of its own (``REDACTED_IN_AUDIT``): a patient's contact details.
 
 
 def _jsonable(value):
@@ -26,11 +25,12 @@ def _jsonable(value):
 
 def snapshot(instance: models.Model, *, redact: bool = True) -> dict:
     data = {}
+    redacted = _REDACTED_FIELDS | getattr(type(instance), "REDACTED_IN_AUDIT", frozenset())
     for field in instance._meta.concrete_fields:
         if field.name == "id":
             continue
         value = _jsonable(getattr(instance, field.attname))
-        data[field.attname] = "[redacted]" if redact and field.name in _REDACTED_FIELDS else value
+        data[field.attname] = "[redacted]" if redact and field.name in redacted else value
     return data
 
 

@@ -31,6 +31,7 @@ from thermablate.proms.models import (
     StopReason,
 )
 from thermablate.registry import choices as c
+from thermablate.registry.demo import DEMO_SITES
 from thermablate.registry.models import Assessment, Patient, StaffProfile
 
 
@@ -52,7 +53,13 @@ class Command(BaseCommand):
         today = timezone.localdate()
         invited = 0
         with transaction.atomic():
-            for patient in Patient.objects.select_related("site").order_by("pk"):
+            # The demo's own sites only: a real patient's contact details are never touched.
+            demo_sites = [code.lower() for code, _ in DEMO_SITES]
+            for patient in (
+                Patient.objects.filter(site__code__in=demo_sites)
+                .select_related("site")
+                .order_by("pk")
+            ):
                 if actions.contact_refusal(patient):
                     continue
                 self._contact(patient, rng)

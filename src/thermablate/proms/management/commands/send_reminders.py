@@ -1,7 +1,7 @@
 """`thermablate send_reminders`: send the follow-up invitations and reminders that are due.
 
 Idempotent: run it every few minutes from cron or a systemd timer (the background worker also
-runs it when it is started with --send-reminders); running it twice sends nothing twice."""
+runs it every 5 minutes); running it twice, or two at once, sends nothing twice."""
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError

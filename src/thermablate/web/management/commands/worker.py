@@ -3,8 +3,8 @@ there), with the periodic jobs beside it, each in its own thread:
 
 - every ``RECOVERY_EVERY_S``, and at start, the plans a stopped worker left running are put
   right (``plans.runner.recover_stalled``);
-- every ``REMINDERS_EVERY_S``, when e-mail or text messages are set up, the follow-up
-  invitations and reminders that are due are sent (``proms.sender.run``, as
+- every ``REMINDERS_EVERY_S``, the follow-up invitations and reminders that are due are
+  sent (``proms.sender.run``, as
   ``thermablate send_reminders`` does; idempotent, so a cron job may run it as well).
 
 It lives in the project, not in an app, because it runs the jobs of several apps."""
@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand
 from django.db import OperationalError, close_old_connections, connection
 
 from thermablate.plans.runner import recover_stalled
-from thermablate.proms import channels, sender
+from thermablate.proms import sender
 
 RECOVERY_EVERY_S = 30.0
 REMINDERS_EVERY_S = 300.0
@@ -31,8 +31,8 @@ def _recover(stdout) -> None:
 
 
 def _send_reminders(stdout) -> None:
-    if channels.email_unavailable() and channels.sms_unavailable():
-        return  # nothing to send with: the call-and-letter list is built by the command
+    # Even with no e-mail or text set up: the invitations open and the call-and-letter list
+    # fills, for the letters staff print.
     stdout.write(f"send_reminders: {sender.run()}")
 
 
