@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import login
+from tests.proms.privacy import shows
 from thermablate.proms import actions, links
 from thermablate.proms.models import Invitation
 from thermablate.registry.models import AuditEvent, Site
@@ -111,7 +112,7 @@ def test_a_link_shows_nothing_before_the_year_of_birth_and_nothing_identifying_a
             "breast",
             patient.site.name,
         ):
-            assert secret not in html
+            assert not shows(html, secret)
         assert response["Cache-Control"].startswith("max-age=0")
         assert response["Referrer-Policy"] == "same-origin"
 
@@ -327,3 +328,10 @@ def test_a_refused_submission_stops_the_invitation_for_good(
     assert response.status_code == 410
     assert "already recorded this follow-up" in response.content.decode()
     assert Invitation.objects.get().stop_reason == "staff_recorded"
+
+
+def test_the_privacy_check_finds_a_detail_shown_and_ignores_random_tokens():
+    assert shows("<p>Your lesion at L2.</p>", "L2")
+    assert shows("<td>TB-7KQ9XF</td>", "TB-7KQ9XF")
+    assert not shows('<input type="hidden" name="csrfmiddlewaretoken" value="aL2b">', "L2")
+    assert not shows("https://followup.example.nhs.uk/q/xL2_y-z/", "L2")
