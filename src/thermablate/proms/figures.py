@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
 from thermablate.proms.models import Channel, Invitation, Message, MessageKind, MessageStatus
 from thermablate.registry import choices as c
-from thermablate.registry.models import FOLLOW_UP_ENDED
+from thermablate.registry.models import FOLLOW_UP_ENDED_IN_WINDOW
 
 
 @dataclass
@@ -66,10 +66,7 @@ def completeness(assessments, today) -> Completeness:
     opened = assessments.filter(window_opens__lte=today).exclude(timepoint=c.Timepoint.BASELINE)
     done = Q(assessed_on__isnull=False, entered_in_error=False)
     by_patient = done & Q(reported_by=c.ReportedBy.PATIENT)
-    closed = ~done & (
-        ~Q(not_done_reason="")
-        | Q(patient__status__in=FOLLOW_UP_ENDED, window_closes__gte=F("patient__status_date"))
-    )
+    closed = ~done & (~Q(not_done_reason="") | FOLLOW_UP_ENDED_IN_WINDOW)
     reminded = Exists(
         Message.objects.filter(
             invitation__assessment=OuterRef("pk"),

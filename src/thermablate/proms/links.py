@@ -66,6 +66,11 @@ class LinkState:
     # Why the questionnaire cannot be opened, in words for the patient (empty when it can).
     problem: str = ""
 
+    @property
+    def status(self) -> int:
+        """An unknown link is "not found"; a known one that no longer opens is "gone"."""
+        return 404 if self.problem == UNKNOWN else 410
+
 
 UNKNOWN = (
     "This link does not work. Check you copied all of it, or use the most recent message we "

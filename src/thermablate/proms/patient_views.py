@@ -69,9 +69,7 @@ def confirmed_invitation(view):
     def wrapper(request, token, *args, **kwargs):
         state = links.resolve(token)
         if state.invitation is None:
-            return _problem(
-                request, state.problem, status=404 if state.problem == links.UNKNOWN else 410
-            )
+            return _problem(request, state.problem, status=state.status)
         if not links.is_confirmed(request.session, state.invitation):
             return redirect("proms_start", token=token)
         return view(request, token, state.invitation, *args, **kwargs)
@@ -97,9 +95,7 @@ def _next_url(token: str, invitation) -> str:
 def start(request, token):
     state = links.resolve(token)
     if state.invitation is None:
-        return _problem(
-            request, state.problem, status=404 if state.problem == links.UNKNOWN else 410
-        )
+        return _problem(request, state.problem, status=state.status)
     invitation = state.invitation
     if links.is_confirmed(request.session, invitation) and request.method == "GET":
         return redirect(_next_url(token, invitation))

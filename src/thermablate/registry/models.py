@@ -659,14 +659,20 @@ class AblationCycle(models.Model):
         return f"Cycle {self.order}: {self.target_temp_c} °C for {self.time_at_target_s} s"
 
 
+# An assessment whose patient's follow-up ended on or before its window's last day: closed,
+# not overdue (``Assessment.is_closed`` in Python; the follow-up lists and the questionnaire
+# figures in the database).
+FOLLOW_UP_ENDED_IN_WINDOW = Q(patient__status__in=FOLLOW_UP_ENDED) & Q(
+    window_closes__gte=F("patient__status_date")
+)
+
+
 class AssessmentQuerySet(CorrectableQuerySet):
     def awaiting(self):
         """Scheduled assessments still to be done: not recorded (or recorded in error), not
         closed (could not be done, or the patient's follow-up ended before the window
         closed), of a procedure that counts. What the follow-up lists chase."""
-        ended = Q(patient__status__in=FOLLOW_UP_ENDED) & Q(
-            window_closes__gte=F("patient__status_date")
-        )
+        ended = FOLLOW_UP_ENDED_IN_WINDOW
         return (
             self.filter(Q(assessed_on__isnull=True) | Q(entered_in_error=True))
             .filter(not_done_reason="", procedure__entered_in_error=False)
