@@ -16,13 +16,15 @@ BOOKKEEPING = {"source", "unparsed", "notes"}
 
 def test_it_has_an_entry_per_source_document_each_citing_it():
     entries = load_catalogue()
-    assert [e.key for e in entries] == [
+    assert [e.key for e in entries if e.source_document["file"]] == [
         "IPG53",
         "ID1783",
         "HTG670",
         "IPG319",
         "IPCD-2022-RFA-SPINAL-METASTASES",
     ]
+    # Beside the seeds, guidance read from NICE's own pages and quoted (test_ipg544_entry.py).
+    assert [e.key for e in entries if not e.source_document["file"]] == ["IPG544"]
     for entry in entries:
         assert {"file", "title", "guidance_id", "date"} <= set(
             entry.source_document
@@ -32,7 +34,9 @@ def test_it_has_an_entry_per_source_document_each_citing_it():
 
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not beside the repository")
-@pytest.mark.parametrize("entry", load_catalogue(), ids=lambda e: e.key)
+@pytest.mark.parametrize(
+    "entry", [e for e in load_catalogue() if e.source_document["file"]], ids=lambda e: e.key
+)
 def test_it_agrees_with_the_parser_except_where_filled_by_hand(entry):
     read = parse((SEEDS / entry.source_document["file"]).read_text(encoding="utf-8")).to_dict()
     shipped = entry.record.to_dict()

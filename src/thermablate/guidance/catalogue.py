@@ -9,14 +9,21 @@ Where a source document does not state its recommendation (the old-style IPG53 a
 the entry may carry ``published_recommendation``: the recommendation of NICE's published guidance,
 with its address, its date, what was checked and whether it was confirmed. It is kept apart from
 the record, which says only what the document says, and pages show it as a cited fact.
+
+An entry whose document is not a stored file (IPG544, which replaced IPG319: no seed holds it) is
+read from NICE's own pages instead, and carries ``cited_facts``: NICE's words, quoted as read,
+each with the page's address and the record fields it states. Its record is what the parser reads
+from those words, plus the fields ``hand_filled`` names with their reason, so a test can read the
+quotes again and compare.
 """
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from thermablate.guidance.links import nice_address
 from thermablate.guidance.record import RECOMMENDATIONS, GuidanceRecord
@@ -45,6 +52,44 @@ class PublishedRecommendation:
             raise ValueError("a published recommendation states what it says and what was checked")
 
 
+#: What a cited fact may state besides a record field: the procedures the guidance covers (its
+#: "The procedure" section), which ``procedure_guidance.json`` relies on.
+SCOPE = "scope"
+#: The hosts NICE serves its pages from. Only www.nice.org.uk addresses become links (links.py);
+#: an address read on nice.org.uk is kept as read and shown as text.
+NICE_HOSTS = frozenset({"www.nice.org.uk", "nice.org.uk"})
+
+
+@dataclass(frozen=True)
+class CitedFact:
+    """NICE's own words for facts of an entry, quoted as read on one of NICE's pages."""
+
+    supports: tuple[str, ...]  # the record fields it states ("recommendation", "dates.published")
+    quote: str  # verbatim; "[…]" marks words left out
+    address: str  # the NICE page the words were read on
+    page: str  # that page's heading, as NICE gives it ("1 Recommendations")
+    where: str = ""  # where on the page: a section number ("1.1") or a label ("Date issued")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "supports", tuple(self.supports))
+        known = {item.name for item in fields(GuidanceRecord)} | {SCOPE}
+        unknown = [
+            name
+            for name in self.supports
+            if name not in known and not re.fullmatch(r"dates\.[a-z0-9_]+", name)
+        ]
+        if not self.supports or unknown:
+            raise ValueError(f"a cited fact states record fields, not {unknown or 'nothing'}")
+        if not self.quote.strip() or not self.page.strip():
+            raise ValueError("a cited fact quotes NICE's words and names the page")
+        try:
+            parts = urlsplit(self.address)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme != "https" or parts.netloc.lower() not in NICE_HOSTS:
+            raise ValueError(f"{self.address!r} is not an address on NICE's site")
+
+
 @dataclass(frozen=True)
 class CatalogueEntry:
     key: str
@@ -53,6 +98,11 @@ class CatalogueEntry:
     hand_filled: dict[str, str]
     not_stated: tuple[str, ...]
     published_recommendation: PublishedRecommendation | None = None
+    cited_facts: tuple[CitedFact, ...] = ()
+
+    def facts_supporting(self, name: str) -> tuple[CitedFact, ...]:
+        """The cited facts that state ``name`` (a record field, or ``SCOPE``)."""
+        return tuple(fact for fact in self.cited_facts if name in fact.supports)
 
 
 def load_catalogue() -> list[CatalogueEntry]:
@@ -75,6 +125,7 @@ def load_catalogue() -> list[CatalogueEntry]:
                 if entry.get("published_recommendation")
                 else None
             ),
+            cited_facts=tuple(CitedFact(**fact) for fact in entry.get("cited_facts", ())),
         )
         for entry in data["entries"]
     ]
@@ -89,6 +140,12 @@ def published_recommendations() -> dict[str, PublishedRecommendation]:
         for entry in load_catalogue()
         if entry.published_recommendation is not None
     }
+
+
+@cache
+def cited_facts() -> dict[str, tuple[CitedFact, ...]]:
+    """NICE's quoted words for the shipped entries read from NICE's pages, by key."""
+    return {entry.key: entry.cited_facts for entry in load_catalogue() if entry.cited_facts}
 
 
 def catalogue_entry(key: str) -> CatalogueEntry:

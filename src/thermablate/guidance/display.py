@@ -2,14 +2,23 @@
 
 Every label comes from wording.py, every date is written as NICE writes it, a source becomes a link
 only when it is an address on NICE's site, and a recommendation the document does not state is
-shown from the shipped catalogue's cited fact, marked as such.
+shown from the shipped catalogue's cited fact, marked as such. An entry read from NICE's pages
+(IPG544) shows NICE's words it was read from, each with its page.
 """
 
+import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from thermablate.clinical import opcs
-from thermablate.guidance.catalogue import PublishedRecommendation, published_recommendations
+from thermablate.guidance.catalogue import (
+    CitedFact,
+    PublishedRecommendation,
+    catalogue_entry,
+    cited_facts,
+    published_recommendations,
+)
 from thermablate.guidance.dates import date_in_words
 from thermablate.guidance.links import nice_address
 from thermablate.guidance.models import RECOMMENDATION_LABELS, Guidance
@@ -25,12 +34,32 @@ class Source:
 
 
 @dataclass(frozen=True)
+class ShownQuote:
+    """NICE's words as read on one of its pages: the quote, where on the page, and the page."""
+
+    quote: str
+    where: str  # "section 1.1", "Date issued", or ""
+    page: Source
+
+    @classmethod
+    def of(cls, fact: CitedFact) -> "ShownQuote":
+        where = (
+            f"section {fact.where}" if re.fullmatch(r"\d+(?:\.\d+)*", fact.where) else fact.where
+        )
+        # A page on NICE's site is a link named by its heading; any other address stays text.
+        address = nice_address(fact.address)
+        return cls(fact.quote, where, Source(fact.page if address else fact.address, address))
+
+
+@dataclass(frozen=True)
 class ShownRecommendation:
     key: str  # "standard", ... (for the colour of its tag)
     short: str  # "Standard arrangements"
     full: str  # NICE's full wording of the arrangements
     #: Set when the recommendation is NICE's published one, not the stored document's.
     published: PublishedRecommendation | None = None
+    #: NICE's words stating the recommendation, for an entry read from NICE's pages.
+    quotes: tuple[ShownQuote, ...] = ()
 
     @property
     def published_source(self) -> Source | None:
@@ -67,7 +96,45 @@ def recommendation_of(guidance: Guidance) -> ShownRecommendation | None:
         short=words_for("recommendation", key),
         full=RECOMMENDATION_LABELS.get(key) or words_for("recommendation", key),
         published=published,
+        quotes=tuple(ShownQuote.of(f) for f in _quoted(guidance, "recommendation")),
     )
+
+
+def nices_words(guidance: Guidance) -> list[tuple[str, ShownQuote]]:
+    """(what it states, the quote) for the NICE words an entry read from NICE's pages was
+    read from, other than its recommendation's (shown with the recommendation)."""
+    facts = [f for f in cited_facts().get(guidance.key, ()) if "recommendation" not in f.supports]
+    return [
+        (", ".join(words_for("field", name) for name in fact.supports), ShownQuote.of(fact))
+        for fact in facts
+        if all(_still_stated(guidance, name) for name in fact.supports)
+    ]
+
+
+def _quoted(guidance: Guidance, name: str) -> tuple[CitedFact, ...]:
+    """The shipped quotes stating ``name`` of this guidance, while the stored record still says
+    what they say (a newer version imported later is not shown with the old words)."""
+    if not _still_stated(guidance, name):
+        return ()
+    return tuple(fact for fact in cited_facts()[guidance.key] if name in fact.supports)
+
+
+@cache
+def _shipped_record(key: str) -> dict[str, Any]:
+    # The shipped file does not change while the application runs.
+    return catalogue_entry(key).record.to_dict()
+
+
+def _still_stated(guidance: Guidance, name: str) -> bool:
+    if guidance.key not in cited_facts():
+        return False
+    shipped = _shipped_record(guidance.key)
+    if name.startswith("dates."):
+        when = name.removeprefix("dates.")
+        return (guidance.record.get("dates") or {}).get(when) == shipped["dates"].get(when)
+    if name not in shipped:
+        return True  # the procedures it covers (catalogue.SCOPE): not a stored field
+    return guidance.record.get(name) == shipped[name]
 
 
 def kind_label(guidance: Guidance) -> str:

@@ -27,10 +27,20 @@ def catalogue(request):
         items = items.filter(
             Q(key__icontains=q) | Q(title__icontains=q) | Q(guidance_id__icontains=q)
         )
-    rows = [
-        (g, display.kind_label(g), display.recommendation_of(g), display.source_of(g))
-        for g in items
-    ]
+    known = set(Guidance.objects.values_list("key", flat=True))
+    rows = []
+    for g in items:
+        # A replaced document says by what, linked when the catalogue holds it (IPG319: IPG544).
+        successor = successor_of(g.key)
+        rows.append(
+            (
+                g,
+                display.kind_label(g),
+                display.recommendation_of(g),
+                display.source_of(g),
+                (successor, successor in known) if successor else None,
+            )
+        )
     return render(request, "guidance/catalogue.html", {"rows": rows, "form": form})
 
 
@@ -69,6 +79,7 @@ def guidance_detail(request, key):
         "record": record,
         "kind_label": display.kind_label(guidance),
         "recommendation": display.recommendation_of(guidance),
+        "nices_words": display.nices_words(guidance),
         "source": display.source_of(guidance),
         "fields": display.fields_of(record),
         "events": display.dated_events(record),

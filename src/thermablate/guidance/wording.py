@@ -81,10 +81,14 @@ EVENT_WORDS: dict[str, str] = {
 FIELD_WORDS: dict[str, str] = {
     "guidance_id": "guidance number",
     "project_id": "ID number",  # seed 001: "ID number 1783"
+    "kind": "what the document is",
     "title": "title",
     "status": "status",
     "recommendation": "recommendation",
+    "conditions": "conditions",
+    "replaces": "the guidance it replaces",
     "replaced_by": "the guidance that replaces it",
+    "scope": "the procedures it covers",  # catalogue.SCOPE: a cited fact's "3 The procedure"
     "opcs_codes": "OPCS-4 codes",
     "dates.published": "publication date",
     "dates.consultation_end": "closing date for comments",  # seed 004

@@ -89,8 +89,8 @@ def guidance_covers(guidance_key: str, procedure_type: str) -> bool:
     """Does ``guidance_key`` cover ``procedure_type``?
 
     It does when it is the document that governs the procedure, or an earlier one that document
-    replaced (an approval decided under IPG81 covered intradiscal electrothermal therapy before
-    IPG319 replaced it; its review flag then asks for a new decision). Documents that replace the
+    replaced (an approval decided under IPG319 covered intradiscal electrothermal therapy before
+    IPG544 replaced it; its review flag then asks for a new decision). Documents that replace the
     governing one are not followed forwards: HTG670 replaced the 2022 draft on RF ablation of
     spinal metastases but covers RF ablation only as an adjunct to cement augmentation
     (HTG670 1.1; procedure_guidance.json)."""
@@ -176,9 +176,10 @@ def review_flags(approval: LocalApproval, today: date | None = None) -> list[Rev
         )
     successor_key = successor_of(guidance.key)
     successor = Guidance.objects.filter(key=successor_key).first() if successor_key else None
+    governing = covering_guidance_key(approval.procedure_type)
     if successor_key and successor is None:
-        # Replaced by a document the catalogue does not hold (IPG319 by IPG544): the committee
-        # should still look at the approval against it.
+        # Replaced by a document the catalogue does not hold: the committee should still look
+        # at the approval against it.
         flags.append(
             ReviewFlag(
                 "replaced",
@@ -186,6 +187,16 @@ def review_flags(approval: LocalApproval, today: date | None = None) -> list[Rev
                 f"against {successor_key} (nice.org.uk/guidance/{successor_key.lower()}).",
             )
         )
+    elif (
+        successor is not None
+        and governing
+        and guidance.key != governing
+        and guidance_covers(guidance.key, approval.procedure_type)
+    ):
+        # The guidance in force for the procedure replaced the one the approval rests on
+        # (IPG544 replaced IPG319): whatever it recommends, the approval cites guidance that
+        # is no longer NICE's word on the procedure.
+        flags.append(ReviewFlag("replaced", _replaced_message(guidance.key, successor, governing)))
     elif successor is not None and successor.recommendation != approval.guidance_recommendation:
         flags.append(
             ReviewFlag(
@@ -199,6 +210,28 @@ def review_flags(approval: LocalApproval, today: date | None = None) -> list[Rev
             ReviewFlag("review_due", f"Review was due on {approval.review_date:%d %B %Y}.")
         )
     return flags
+
+
+def _replaced_message(key: str, successor: Guidance, governing: str) -> str:
+    """IPG319's approval: "NICE replaced IPG319 with IPG544, its guidance for the procedure
+    now (special arrangements ...): review the approval against IPG544 (nice.org.uk/...)"."""
+    in_force = (
+        successor if successor.key == governing else Guidance.objects.filter(key=governing).first()
+    )
+    recommends = (
+        f" ({_label(in_force.recommendation)})"
+        if in_force is not None and in_force.recommendation
+        else ""
+    )
+    replaced_by = (
+        governing
+        if successor.key == governing
+        else f"{successor.key}, since replaced by {governing}"
+    )
+    return (
+        f"NICE replaced {key} with {replaced_by}, its guidance for the procedure now{recommends}: "
+        f"review the approval against {governing} (nice.org.uk/guidance/{governing.lower()})."
+    )
 
 
 def _label(recommendation: str) -> str:
