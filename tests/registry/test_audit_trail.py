@@ -503,6 +503,27 @@ def test_a_rolled_back_savepoint_takes_its_staged_entries_with_it(patient, clini
     assert verify_chain().intact
 
 
+def test_a_savepoint_rolled_back_around_a_released_one_takes_its_entries_too(
+    patient, clinician, django_capture_on_commit_callbacks
+):
+    # Staged entries wait beside the transaction's commit callbacks; others' callbacks stay.
+    from django.db import transaction
+
+    from thermablate.registry.audit_trail import entries_chained_at_end
+
+    with django_capture_on_commit_callbacks() as callbacks, entries_chained_at_end():
+        transaction.on_commit(lambda: None)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            with transaction.atomic():  # released, then undone with its enclosing savepoint
+                actions.update_patient(patient, acting_user=clinician, year_of_birth=1961)
+            raise RuntimeError("a refused import row")
+        actions.update_patient(patient, acting_user=clinician, year_of_birth=1962)
+    updates = AuditEvent.objects.filter(action="update")
+    assert [u.changes["year_of_birth"]["new"] for u in updates] == [1962]
+    assert len(callbacks) == 1  # the staged entries are taken out, never run at commit
+    assert verify_chain().intact
+
+
 def test_a_failed_long_transaction_stores_none_of_its_entries(patient, clinician):
     from thermablate.registry.audit_trail import entries_chained_at_end
 

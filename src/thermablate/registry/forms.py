@@ -133,7 +133,11 @@ class ProcedureForm(NhsFormMixin, forms.ModelForm):
         fields = list(d.PROCEDURE.fields)
         widgets = {"procedure_date": DateInput()}
 
-    def __init__(self, *args, patient: Patient, **kwargs):
+    def __init__(
+        self, *args, patient: Patient, devices: list[tuple[str, str]] | None = None, **kwargs
+    ):
+        """``devices``: the device choices, for a caller that has read them already (an import
+        reads them once for the whole file)."""
         super().__init__(*args, **kwargs)
         self.fields["lesion"].queryset = patient.lesions.live()
         self.fields["operators"].queryset = _site_clinicians(patient.site)
@@ -142,9 +146,14 @@ class ProcedureForm(NhsFormMixin, forms.ModelForm):
         self.fields["device_id"] = forms.ChoiceField(
             label=self.fields["device_id"].label,
             help_text=self.fields["device_id"].help_text,
-            choices=device_choices(patient.site),
+            choices=device_choices(patient.site) if devices is None else devices,
             required=False,
         )
+
+    def _get_validation_exclusions(self):
+        # The lesion field has just read the lesion from the patient's own live lesions; the
+        # model's check would ask the database again whether it exists (a query per import row).
+        return super()._get_validation_exclusions() | {"lesion"}
 
 
 class AblationCycleForm(NhsFormMixin, forms.ModelForm):
@@ -293,6 +302,8 @@ def _site_clinicians(site):
     return (
         get_user_model()
         .objects.filter(staff__site=site, staff__role=c.Role.CLINICIAN, is_active=True)
+        # The writer checks each operator's site: read with them, not one query each.
+        .select_related("staff")
         .order_by("last_name", "username")
     )
 

@@ -18,6 +18,7 @@ from django.utils.datastructures import MultiValueDict
 from thermablate.registry import actions
 from thermablate.registry import declarations as d
 from thermablate.registry.audit_trail import entries_chained_at_end
+from thermablate.registry.devices import device_choices
 from thermablate.registry.forms import (
     AblationCycleForm,
     AnalgesicForm,
@@ -261,6 +262,7 @@ def import_procedures(reader: csv.DictReader, *, site, acting_user, progress=Non
     """One procedure per row, checked as the procedure page checks it (form, approval)."""
 
     clinicians: dict[str, int] = {}  # username -> id, read once: every row's patient is at `site`
+    devices = device_choices(site)  # the procedure page's device library, read once
 
     def handle(row: dict) -> None:
         registry_number = row["registry_number"].strip().upper()
@@ -274,7 +276,8 @@ def import_procedures(reader: csv.DictReader, *, site, acting_user, progress=Non
             raise RowError(f"registry_number: no patient {registry_number!r} at your site")
         usernames = _list(row["operators"])
         if not clinicians:  # the operators the procedure page offers
-            operators = ProcedureForm(patient=patient).fields["operators"].queryset
+            form = ProcedureForm(patient=patient, devices=devices)
+            operators = form.fields["operators"].queryset
             clinicians.update(operators.values_list("username", "pk"))
         known = {name: clinicians[name] for name in usernames if name in clinicians}
         unknown = [name for name in usernames if name not in known]
@@ -289,7 +292,9 @@ def import_procedures(reader: csv.DictReader, *, site, acting_user, progress=Non
         data.setlist("lesion", [str(_lesion_id(patient, row["lesion"]))])
         data.setlist("operators", [str(known[name]) for name in usernames])
         cycles = _cycles(row["cycles"])
-        form = ProcedureForm(data, patient=patient, instance=Procedure(patient=patient))
+        form = ProcedureForm(
+            data, patient=patient, devices=devices, instance=Procedure(patient=patient)
+        )
         if not form.is_valid():
             raise RowError(_form_errors(form))
         fields = dict(form.cleaned_data)

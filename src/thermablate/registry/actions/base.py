@@ -58,7 +58,8 @@ def _held_foreign_keys(instance: models.Model) -> set[str]:
     this transaction, with no choice limits to check."""
     held = set()
     for field in instance._meta.concrete_fields:
-        if not (field.many_to_one and field.is_cached(instance)):
+        # A one-to-one is a foreign key too (Django gives it one_to_one, not many_to_one).
+        if not ((field.many_to_one or field.one_to_one) and field.is_cached(instance)):
             continue
         target = field.get_cached_value(instance)
         if target is not None and target.pk is not None and not field.get_limit_choices_to():

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from thermablate.registry.actions.base import create_audited, record_audit, snapshot, validate
-from thermablate.registry.actions.records import record_procedure
+from thermablate.registry.actions.records import create_procedure
 from thermablate.registry.approvals import approval_in_force, check_procedure, guidance_refusal
 from thermablate.registry.data_quality import PATHWAY_RULES, breaches
 from thermablate.registry.models import (
@@ -357,7 +357,7 @@ def record_governed_procedure(
                 "override_reason": f"{names} is not credentialed for this procedure at your site: give the reason to override."
             }
         )
-    procedure = record_procedure(
+    procedure = create_procedure(
         patient, acting_user=acting_user, operators=operators, cycles=cycles, **fields
     )
     governance = ProcedureGovernance(

@@ -145,6 +145,16 @@ def record_procedure(
     patient: Patient, *, acting_user, operators, cycles: list[dict], **fields
 ) -> Procedure:
     """Save a procedure with its ablation cycles and create its follow-up schedule."""
+    return create_procedure(
+        patient, acting_user=acting_user, operators=operators, cycles=cycles, **fields
+    )
+
+
+def create_procedure(
+    patient: Patient, *, acting_user, operators, cycles: list[dict], **fields
+) -> Procedure:
+    """``record_procedure`` in the caller's transaction, for a writer that opened its own
+    (``record_governed_procedure``): one savepoint fewer for each procedure of an import."""
     operators = _checked_operators(patient, operators)
     if not cycles:
         raise ValidationError({"cycles": "Record at least one ablation cycle."})
@@ -159,10 +169,11 @@ def record_procedure(
         patient,
         {"operators": {"old": [], "new": [op.username for op in operators]}},
     )
-    for order, cycle in enumerate(cycles, start=1):
-        create_audited(
-            _checked_cycle(procedure, order, cycle), acting_user=acting_user, patient=patient
-        )
+    # Validated one by one, inserted together (no receiver listens for a new cycle).
+    checked = [_checked_cycle(procedure, n, cycle) for n, cycle in enumerate(cycles, start=1)]
+    AblationCycle.objects.bulk_create(checked)
+    for cycle in checked:
+        record_audit(acting_user, "create", cycle, patient, {"new": snapshot(cycle)})
     _create_schedule(procedure, acting_user=acting_user)
     return procedure
 
