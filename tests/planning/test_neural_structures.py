@@ -30,7 +30,14 @@ def _present(s):
 def test_below_the_conus_the_canal_holds_the_cauda_equina_in_csf_inside_the_dura():
     s = preset_scenario("lumbar-metastasis", {"level": "L3"})
     present = _present(s)
-    assert {"cauda-equina", "csf", "dura", "epidural-fat", "nerve-root"} <= present
+    assert {
+        "cauda-equina",
+        "csf",
+        "dura",
+        "epidural-fat",
+        "nerve-root-left",
+        "nerve-root-right",
+    } <= present
     assert "spinal-cord" not in present
     wall_y = -16.0  # posterior wall of the body; the canal lies behind it (y < wall_y)
     # From the wall backwards along the midline: epidural space, dura, CSF, then the roots.
@@ -78,7 +85,14 @@ def four_mm_from_the_wall():
 def test_a_tumour_4_mm_from_the_wall_is_not_safe_for_the_canal(four_mm_from_the_wall):
     verdict = neural_safety(four_mm_from_the_wall)
     judged = {v.tissue: v for v in verdict.structures}
-    assert {"csf", "dura", "epidural-fat", "cauda-equina", "nerve-root"} <= set(judged)
+    assert {
+        "csf",
+        "dura",
+        "epidural-fat",
+        "cauda-equina",
+        "nerve-root-left",
+        "nerve-root-right",
+    } <= set(judged)
     # The epidural space against the wall passes 45 °C (Groetz 2013 measured 46.8 ± 4.7 °C
     # there with a 10 mm probe): the verdict is "at risk", where the cord label alone said
     # "safe". The epidural fat shields the CSF behind it.

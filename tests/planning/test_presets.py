@@ -43,7 +43,8 @@ def test_lumbar_metastasis_places_the_tumour_at_the_given_distance_from_the_wall
         "cortical-bone",
         "cancellous-bone",
         "intervertebral-disc",
-        "nerve-root",
+        "nerve-root-left",
+        "nerve-root-right",
         "muscle",
     } <= present
     # Transpedicular: the shaft crosses cortical bone of the pedicle before reaching the body.

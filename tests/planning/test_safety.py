@@ -6,12 +6,14 @@ from thermablate.planning import neural_safety, scenario_from_dict, simulate
 from thermablate.planning.report import report_dict, summary
 from thermablate.planning.safety import neural_verdict
 
-NEURAL = {"spinal-cord", "nerve-root"}
+NEURAL = {"spinal-cord", "nerve-root-left"}
 
 
 def test_it_puts_neural_tissue_at_risk_from_45_c_or_a_cem43_of_1_min():
     # Dupuy et al. 2000 (45 °C) and the conservative 1 min dose: at the threshold is at risk.
-    cord, root = neural_verdict({"spinal-cord": (45.0, 0.5), "nerve-root": (40.0, 1.0)}, NEURAL)
+    cord, root = neural_verdict(
+        {"spinal-cord": (45.0, 0.5), "nerve-root-left": (40.0, 1.0)}, NEURAL
+    )
     assert cord.at_risk and cord.temperature_exceeded and not cord.dose_exceeded
     assert root.at_risk and root.dose_exceeded and not root.temperature_exceeded
     assert cord.reason() == "45.0 °C >= 45 °C" and root.reason() == "CEM43 1 min >= 1 min"
@@ -67,5 +69,5 @@ def test_a_model_without_neural_tissue_is_not_safe_but_has_nothing_to_judge():
     assert "Safety: no neural structure in the model, so nothing is judged." in summary(result)
     safety = report_dict(result)["safety"]
     assert safety["safe"] is False and safety["structures"] == []
-    assert safety["not_modelled"] == ["spinal-cord", "cauda-equina", "nerve-root", "csf", "dura",
-                                      "epidural-fat"]  # fmt: skip
+    assert safety["not_modelled"] == ["spinal-cord", "cauda-equina", "nerve-root-left",
+                                      "nerve-root-right", "csf", "dura", "epidural-fat"]  # fmt: skip

@@ -77,7 +77,8 @@ def test_it_plans_a_lesion_from_the_patient_page_and_runs_it_in_the_background(
     assert {s["tissue"] for s in result["safety"]["structures"]} >= {
         "cauda-equina",
         "dura",
-        "nerve-root",
+        "nerve-root-left",
+        "nerve-root-right",
     }
     assert result["grid_convergence"]["coarse_spacing_mm"] == 1.5
     assert client.get(reverse("plan_status", args=[plan.pk])).json()["finished"]

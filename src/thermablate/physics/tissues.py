@@ -75,8 +75,8 @@ class Tissue:
         Relative change of electrical conductivity per kelvin above 37 °C. [1/K]
     neural : bool
         True for the structures the neural safety verdict judges: the neural tissue (spinal
-        cord, cauda equina, nerve roots) and what encloses it in the canal (CSF, dura,
-        epidural space), whose temperature published studies measure in its place.
+        cord, cauda equina, each exiting nerve root) and what encloses it in the canal (CSF,
+        dura, epidural space), whose temperature published studies measure in its place.
     source : str
         Citation key(s) for the values.
     ranges : dict
@@ -195,9 +195,11 @@ TISSUES: dict[str, Tissue] = {
            neural=True),
         _t("csf", 2.0, 0.57, 1007.0, 4096.0, 0.0,
            {"electrical_conductivity_s_m": (1.7, 2.0)}, neural=True),
-        _t("nerve-root", 0.13, 0.49, 1075.0, 3613.0, 160.0,
-           {"electrical_conductivity_s_m": (0.03, 0.3), "perfusion_ml_min_kg": (50.0, 300.0)},
-           neural=True),
+        # The exiting nerve roots, one tissue per side of the patient so that the verdict
+        # can say which root is at risk (issue 14); both have the same nerve properties.
+        *(_t(f"nerve-root-{side}", 0.13, 0.49, 1075.0, 3613.0, 160.0,
+             {"electrical_conductivity_s_m": (0.03, 0.3), "perfusion_ml_min_kg": (50.0, 300.0)},
+             neural=True) for side in ("left", "right")),
         _t("muscle", 0.446, 0.49, 1090.0, 3421.0, 37.0,
            {"electrical_conductivity_s_m": (0.3, 0.6), "perfusion_ml_min_kg": (20.0, 100.0)}),
         _t("fat", 0.0247, 0.21, 911.0, 2348.0, 33.0,
@@ -211,7 +213,7 @@ TISSUES: dict[str, Tissue] = {
         _t("liver-ex-vivo", 0.33, 0.52, 1079.0, 3540.0, 0.0,
            {"electrical_conductivity_s_m": (0.1, 0.5)}),
         # The canal's contents below the conus (issue 13). The cauda equina is a bundle of
-        # nerve roots: nerve properties, as the exiting roots.
+        # nerve roots: the nerve properties of the exiting roots.
         _t("cauda-equina", 0.13, 0.49, 1075.0, 3613.0, 160.0,
            {"electrical_conductivity_s_m": (0.03, 0.3), "perfusion_ml_min_kg": (50.0, 300.0)},
            neural=True, source="ITIS (nerve)"),
@@ -229,10 +231,28 @@ TISSUES: dict[str, Tissue] = {
 }  # fmt: skip
 
 
+SPLIT_TISSUES: dict[str, tuple[str, ...]] = {
+    "nerve-root": ("nerve-root-left", "nerve-root-right"),
+}
+"""Tissue names of earlier versions that are now several tissues, with the names that
+replaced them. Results stored under an old name stay readable (``planning.safety`` still has
+words for it); a scenario that names one is told the new names (:func:`unknown_tissue`)."""
+
+
+def unknown_tissue(name: str) -> str:
+    """Why ``name`` is not a tissue, in one sentence: the names that replaced it, or else the
+    known names."""
+    if name in SPLIT_TISSUES:
+        return (
+            f"tissue {name!r} is now {' and '.join(SPLIT_TISSUES[name])} (one for each side of "
+            "the patient): name each of them"
+        )
+    return f"unknown tissue {name!r} (known: {', '.join(sorted(TISSUES))})"
+
+
 def get_tissue(name: str) -> Tissue:
     """Look a tissue up by name; raise ``KeyError`` naming the known tissues otherwise."""
     try:
         return TISSUES[name]
     except KeyError:
-        known = ", ".join(sorted(TISSUES))
-        raise KeyError(f"unknown tissue {name!r} (known: {known})") from None
+        raise KeyError(unknown_tissue(name)) from None

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from thermablate.physics.grid import Grid
-from thermablate.physics.tissues import TISSUES
+from thermablate.physics.tissues import TISSUES, unknown_tissue
 
 TISSUE_ORDER: tuple[str, ...] = tuple(TISSUES)
 """Label value -> tissue name for the preset builders (label = index)."""
@@ -55,6 +55,20 @@ cervical spine and the sacrum are not among them)."""
 
 CONUS_LEVEL = "L1"
 """Where the preset puts the conus medullaris: the mean adult position [SAI98]."""
+
+SIDE_SIGN: dict[str, float] = {"left": 1.0, "right": -1.0}
+"""The patient's side -> the sign of x on that side, in the vertebra model.
+
+The vertebra model's x axis runs towards the PATIENT's left (y anterior, z cranial), whichever
+way the patient lies (prone, for a vertebral ablation) and whichever way an image shows them.
+A plan's ``side`` is the patient's side of the pedicle the needle goes through; the pedicle,
+the needle's entry and the exiting root on that side all lie at x of this sign, and the root
+there is labelled ``NERVE_ROOT_OF_SIDE[side]``. (This is the model's own frame: not NIfTI's
+RAS, whose x runs to the patient's right, so a segmented volume names its roots' sides in its
+label table, never by the sign of x.)"""
+
+NERVE_ROOT_OF_SIDE: dict[str, str] = {side: f"nerve-root-{side}" for side in SIDE_SIGN}
+"""The patient's side -> the tissue of the exiting nerve root on that side (issue 14)."""
 
 
 def _mm(grid: Grid):
@@ -124,14 +138,19 @@ class Vertebra:
     body. The defaults are round lumbar figures [ZHO00]; ``planning.morphometry`` gives the
     published dimensions of each level.
 
-    x: left(+)/right(-), y: anterior(+)/posterior(-), z: cranial(+)/caudal(-). [mm]
+    x: the patient's left(+)/right(-) (:data:`SIDE_SIGN`), y: anterior(+)/posterior(-),
+    z: cranial(+)/caudal(-). [mm]
     ``posterior_wall_distance_mm`` is the bone between the tumour's edge and the posterior
-    cortex (0: the tumour touches the wall).
+    cortex (0: the tumour touches the wall). ``side`` is the patient's side of the pedicle the
+    transpedicular needle goes through; ``tumour_lateral_mm`` moves the tumour towards the
+    patient's left (negative: right).
 
     The canal holds the epidural space (fat), the thecal sac (dura around CSF) and, at
     ``level`` T1-L1, the spinal cord (ending in the conus at L1), or below it the cauda equina
-    [SAI98]. The cord is an ellipse ``cord_diameter_mm`` wide and ``cord_depth_mm`` deep
-    (default: round), centred in the sac. The
+    [SAI98]. An exiting nerve root leaves each foramen, the patient's left and right ones
+    labelled apart so that each is judged on its own. The cord is an ellipse
+    ``cord_diameter_mm`` wide and ``cord_depth_mm`` deep (default: round), centred in the sac.
+    The
     patient lies prone for a vertebral ablation and the roots of the cauda equina settle to the
     dependent, anterior side of the sac, towards the vertebral body: the bundle is drawn
     ``anterior_csf_mm`` behind the anterior dura, the conservative choice. The dura is drawn
@@ -168,6 +187,12 @@ class Vertebra:
     def __post_init__(self):
         if self.level not in VERTEBRA_LEVELS:
             raise ValueError(f"level must be one of T1-T12, L1-L5, got {self.level!r}")
+        if self.side not in SIDE_SIGN:
+            # Anything but "left" used to be drawn, silently, as a right-sided approach.
+            raise ValueError(
+                f"side must be 'left' or 'right' (the patient's side of the approach), "
+                f"got {self.side!r}"
+            )
         layers = ("epidural_anterior_mm", "epidural_posterior_mm", "epidural_lateral_mm",
                   "dura_thickness_mm", "cauda_equina_diameter_mm", "anterior_csf_mm")  # fmt: skip
         for name in layers:
@@ -240,7 +265,8 @@ class Vertebra:
         return (0.0, self.posterior_wall_y_mm - 0.5 * self.canal_depth_mm)
 
     def pedicle_axis_mm(self, sign: float):
-        """Posterior and anterior end of a pedicle's axis (converging medially)."""
+        """Posterior and anterior end of a pedicle's axis (converging medially); ``sign`` is
+        the side's :data:`SIDE_SIGN`."""
         zc = 0.1 * self.body_height_mm
         half_canal = 0.5 * self.canal_width_mm
         r = 0.5 * self.pedicle_diameter_mm
@@ -250,7 +276,8 @@ class Vertebra:
         return posterior, anterior
 
     def nerve_root_axis_mm(self, sign: float):
-        """Exiting nerve root: from the lateral recess, below the pedicle, out of the foramen."""
+        """Exiting nerve root: from the lateral recess, below the pedicle, out of the foramen;
+        ``sign`` is the side's :data:`SIDE_SIGN`."""
         cx, cy = self.canal_centre_mm
         z0 = (
             0.1 * self.body_height_mm
@@ -290,7 +317,7 @@ class Vertebra:
             <= (0.5 * self.tumour_diameter_mm) ** 2
         ):
             return True
-        for sign in (1.0, -1.0):
+        for sign in SIDE_SIGN.values():
             p, a = self.pedicle_axis_mm(sign)
             d = _capsule_distance(np.array(x), np.array(y), np.array(z), p, a)
             if float(d) <= 0.5 * self.pedicle_diameter_mm:
@@ -324,7 +351,7 @@ class Vertebra:
         )
         lab[arch] = L["cortical-bone"]
         # Pedicles: cortical tubes with a cancellous core.
-        for sign in (1.0, -1.0):
+        for sign in SIDE_SIGN.values():
             p, a = self.pedicle_axis_mm(sign)
             d = _capsule_distance(x, y, z, p, a)
             r = 0.5 * self.pedicle_diameter_mm
@@ -347,8 +374,8 @@ class Vertebra:
             rx = ry = 0.5 * self.cauda_equina_diameter_mm
             neural = "cauda-equina"
         lab[(((x - nx_) / rx) ** 2 + ((y - ny_) / ry) ** 2 <= 1) & along] = L[neural]
-        # Exiting nerve roots in foraminal fat.
-        for sign in (1.0, -1.0):
+        # Exiting nerve roots in foraminal fat, each labelled with the patient's side it is on.
+        for side, sign in SIDE_SIGN.items():
             a, b = self.nerve_root_axis_mm(sign)
             d = _capsule_distance(x, y, z, a, b)
             outside_canal = ~canal
@@ -357,7 +384,7 @@ class Vertebra:
                 & outside_canal
                 & (lab == L["muscle"])
             ] = L["fat"]
-            lab[d <= 0.5 * self.nerve_root_diameter_mm] = L["nerve-root"]
+            lab[d <= 0.5 * self.nerve_root_diameter_mm] = L[NERVE_ROOT_OF_SIDE[side]]
         # Tumour last: it replaces whatever bone it destroys.
         tc = self.tumour_centre_mm
         r2 = (x - tc[0]) ** 2 + (y - tc[1]) ** 2 + (z - tc[2]) ** 2
@@ -418,9 +445,7 @@ def labels_from_nifti(path: Path, label_table: dict[int, str]):
     lut = np.zeros(int(values.max()) + 1, np.uint8)
     for v, name in label_table.items():
         if name not in L:
-            raise NiftiError(
-                f"unknown tissue {name!r} for label {v} (known: {', '.join(TISSUE_ORDER)})"
-            )
+            raise NiftiError(f"label {v}: {unknown_tissue(name)}")
         if 0 <= v < len(lut):
             lut[v] = L[name]
     return grid, lut[data.astype(np.int64)]

@@ -18,12 +18,14 @@ from thermablate.physics.electrodes import Needle  # noqa: E402
 from thermablate.planning.safety import (  # noqa: E402
     NEURAL_TEMPERATURE_THRESHOLD_C,
     neural_safety,
+    structure_name,
 )
 
 # Grey level of each tissue in the anatomy underlay (bone bright, fluid dark, like CT).
 GREY = {
     "cortical-bone": 0.95, "cancellous-bone": 0.70, "tumour-lytic": 0.45, "tumour-sclerotic": 0.85,
-    "intervertebral-disc": 0.40, "spinal-cord": 0.30, "csf": 0.12, "nerve-root": 0.30,
+    "intervertebral-disc": 0.40, "spinal-cord": 0.30, "csf": 0.12,
+    "nerve-root-left": 0.30, "nerve-root-right": 0.30,
     "muscle": 0.35, "fat": 0.22, "bone-cement": 1.0, "liver-ex-vivo": 0.35,
     "cauda-equina": 0.30, "dura": 0.40, "epidural-fat": 0.22,
 }  # fmt: skip
@@ -208,14 +210,14 @@ def comparison_figure(reports: list[tuple[str, dict]], path):
     ax1.set_xticks(x, names, rotation=15, ha="right")
     ax1.set_ylabel("ablation-zone volume [ml]")
     ax1.set_title("Ablation zone")
-    structures: list[str] = []
-    for _, r in reports:
-        for s in r["safety"]["structures"]:
-            if s["structure"] not in structures:
-                structures.append(s["structure"])
+    # Named from their tissue: a report stored before the roots were split has one value for
+    # both roots together, shown as such beside the left and right of a newer one.
+    structures = list(dict.fromkeys(
+        structure_name(s["tissue"]) for _, r in reports for s in r["safety"]["structures"]
+    ))  # fmt: skip
     width = 0.8 / max(1, len(reports))
     for i, (name, r) in enumerate(reports):
-        peaks = {s["structure"]: s["max_temp_c"] for s in r["safety"]["structures"]}
+        peaks = {structure_name(s["tissue"]): s["max_temp_c"] for s in r["safety"]["structures"]}
         values = [peaks.get(s) if peaks.get(s) is not None else np.nan for s in structures]
         ax2.bar(np.arange(len(structures)) + (i - (len(reports) - 1) / 2) * width, values,
                 width, label=name)  # fmt: skip

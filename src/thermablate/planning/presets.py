@@ -11,7 +11,8 @@ changes. Clinical settings:
   vertebroplasty for spinal metastases): transpedicular electrode in the tumour; default
   monopolar, 10 mm active tip, 90 °C for 300 s, at L3 (parameter ``level``, L1-L5), with
   probes at the posterior wall, in the anterior epidural space, in the CSF against the anterior
-  dura, on the cord (L1) or the cauda equina (below) and on the exiting nerve root.
+  dura, on the cord (L1) or the cauda equina (below) and on the exiting nerve root of the
+  approach side (``side``: the patient's left or right pedicle; see ``anatomy.SIDE_SIGN``).
 - ``spinal-metastasis``: the same at any thoracic or lumbar level (parameter ``level``,
   required), the vertebra scaled from the published morphometry of that level
   (``planning.morphometry``); the grid is sized to the vertebra.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from thermablate.planning import morphometry
-from thermablate.planning.anatomy import LUMBAR_LEVELS, OsteoidOsteoma, Vertebra
+from thermablate.planning.anatomy import LUMBAR_LEVELS, SIDE_SIGN, OsteoidOsteoma, Vertebra
 
 PRESET_NAMES = ("osteoid-osteoma", "lumbar-metastasis", "spinal-metastasis")
 
@@ -90,7 +91,7 @@ def vertebra_grid(model: Vertebra, spacing_mm: float) -> dict:
 
 def _vertebra_scenario(name: str, model: Vertebra, parameters: dict) -> dict:
     tc = np.asarray(model.tumour_centre_mm)
-    sign = 1.0 if model.side == "left" else -1.0
+    sign = SIDE_SIGN[model.side]  # the patient's side of the approach (Vertebra checks it)
     posterior, anterior = model.pedicle_axis_mm(sign)
     through = 0.5 * (np.asarray(posterior) + np.asarray(anterior))
     direction = tc - through
@@ -111,7 +112,7 @@ def _vertebra_scenario(name: str, model: Vertebra, parameters: dict) -> dict:
             "cauda equina, anterior",
             [nx_, ny_ + 0.5 * model.cauda_equina_diameter_mm - 0.5],
         )
-    root_start, _ = model.nerve_root_axis_mm(sign)
+    root_start, _ = model.nerve_root_axis_mm(sign)  # the approach side's root
     region = "Lumbar" if name == "lumbar-metastasis" else f"{model.level} spinal"
     return {
         "title": (
@@ -133,6 +134,6 @@ def _vertebra_scenario(name: str, model: Vertebra, parameters: dict) -> dict:
             "CSF, anterior": [float(tc[0]), sy + sd - max(model.dura_thickness_mm, spacing_mm)
                               - 0.5 * model.anterior_csf_mm, float(tc[2])],
             neural_probe[0]: [*neural_probe[1], float(tc[2])],
-            "nerve root": [float(v) for v in root_start],
+            f"nerve root, patient's {model.side}": [float(v) for v in root_start],
         },
     }  # fmt: skip

@@ -10,15 +10,17 @@ import json
 from pathlib import Path
 
 from thermablate.physics.results import Result
+from thermablate.planning.anatomy import NERVE_ROOT_OF_SIDE
 from thermablate.planning.convergence import GridConvergence
 from thermablate.planning.safety import (
     MODEL_LIMITATIONS,
     NEURAL_CEM43_THRESHOLD_MIN,
-    NEURAL_STRUCTURES,
     NEURAL_TEMPERATURE_THRESHOLD_C,
     THRESHOLD_SOURCES,
     SafetyVerdict,
+    StructureVerdict,
     neural_safety,
+    structure_name,
 )
 
 
@@ -95,12 +97,28 @@ def summary(result: Result, convergence: GridConvergence | None = None) -> str:
         lines.append(
             f"{p.name:<28}{p.final_temp_c:>10.1f}{p.max_temp_c:>10.1f}{p.cem43_min:>12.3g}"
         )
-    lines += ["", f"{'tissue':<28}{'max °C':>10}{'max CEM43 min':>16}"]
+    verdict = neural_safety(result, convergence)
+    judged = {v.tissue: v for v in verdict.structures}
+    lines += ["", f"{'tissue':<28}{'max °C':>10}{'max CEM43 min':>16}  neural verdict"]
     for name, v in result.tissues.items():
-        lines.append(f"{name:<28}{v['max_temp_c']:>10.1f}{v['max_cem43_min']:>16.3g}")
+        lines.append(
+            f"{name:<28}{v['max_temp_c']:>10.1f}{v['max_cem43_min']:>16.3g}"
+            + (f"  {_structure_verdict(judged[name])}" if name in judged else "")
+        )
+    if judged.keys() & set(NERVE_ROOT_OF_SIDE.values()):
+        lines.append(
+            "Left and right are the patient's: nerve-root-left is the exiting nerve root on "
+            "the patient's left, nerve-root-right the one on the right."
+        )
     lines.append("")
     lines += convergence_lines(convergence)
-    return "\n".join(lines + safety_lines(neural_safety(result, convergence)))
+    return "\n".join(lines + safety_lines(verdict))
+
+
+def _structure_verdict(v: StructureVerdict) -> str:
+    if v.at_risk:
+        return "AT RISK"
+    return "below thresholds" if v.finite else "not finite"
 
 
 def convergence_lines(convergence: GridConvergence | None) -> list[str]:
@@ -132,7 +150,7 @@ def safety_lines(verdict: SafetyVerdict) -> list[str]:
         if verdict.problems_text():
             lines.append(f"Safety: CANNOT JUDGE: {verdict.problems_text()}.")
     if verdict.not_modelled:
-        absent = ", ".join(NEURAL_STRUCTURES[name] for name in verdict.not_modelled)
+        absent = ", ".join(structure_name(name) for name in verdict.not_modelled)
         lines.append(f"Not in this model: {absent}.")
     lines.append(f"The model leaves out: {'; '.join(MODEL_LIMITATIONS)}.")
     return lines

@@ -2,7 +2,8 @@
 
 The engine reports each tissue's peak temperature and thermal dose; :func:`neural_safety`
 judges those of every neural-risk structure the anatomy contains (:data:`NEURAL_STRUCTURES`:
-cord, cauda equina, nerve roots, CSF, dura, epidural space) against the thresholds below, says
+cord, cauda equina, the exiting nerve root on the patient's left and the one on the right,
+each on its own, CSF, dura, epidural space) against the thresholds below, says
 which structures the anatomy lacks, and is never "safe" from a value that is not finite or a
 run that stopped early.
 
@@ -49,7 +50,10 @@ THRESHOLD_SOURCES = (
 NEURAL_STRUCTURES: dict[str, str] = {
     "spinal-cord": "spinal cord and conus",
     "cauda-equina": "cauda equina",
-    "nerve-root": "exiting nerve roots",
+    # The patient's left and right (planning.anatomy.SIDE_SIGN): the root on the side of a
+    # transpedicular approach is the one usually at risk, so each is judged on its own.
+    "nerve-root-left": "exiting nerve root (patient's left)",
+    "nerve-root-right": "exiting nerve root (patient's right)",
     "csf": "CSF in the thecal sac",
     "dura": "dura mater",
     "epidural-fat": "epidural space (fat; its venous plexus is not modelled)",
@@ -59,6 +63,20 @@ The CSF, dura and epidural space are judged as the neural tissue they enclose: t
 temperature is what the published studies measure ([DUP00] in the epidural space), and the
 roots of the cauda equina float in the CSF. A structure the anatomy does not contain is listed
 as not modelled, never silently passed over."""
+
+EARLIER_STRUCTURES: dict[str, str] = {
+    "nerve-root": "exiting nerve roots (left and right together)",
+}
+"""Structures that results stored by earlier versions carry and the verdict no longer makes
+(``physics.tissues.SPLIT_TISSUES``), with their words: a stored plan is an immutable record,
+so its page shows what it holds, for what it was."""
+
+
+def structure_name(tissue: str) -> str:
+    """The words for a judged tissue, one of today's or of a stored earlier result (else the
+    tissue's own name)."""
+    return NEURAL_STRUCTURES.get(tissue) or EARLIER_STRUCTURES.get(tissue, tissue)
+
 
 MODEL_LIMITATIONS = (
     "the thermal resistance of the needle's insulation (its steel is a solid rod)",
@@ -93,7 +111,7 @@ class StructureVerdict:
 
     @property
     def structure(self) -> str:
-        return NEURAL_STRUCTURES.get(self.tissue, self.tissue)
+        return structure_name(self.tissue)
 
     def reason(self) -> str:
         parts = []

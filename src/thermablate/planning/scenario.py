@@ -37,7 +37,7 @@ from thermablate.physics.electrodes import GAUGE_DIAMETER_MM, Electrode, Needle,
 from thermablate.physics.generator import Generator
 from thermablate.physics.grid import Grid
 from thermablate.physics.scenario import Scenario, ScenarioError, check_fits_in_memory
-from thermablate.physics.tissues import BODY_TEMPERATURE_C, TISSUES, Tissue
+from thermablate.physics.tissues import BODY_TEMPERATURE_C, TISSUES, Tissue, unknown_tissue
 from thermablate.planning import anatomy as anat
 from thermablate.planning import presets
 
@@ -94,7 +94,7 @@ def _flag(table: dict, key: str, default: bool, what: str = "") -> bool:
 
 def _tissue_with_overrides(name: str, overrides: dict) -> Tissue:
     if name not in TISSUES:
-        raise ScenarioError(f"unknown tissue {name!r} (known: {', '.join(sorted(TISSUES))})")
+        raise ScenarioError(unknown_tissue(name))
     allowed = {f.name for f in fields(Tissue)} - {"name", "neural", "source", "ranges"}
     bad = set(overrides) - allowed
     if bad:
@@ -200,7 +200,7 @@ def _grid_and_labels(
     if "uniform" in anatomy:
         name = anatomy["uniform"]
         if name not in TISSUES:
-            raise ScenarioError(f"unknown tissue {name!r} (known: {', '.join(sorted(TISSUES))})")
+            raise ScenarioError(unknown_tissue(name))
         props = anatomy.get("properties", {})
         i = anat.TISSUE_ORDER.index(name)
         tissues[i] = _tissue_with_overrides(name, {**overrides.get(name, {}), **props})
@@ -235,7 +235,7 @@ def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
     tissues = [_tissue_with_overrides(name, overrides.get(name, {})) for name in anat.TISSUE_ORDER]
     for name in overrides:
         if name not in TISSUES:
-            raise ScenarioError(f"unknown tissue {name!r} (known: {', '.join(sorted(TISSUES))})")
+            raise ScenarioError(unknown_tissue(name))
     grid, labels = _grid_and_labels(anatomy, data.get("grid", {}), tissues, overrides, base_dir)
 
     electrodes_t = data.get("electrodes", [])

@@ -34,6 +34,7 @@ class PlanForm(NhsFormMixin, forms.Form):
     side = forms.ChoiceField(
         label="Approach",
         choices=[("left", "Left transpedicular"), ("right", "Right transpedicular")],
+        help_text="The patient's left or right pedicle; the result judges each exiting root",
     )
     target_temp_c = forms.DecimalField(
         label="Target temperature (°C)", min_value=50, max_value=100, decimal_places=1

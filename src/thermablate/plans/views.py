@@ -10,8 +10,9 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from thermablate.planning.anatomy import NERVE_ROOT_OF_SIDE
 from thermablate.planning.lesion_plan import CannotPlan, default_options, modelled_levels
-from thermablate.planning.safety import MODEL_LIMITATIONS, NEURAL_STRUCTURES
+from thermablate.planning.safety import MODEL_LIMITATIONS, structure_name
 from thermablate.plans import access, actions
 from thermablate.plans.forms import ObservedZoneForm, PlanForm
 from thermablate.plans.models import Plan, PlanStatus
@@ -51,18 +52,37 @@ def plan_new(request, lesion_id: int):
     return render(request, "plans/plan_form.html", {**context, "form": form})
 
 
+def approach_root(plan: Plan) -> str | None:
+    """The tissue of the exiting root on the side the plan's needle went in (the patient's
+    left or right pedicle), or None for a plan without a side (a long bone)."""
+    side = (plan.scenario.get("anatomy") or {}).get("parameters", {}).get("side")
+    return NERVE_ROOT_OF_SIDE.get(side)
+
+
+def structure_rows(plan: Plan) -> list[dict]:
+    """The judged structures of a plan's stored result, named from their tissue, today's or
+    an earlier version's (a plan stored before the roots were split shows "exiting nerve roots
+    (left and right together)"), the approach side's root marked."""
+    approach = approach_root(plan)
+    return [
+        {**s, "structure": structure_name(s["tissue"]), "approach_side": s["tissue"] == approach}
+        for s in ((plan.result or {}).get("safety") or {}).get("structures", [])
+    ]
+
+
 @require_GET
 def plan_detail(request, plan_id: int):
     plan = access.get_plan(request.user, plan_id)
     result = plan.result or {}
-    structures = result.get("safety", {}).get("structures", [])
+    structures = structure_rows(plan)
     context = {
         "plan": plan,
         "patient": plan.patient,
         "result": result,
         "structures": structures,
+        "by_side": any(s["tissue"] in NERVE_ROOT_OF_SIDE.values() for s in structures),
         "not_modelled": [
-            NEURAL_STRUCTURES[n] for n in result.get("safety", {}).get("not_modelled", [])
+            structure_name(n) for n in result.get("safety", {}).get("not_modelled", [])
         ],
         "model_leaves_out": MODEL_LIMITATIONS,
         "can_choose": request.user.has_perm("plans.change_plan"),
@@ -189,23 +209,26 @@ def comparison_rows(plans: list[Plan]) -> list[tuple[str, list[str]]]:
         ("Lesion covered", [coverage(p, "covered_share", "{:.0f} %") for p in plans]),
         ("Smallest margin", [coverage(p, "smallest_margin_mm", "{:.1f} mm") for p in plans]),
     ]  # fmt: skip
-    names = []
-    for p in plans:
-        for s in p.result["safety"]["structures"]:
-            if s["structure"] not in names:
-                names.append(s["structure"])
+    structures = {p.pk: {s["structure"]: s for s in structure_rows(p)} for p in plans}
+    names = list(dict.fromkeys(name for p in plans for name in structures[p.pk]))
     for name in names:
         cells = []
         for p in plans:
-            found = next(
-                (s for s in p.result["safety"]["structures"] if s["structure"] == name), None
-            )
+            found = structures[p.pk].get(name)
             if found is None or found["max_temp_c"] is None:
                 cells.append("–")
-            else:
-                cells.append(
-                    f"{found['max_temp_c']:.1f} °C" + (" (at risk)" if found["at_risk"] else "")
+                continue
+            marks = [
+                mark
+                for mark, shown in (
+                    ("at risk", found["at_risk"]),
+                    ("approach side", found["approach_side"]),
                 )
+                if shown
+            ]
+            cells.append(
+                f"{found['max_temp_c']:.1f} °C" + (f" ({'; '.join(marks)})" if marks else "")
+            )
         rows.append((f"Peak, {name}", cells))
     rows.append(("Neural safety", [p.result["safety"]["status"] for p in plans]))
     rows.append(
