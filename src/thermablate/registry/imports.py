@@ -26,7 +26,7 @@ from thermablate.registry.forms import (
     PatientForm,
     ProcedureForm,
 )
-from thermablate.registry.models import Assessment, Patient, Procedure
+from thermablate.registry.models import Assessment, Lesion, Patient, Procedure
 
 # Every column comes from the record's declaration (thermablate.registry.declarations): a
 # field added there is importable at once, checked by the page's own form.
@@ -247,10 +247,12 @@ def _cycles(value: str) -> list[dict]:
 
 
 def _lesion_id(patient: Patient, location: str) -> int:
+    """The patient's one lesion at ``location``, among those that count (``live_lesions``, as
+    the procedure page offers them: a lesion entered in error is not one)."""
     wanted = location.strip().upper()
-    lesions = [lesion for lesion in patient.lesions.all() if lesion.location.upper() == wanted]
+    lesions = [lesion for lesion in patient.live_lesions if lesion.location.upper() == wanted]
     if len(lesions) != 1:
-        known = ", ".join(sorted(lesion.location for lesion in patient.lesions.all())) or "none"
+        known = ", ".join(sorted(lesion.location for lesion in patient.live_lesions)) or "none"
         problem = "no lesion" if not lesions else "more than one lesion"
         raise RowError(
             f"lesion: {problem} at {location.strip()!r} for this patient (recorded: {known})"
@@ -258,20 +260,43 @@ def _lesion_id(patient: Patient, location: str) -> int:
     return lesions[0].pk
 
 
+def _registry_number(row: dict) -> str:
+    return (row.get("registry_number") or "").strip().upper()
+
+
+# Few enough for any database's limit on the parameters of one query (SQLite's was 999).
+PATIENTS_PER_QUERY = 900
+
+
+def _patients_of(rows: list[dict], site) -> dict[str, Patient]:
+    """The patients at ``site`` the rows name, by registry number, each with its live lesions
+    (``live_lesions``): two queries per 900 patients, not two per row."""
+    numbers = sorted({_registry_number(row) for row in rows} - {""})
+    live = models.Prefetch("lesions", queryset=Lesion.objects.live(), to_attr="live_lesions")
+    patients: dict[str, Patient] = {}
+    for start in range(0, len(numbers), PATIENTS_PER_QUERY):
+        found = (
+            Patient.objects.select_related("site")
+            .prefetch_related(live)
+            .filter(site=site, registry_number__in=numbers[start : start + PATIENTS_PER_QUERY])
+        )
+        patients.update((patient.registry_number, patient) for patient in found)
+    return patients
+
+
 def import_procedures(reader: csv.DictReader, *, site, acting_user, progress=None) -> ImportReport:
     """One procedure per row, checked as the procedure page checks it (form, approval)."""
 
     clinicians: dict[str, int] = {}  # username -> id, read once: every row's patient is at `site`
     devices = device_choices(site)  # the procedure page's device library, read once
+    # The rows are read first so that their patients are looked up together. Nothing a row
+    # writes changes a patient or their lesions, so the later rows' copies stay true.
+    rows = list(reader)
+    patients = _patients_of(rows, site)
 
     def handle(row: dict) -> None:
-        registry_number = row["registry_number"].strip().upper()
-        patient = (
-            Patient.objects.select_related("site")
-            .prefetch_related("lesions")
-            .filter(site=site, registry_number=registry_number)
-            .first()
-        )
+        registry_number = _registry_number(row)
+        patient = patients.get(registry_number)
         if patient is None:
             raise RowError(f"registry_number: no patient {registry_number!r} at your site")
         usernames = _list(row["operators"])
@@ -310,7 +335,7 @@ def import_procedures(reader: csv.DictReader, *, site, acting_user, progress=Non
             **fields,
         )
 
-    return _import(reader, PROCEDURE_COLUMNS, handle, progress)
+    return _import(rows, PROCEDURE_COLUMNS, handle, progress)
 
 
 IMPORTERS = {
