@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from functools import reduce
+from functools import lru_cache, reduce
 from operator import or_
 
 from django.db import connection, models, transaction
@@ -742,19 +742,49 @@ MDT_PATHWAY_RULES = ("procedure_without_prior_mdt", "procedure_against_mdt_decis
 
 def breaches(instance: models.Model, codes: Iterable[str], *, today: date | None = None):
     """The rules of ``codes`` that ``instance`` (saved, in this transaction) breaks, acknowledged
-    or not: one query, each rule's condition an EXISTS of its own in it (an import asks this of
-    every procedure it writes, so a query per rule was a query per rule per row)."""
+    or not: one query, each rule's condition an EXISTS of its own in it.
+
+    Every procedure recorded asks this (an import, of each of its rows), and building the
+    rules' expressions and compiling them to SQL cost about 9 ms of the 11 ms a call took on
+    PostgreSQL (the database itself answered in 0.13 ms): the SQL is compiled once per kind of
+    record, rules, day and database (:func:`_breaches_sql`) and run with the record's id."""
     today = today or timezone.localdate()
     model = type(instance)
-    own = [RULE_BY_CODE[code] for code in codes if RULE_BY_CODE[code].record_type.model is model]
+    own = tuple(code for code in codes if RULE_BY_CODE[code].record_type.model is model)
     if not own:
         return []
+    sql, params, at = _breaches_sql(model, own, today, connection.vendor)
+    params = list(params)
+    params[at] = instance.pk
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        broken = cursor.fetchone()
+    if broken is None:  # not saved (or not in this transaction): nothing to judge
+        return []
+    return [RULE_BY_CODE[code] for code, breaks in zip(own, broken, strict=True) if breaks]
+
+
+# Stands for the record's id while the query is compiled: no real record has a negative id.
+_ANY_RECORD_PK = -918_273_645
+
+
+@lru_cache(maxsize=64)
+def _breaches_sql(model, codes: tuple[str, ...], today: date, vendor: str):
+    """The SQL of :func:`breaches` for one record of ``model`` whose id is left open: the SQL,
+    its parameters, and the position of the id among them (``vendor`` only keys the cache: the
+    SQL is the default database's)."""
     tests = {
-        f"breaks_{index}": Exists(model._base_manager.filter(rule.where(today), pk=OuterRef("pk")))
-        for index, rule in enumerate(own)
+        f"breaks_{index}": Exists(
+            model._base_manager.filter(RULE_BY_CODE[code].where(today), pk=OuterRef("pk"))
+        )
+        for index, code in enumerate(codes)
     }
-    broken = model._base_manager.filter(pk=instance.pk).values(**tests).first() or {}
-    return [rule for index, rule in enumerate(own) if broken.get(f"breaks_{index}")]
+    query = model._base_manager.filter(pk=_ANY_RECORD_PK).annotate(**tests).values_list(*tests)
+    sql, params = query[:1].query.sql_with_params()
+    at = [index for index, value in enumerate(params) if value == _ANY_RECORD_PK]
+    if len(at) != 1:  # the rules' own parameters never hold it: say so if one ever does
+        raise AssertionError(f"the record's id is not one parameter of {sql!r}: {params!r}")
+    return sql, tuple(params), at[0]
 
 
 def rules_of(record_type: RecordType, rules: Iterable[Rule] = RULES) -> list[Rule]:
