@@ -85,9 +85,19 @@ def engine_trace(s):
     return np.asarray(times), np.asarray(powers), solves, np.array(state.temperature_c)
 
 
-def _face_joule(v, sigma, h):
-    """Face-wise Joule heat density sigma |grad V|^2 of a cell-centred potential. [W/m^3]"""
+def _face_joule(v, sigma, h, embedded=None):
+    """Face-wise Joule heat density sigma |grad V|^2 of a cell-centred potential. [W/m^3]
+
+    ``embedded`` faces (tissue cell to contact cell) conduct ``sigma_tissue h / theta``.
+    """
     p = np.zeros(v.shape)
+    if embedded is not None:
+        cells, nbs = tuple(embedded.cells.T), tuple(embedded.neighbours.T)
+        s1, s2 = sigma[cells], sigma[nbs]
+        harmonic = np.divide(2 * s1 * s2, s1 + s2, out=np.zeros_like(s1), where=s1 + s2 > 0)
+        extra = 0.5 * (s1 / embedded.theta - harmonic) * h * (v[cells] - v[nbs]) ** 2
+        np.add.at(p, cells, extra)
+        np.add.at(p, nbs, extra)
     for axis in range(3):
         n = v.shape[axis]
         lo = [slice(None)] * 3
@@ -104,9 +114,40 @@ def _face_joule(v, sigma, h):
     return p / h**3
 
 
+def fipy_face_ids(mesh, shape, axis, i, j, k):
+    """FiPy's face numbers of faces in the engine's owned layout (``g[i]`` joins ``i-1``, ``i``).
+
+    A ``Grid3D`` numbers its faces normal to z first (x fastest), then those normal to y, then
+    those normal to x; checked against the mesh's face centres.
+    """
+    nx, ny, nz = shape
+    n_xy, n_xz = nx * ny * (nz + 1), nx * (ny + 1) * nz
+    ids = np.where(
+        axis == 2,
+        i + j * nx + k * nx * ny,
+        np.where(
+            axis == 1,
+            n_xy + i + j * nx + k * nx * (ny + 1),
+            n_xy + n_xz + i + j * (nx + 1) + k * (nx + 1) * ny,
+        ),
+    )
+    h = float(mesh.dx)
+    expected = np.stack([i, j, k]).astype(float) + 0.5
+    expected[axis, np.arange(len(axis))] -= 0.5
+    assert np.allclose(np.asarray(mesh.faceCenters)[:, ids], expected * h)
+    return ids
+
+
 def peer_fipy(s, times, powers, solve_times, dt_peer_s: float):
     """Solve the scenario with FiPy; returns (final temperature, wall time, steps)."""
-    from fipy import CellVariable, DiffusionTerm, Grid3D, ImplicitSourceTerm, TransientTerm
+    from fipy import (
+        CellVariable,
+        DiffusionTerm,
+        FaceVariable,
+        Grid3D,
+        ImplicitSourceTerm,
+        TransientTerm,
+    )
     from fipy.solvers.scipy import JacobiPreconditioner, LinearPCGSolver
 
     sim = Simulation(s)  # labels, tables and electrode masks only (no engine solver is used)
@@ -124,6 +165,13 @@ def peer_fipy(s, times, powers, solve_times, dt_peer_s: float):
     labels = sim.labels
     tabs = sim.tables
     k = CellVariable(mesh=mesh, value=to_fipy(tabs.k[labels]))
+    # The engine's embedded faces (the contacts' true surfaces, physics/embedded.py): the face
+    # between a tissue cell and a contact cell conducts c_i / theta (FiPy divides by h).
+    eb = sim.embedded
+    eb_ids = fipy_face_ids(mesh, (nx, ny, nz), *eb.owned_face_index())
+    eb_cells = tuple(eb.cells.T)
+    k_face = FaceVariable(mesh=mesh, value=np.array(k.harmonicFaceValue))
+    k_face.value[eb_ids] = tabs.k[labels][eb_cells] / eb.theta
     rhoc = CellVariable(mesh=mesh, value=to_fipy(tabs.rhoc[labels]))
     sink0 = to_fipy(tabs.sink[labels])
     sink = CellVariable(mesh=mesh, value=sink0.copy())
@@ -133,7 +181,7 @@ def peer_fipy(s, times, powers, solve_times, dt_peer_s: float):
     ta = s.initial_temp_c
     heat = (
         TransientTerm(coeff=rhoc)
-        == DiffusionTerm(coeff=k.harmonicFaceValue) - ImplicitSourceTerm(coeff=sink) + sink * ta + q
+        == DiffusionTerm(coeff=k_face) - ImplicitSourceTerm(coeff=sink) + sink * ta + q
     )
     # Heat: FiPy's defaults (1e-5 relative tolerance), as a user would run it. Potential: tight
     # and Jacobi-preconditioned, because the electrode is pinned by a stiff source term.
@@ -147,13 +195,11 @@ def peer_fipy(s, times, powers, solve_times, dt_peer_s: float):
     value = to_fipy(sim.masks.active_a)
     big = 1e12
     sigma = CellVariable(mesh=mesh, value=1.0)
+    sigma_face = FaceVariable(mesh=mesh, value=1.0)
     pin = CellVariable(mesh=mesh, value=big * pinned)
     potential = CellVariable(mesh=mesh, value=0.0)
     potential.constrain(0.0, mesh.exteriorFaces)
-    electric = (
-        DiffusionTerm(coeff=sigma.harmonicFaceValue) - ImplicitSourceTerm(coeff=pin) + pin * value
-        == 0
-    )
+    electric = DiffusionTerm(coeff=sigma_face) - ImplicitSourceTerm(coeff=pin) + pin * value == 0
     # The isothermal contacts: without needle conduction, the engine's node chain is exactly
     # its contacts (padded-array indices, hence the - 1).
     chain = sim.chain
@@ -179,8 +225,11 @@ def peer_fipy(s, times, powers, solve_times, dt_peer_s: float):
             t_now = from_fipy(temp.value)
             sig = sim.sigma37 * conductivity_factor(t_now, sim.alpha)
             sigma.setValue(to_fipy(sig))
+            faces = np.array(sigma.harmonicFaceValue)
+            faces[eb_ids] = sig[eb_cells] / eb.theta
+            sigma_face.setValue(faces)
             electric.solve(var=potential, solver=solver)
-            q_unit = to_fipy(_face_joule(from_fipy(potential.value), sig, h))
+            q_unit = to_fipy(_face_joule(from_fipy(potential.value), sig, h, eb))
             q_unit /= q_unit.sum() * h**3  # unit power
         mean_power = (np.interp(tb, times, energy) - np.interp(ta0, times, energy)) / dt_peer_s
         q.setValue(q_unit * mean_power)

@@ -55,9 +55,9 @@ def test_the_chain_matches_the_exact_cooling_of_a_rod(n_nodes):
     chain, t_pad, centres = _rod(n_nodes, length, alpha)
     steps = 600
     lost = 0.0
+    t_max = np.zeros(tuple(n - 2 for n in t_pad.shape))
     for _ in range(steps):
-        lost += conduct(t_pad, chain.cells, chain.weights, chain.starts, chain.heat_capacity_j_k,
-                        chain.link_w_k, chain.boundary_w_k, 0.0, t_end / steps)  # fmt: skip
+        lost += conduct(t_pad, t_max, *chain.arrays(), 0.0, t_end / steps)
     numeric = t_pad[1:-1, 1, 1]
     exact = _exact(centres, t_end, length, alpha)
     assert np.max(np.abs(numeric - exact)) < 0.01

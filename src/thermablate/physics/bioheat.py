@@ -37,6 +37,7 @@ from thermablate.physics.damage import (
     GAS_CONSTANT_J_MOLK,
 )
 from thermablate.physics.electric import solve_diffusion
+from thermablate.physics.embedded import EmbeddedFaces, hold_faces
 from thermablate.physics.grid import Grid
 
 BYTES_PER_CELL_UPDATE = 8 + 8 + 3 * 8 + 8 + 8 + 8 + 2 * 8
@@ -272,12 +273,14 @@ class BioheatState:
     """
 
     def __init__(self, grid: Grid, label: np.ndarray, tables: MaterialTables,
-                 initial_c: float | np.ndarray, t_boundary_c: float):  # fmt: skip
+                 initial_c: float | np.ndarray, t_boundary_c: float,
+                 embedded: EmbeddedFaces | None = None):  # fmt: skip
         padded = tuple(n + 2 for n in grid.shape)
         self.tables = tables
         self.t_boundary_c = float(t_boundary_c)
         self.label = np.asarray(label)
         self.faces = face_coefficients(self.label, tables)
+        self._set_embedded(embedded, grid.spacing_m)
         self.rhoc = tables.rhoc[self.label]
         self._inv_rhoc = 1.0 / self.rhoc
         self._dt_over_rhoc = None
@@ -304,6 +307,31 @@ class BioheatState:
         """Hottest cell after the last step (held cells: their free update). [°C]"""
         self.nonfinite_columns = 0
         """z-columns of cells where some temperature was not finite after the last step."""
+
+    def _set_embedded(self, embedded: EmbeddedFaces | None, spacing_m: float) -> None:
+        """Take the embedded faces out of the explicit kernel (they are stepped implicitly).
+
+        With held cells, :meth:`advance` couples each tissue cell beside them implicitly to
+        their new values (``embedded.hold_faces``). Without, the caller couples them to the
+        contact nodes (``needle.conduct``, as the engine does): ``embedded_cells`` and
+        ``embedded_g_w_m3k`` are what it needs.
+        """
+        self.embedded = embedded
+        n = 0 if embedded is None else embedded.n_faces
+        if n == 0:
+            self.embedded_cells = np.zeros((0, 3), np.int64)
+            self.embedded_starts = np.zeros(1, np.int64)
+            self.embedded_neighbours = np.zeros((0, 3), np.int64)
+            self.embedded_g_w_m3k = np.zeros(0)
+            return
+        axis, i, j, k = embedded.owned_face_index()
+        for a in range(3):
+            self.faces[a][i[axis == a], j[axis == a], k[axis == a]] = 0.0
+        self.embedded_cells, self.embedded_starts = embedded.cell_rows()
+        self.embedded_neighbours = embedded.neighbours
+        self.embedded_g_w_m3k = embedded.conductance_per_volume(
+            self.tables.k[self.label], spacing_m
+        )
 
     @property
     def temperature_c(self) -> np.ndarray:
@@ -366,6 +394,12 @@ class BioheatState:
                 self._t_new, self.max_temperature_c, t_max_before, self._dt_over_rhoc, cells,
                 values,
             )  # fmt: skip
+            if len(self.embedded_cells):
+                held_w += hold_faces(
+                    self._t_new, self.max_temperature_c, self._dt_over_rhoc,
+                    self.embedded_cells, self.embedded_starts, self.embedded_neighbours,
+                    self.embedded_g_w_m3k,
+                )  # fmt: skip
         self._t, self._t_new = self._t_new, self._t
         return perf * self.cell_volume_m3, held_w * self.cell_volume_m3
 
@@ -377,10 +411,12 @@ class BioheatState:
 
 
 def steady_state(grid: Grid, label, tables: MaterialTables, source_w_m3, held, held_value_c,
-                 t_boundary_c, t_arterial_c, rtol=1e-10):  # fmt: skip
+                 t_boundary_c, t_arterial_c, rtol=1e-10, embedded=None):  # fmt: skip
     """Steady solution of Pennes' equation with the same spatial operator as :func:`step`.
 
     ``-div(k grad T) + W (T - T_a) = q`` with held cells and the boundary ghost node. [°C]
+    ``embedded`` faces (``physics/embedded.py``) join the held electrode to the tissue at its
+    true surface, as in :class:`BioheatState`.
     """
     vol = grid.cell_volume_m3
     k = tables.k[label]
@@ -389,5 +425,6 @@ def steady_state(grid: Grid, label, tables: MaterialTables, source_w_m3, held, h
     u, *_ = solve_diffusion(
         grid, k, held, held_value_c - t_arterial_c, True, t_boundary_c - t_arterial_c,
         rtol=rtol, sink_per_cell=w, source_per_cell=source_w_m3 * vol, boundary_factor=1.0,
+        embedded=embedded,
     )  # fmt: skip
     return u + t_arterial_c

@@ -18,6 +18,7 @@ import numba
 import numpy as np
 
 from thermablate.physics import multigrid
+from thermablate.physics.embedded import EmbeddedFaces
 from thermablate.physics.grid import Grid
 
 MAX_ITERATIONS = 500
@@ -87,6 +88,7 @@ def solve_potential(
     boundary_value_v: np.ndarray | None = None,
     initial_v: np.ndarray | None = None,
     rtol: float = 1e-8,
+    embedded: EmbeddedFaces | None = None,
 ) -> ElectricSolution:
     """Solve ``div(sigma grad V) = 0`` with Dirichlet cells and boundary.
 
@@ -109,10 +111,14 @@ def solve_potential(
         Starting guess (the previous solution when conductivity changed a little). [V]
     rtol : float
         Relative residual tolerance of the conjugate-gradient solve.
+    embedded : EmbeddedFaces, optional
+        The faces between tissue and the contacts, with where the contact's true surface cuts
+        them (``physics/embedded.py``): their conductance is ``sigma h / theta``.
     """
     v, g_faces, g_boundary, iterations = solve_diffusion(
-        grid, sigma_s_m, fixed, fixed_value_v, boundary_grounded, boundary_value_v, initial_v, rtol
-    )
+        grid, sigma_s_m, fixed, fixed_value_v, boundary_grounded, boundary_value_v, initial_v,
+        rtol, embedded=embedded,
+    )  # fmt: skip
     joule, power = joule_heat(grid, v, g_faces, g_boundary, boundary_value_v)
     return ElectricSolution(v, joule, power, iterations)
 
@@ -121,13 +127,43 @@ def joule_heat(grid: Grid, v, g_faces, g_boundary, boundary_value_v=None):
     """Joule heat density from face dissipation ``G (dV)^2``, half to each adjacent cell.
 
     Splitting each face's dissipation between its two cells conserves the total exactly:
-    the sum over cells equals the power the source delivers. ``g_faces`` are in the owned
-    layout of :func:`_assemble`. Returns ``(q [W/m^3], P [W])``.
+    the sum over cells equals the power the source delivers. (On an embedded face, the contact
+    cell's half heats the contact node, whose voxel also holds the tissue between the true
+    surface and the voxel's faces.) ``g_faces`` are in the owned layout of :func:`_assemble`.
+    Returns ``(q [W/m^3], P [W])``.
     """
     vb = np.zeros(v.shape) if boundary_value_v is None else _cell_array(boundary_value_v, v.shape)
     p = np.empty(v.shape)
     total = _joule(v, *g_faces, g_boundary, vb, p)
     return p / grid.cell_volume_m3, total
+
+
+@numba.njit(cache=True, nogil=True)
+def _embed(coef, fixed, fixed_value, free, h, cells, neighbours, axis, theta, gx, gy, gz, diag,
+           rhs):  # fmt: skip
+    """Give each embedded face the conductance ``c h / theta`` of the tissue cell's side.
+
+    The faces join a free cell and a fixed (contact) cell, so the change only enters the free
+    cell's diagonal and right-hand side: the operator on the free cells stays symmetric.
+    """
+    for f in range(cells.shape[0]):
+        i, j, k = cells[f, 0], cells[f, 1], cells[f, 2]
+        a, b, c = neighbours[f, 0], neighbours[f, 1], neighbours[f, 2]
+        if not free[i, j, k] or not fixed[a, b, c]:
+            continue
+        fi, fj, fk = max(i, a), max(j, b), max(k, c)
+        g_new = coef[i, j, k] * h / theta[f]
+        if axis[f] == 0:
+            g_old = gx[fi, fj, fk]
+            gx[fi, fj, fk] = g_new
+        elif axis[f] == 1:
+            g_old = gy[fi, fj, fk]
+            gy[fi, fj, fk] = g_new
+        else:
+            g_old = gz[fi, fj, fk]
+            gz[fi, fj, fk] = g_new
+        diag[i, j, k] += g_new - g_old
+        rhs[i, j, k] += (g_new - g_old) * fixed_value[a, b, c]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -237,6 +273,7 @@ def solve_diffusion(
     sink_per_cell: np.ndarray | None = None,
     source_per_cell: np.ndarray | None = None,
     boundary_factor: float = 2.0,
+    embedded: EmbeddedFaces | None = None,
 ):
     """Solve ``-div(c grad u) + s u = f`` by finite volumes and multigrid-preconditioned CG.
 
@@ -248,6 +285,9 @@ def solve_diffusion(
     distance h, harmonic mean). ``sink_per_cell`` is ``s * h^3`` and ``source_per_cell`` is
     ``f * h^3`` (already multiplied by the cell volume). The boundary, when Dirichlet, is a
     ghost node at distance h/2 (``boundary_factor`` 2) or h (1) holding ``boundary_value``.
+    ``embedded`` faces (between a free cell and a fixed contact cell) take the conductance
+    ``c h / theta`` from the tissue cell's centre to the contact's true surface (see
+    :mod:`thermablate.physics.embedded`).
     Returns ``(u, face_conductances, g_boundary, iterations)``, the faces in the owned layout
     (``gx`` of shape ``(nx + 1, ny, nz)``, ``gx[i]`` between cells ``i - 1`` and ``i``).
     """
@@ -270,6 +310,11 @@ def solve_diffusion(
         coef, fixed, vfix, bool(boundary_dirichlet), bval, float(boundary_factor),
         float(grid.spacing_m), sink, source, initial, gx, gy, gz, g_boundary, diag, rhs, free, x0,
     )  # fmt: skip
+    if embedded is not None and embedded.n_faces:
+        _embed(
+            coef, fixed, vfix, free, float(grid.spacing_m), embedded.cells, embedded.neighbours,
+            embedded.axis, embedded.theta, gx, gy, gz, diag, rhs,
+        )  # fmt: skip
     x, iterations, converged = multigrid.solve(
         (gx, gy, gz), diag, free, rhs, x0, rtol, MAX_ITERATIONS
     )

@@ -146,12 +146,71 @@ def _segment_distance_m(grid: Grid, a_m: np.ndarray, b_m: np.ndarray):
     return np.sqrt(px * px + py * py + pz * pz), s
 
 
-def _capsule(grid: Grid, a_m, b_m, radius_m: float) -> np.ndarray:
+def _drawn_radius_m(grid: Grid, radius_m: float) -> float:
     # At least the voxels nearest the axis, even when the needle is thinner than a voxel: no
     # line is farther than h/sqrt(2) from every cell centre of a column it runs along.
-    r = max(radius_m, grid.spacing_m / np.sqrt(2.0) * (1 + 1e-9))
+    return max(radius_m, grid.spacing_m / np.sqrt(2.0) * (1 + 1e-9))
+
+
+def _capsule(grid: Grid, a_m, b_m, radius_m: float) -> np.ndarray:
+    r = _drawn_radius_m(grid, radius_m)
     dist, _ = _segment_distance_m(grid, np.asarray(a_m), np.asarray(b_m))
     return dist <= r
+
+
+def _capsule_inside(a_m, b_m, radius_m: float):
+    """``f(points)``, not positive exactly where :func:`_capsule` holds a cell centre. [m]
+
+    The same arithmetic as :func:`_segment_distance_m`, on points of shape (n, 3).
+    """
+    a_m, b_m = np.asarray(a_m, float), np.asarray(b_m, float)
+    d = b_m - a_m
+    length = float(np.linalg.norm(d))
+    u = d / length
+
+    def f(p):
+        x, y, z = p[:, 0], p[:, 1], p[:, 2]
+        s = (x - a_m[0]) * u[0] + (y - a_m[1]) * u[1] + (z - a_m[2]) * u[2]
+        sc = np.clip(s, 0.0, length)
+        px = x - (a_m[0] + sc * u[0])
+        py = y - (a_m[1] + sc * u[1])
+        pz = z - (a_m[2] + sc * u[2])
+        return np.sqrt(px * px + py * py + pz * pz) - radius_m
+
+    return f
+
+
+def _sphere_inside(centre_m, radius_m: float):
+    """``f(points)``, not positive exactly where :func:`rasterise` holds a sphere's cell. [m^2]"""
+    c = np.asarray(centre_m, float)
+
+    def f(p):
+        return (p[:, 0] - c[0]) ** 2 + (p[:, 1] - c[1]) ** 2 + (p[:, 2] - c[2]) ** 2 - radius_m**2
+
+    return f
+
+
+def contact_shapes(grid: Grid, electrodes: list[Electrode]) -> list:
+    """The active contacts' exact shapes as drawn by :func:`rasterise`, first-come first-served.
+
+    Each is a function of points (n, 3) [m], not positive inside and convex (a sphere or a
+    capsule), so that ``physics/embedded.py`` can find where a face crosses the surface. The
+    ``active_a`` shapes come first, then the ``active_b`` ones (the masks' precedence).
+    """
+    first, second = [], []
+    for e in electrodes:
+        if isinstance(e, Sphere):
+            first.append(_sphere_inside(np.asarray(e.centre_mm) * 1e-3, e.radius_mm * 1e-3))
+            continue
+        u = e.unit_direction
+        tip = np.asarray(e.tip_mm, float) * 1e-3
+        r = _drawn_radius_m(grid, e.radius_mm * 1e-3)
+        act = e.active_tip_mm * 1e-3
+        first.append(_capsule_inside(tip - act * u, tip, r))
+        if e.bipolar:
+            b_start = tip - (act + e.gap_mm * 1e-3) * u
+            second.append(_capsule_inside(b_start - act * u, b_start, r))
+    return first + second
 
 
 def shaft_start_mm(needle: Needle) -> np.ndarray:
@@ -171,7 +230,7 @@ def shaft_cells(grid: Grid, needle: Needle) -> tuple[np.ndarray, np.ndarray]:
     diag_m = float(np.linalg.norm(grid.upper_m - np.asarray(grid.origin_m)))
     start = shaft_start_mm(needle) * 1e-3
     end = start - 2 * diag_m * needle.unit_direction
-    r = max(needle.radius_mm * 1e-3, grid.spacing_m / np.sqrt(2.0) * (1 + 1e-9))
+    r = _drawn_radius_m(grid, needle.radius_mm * 1e-3)
     dist, s = _segment_distance_m(grid, start, end)
     return (dist <= r) & (s >= 0.0), s
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import numba
 import numpy as np
-from scipy import ndimage
 
 from thermablate.physics.bioheat import BioheatState
 from thermablate.physics.electric import (
@@ -32,6 +31,7 @@ from thermablate.physics.electric import (
     solve_potential,
 )
 from thermablate.physics.electrodes import Needle, rasterise, shaft_cells, shaft_start_mm
+from thermablate.physics.embedded import contact_parts, embedded_faces
 from thermablate.physics.generator import MODEL_LIMIT_C, ROLL_OFF_IMPEDANCE_RATIO, PIController
 from thermablate.physics.needle import build_chain, conduct
 from thermablate.physics.scenario import TIME_STEP_SAFETY, Scenario
@@ -119,10 +119,10 @@ class Simulation:
         # so a 5-20 mm active tip equalises its temperature (the tip thermocouple then reads the
         # contact's temperature, as in a real electrode). The contacts are the first nodes of
         # the needle chain, whose shafts conduct heat along the steel (physics/needle.py).
-        contacts = []
-        for mask in (self.masks.active_a, self.masks.active_b):
-            parts, n = ndimage.label(mask)
-            contacts += [parts == k for k in range(1, n + 1)]
+        contacts = contact_parts(self.masks)
+        # The contacts' true surfaces on the faces beside them (physics/embedded.py): in the
+        # potential, in the held cells' coupling and in the contact nodes' (below).
+        self.embedded = embedded_faces(g, s.electrodes, self.masks)
         shafts = []
         if s.needle_conduction:
             for e in s.electrodes:
@@ -136,7 +136,14 @@ class Simulation:
                     joined = _nearest_contact(contacts, inside)
                     shafts.append((joined, shaft, s_m, math.pi * (e.radius_mm * 1e-3) ** 2))
         rhoc = self.tables.rhoc[self.labels]
-        self.chain = build_chain(g, contacts, shafts, rhoc)
+        rows, starts = self.embedded.cell_rows()
+        g_faces = self.embedded.conductance_per_volume(self.tables.k[self.labels], g.spacing_m)
+        coupled = (
+            rows,
+            np.add.reduceat(g_faces, starts[:-1]) if len(rows) else np.zeros(0),
+            self.embedded.contact[starts[:-1]],
+        )
+        self.chain = build_chain(g, contacts, shafts, rhoc, coupled)
         self.inv_rhoc = 1.0 / rhoc
 
     def peak_heating_rate_k_per_ws(self, electric: ElectricSolution) -> float:
@@ -150,6 +157,7 @@ class Simulation:
             self.scenario.grid, sigma, self.fixed, self.fixed_value_v,
             self.masks.boundary_grounded,
             initial_v=None if previous is None else previous.potential_v, rtol=ELECTRIC_RTOL,
+            embedded=self.embedded,
         )  # fmt: skip
 
 
@@ -228,7 +236,9 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
     """
     s = sim.scenario
     gen = s.generator
-    bio = BioheatState(s.grid, sim.labels, sim.tables, s.initial_temp_c, s.initial_temp_c)
+    bio = BioheatState(
+        s.grid, sim.labels, sim.tables, s.initial_temp_c, s.initial_temp_c, sim.embedded
+    )
     state = State(0.0, bio.temperature_c, bio.damage, bio.cem43_min, bio.max_temperature_c)
     controller = PIController(gen)
     dt = sim.dt_s
@@ -251,8 +261,7 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
     near_boiling = False
     ti = sim.thermocouple_index
     held = sim.held if sim.mode == "held" else None
-    c = sim.chain
-    chain = (c.cells, c.weights, c.starts, c.heat_capacity_j_k, c.link_w_k, c.boundary_w_k)
+    chain = sim.chain.arrays()
     state.tip_temperature_c = float(bio.temperature_c[ti])
     ticks = 1 << MAX_STEP_HALVINGS  # ticks per step dt
     end_tick = sim.n_steps * ticks
@@ -295,7 +304,9 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
             held, held_value, q_unit, q_scale, s.initial_temp_c, h, perfusion=track_energy
         )
         if held is None:
-            lost_j = conduct(bio.temperature_padded_c, *chain, s.initial_temp_c, h)
+            lost_j = conduct(
+                bio.temperature_padded_c, bio.max_temperature_c, *chain, s.initial_temp_c, h
+            )
             if track_energy:
                 state.boundary_loss_j += lost_j
         tick += size

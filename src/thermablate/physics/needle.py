@@ -38,7 +38,7 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
@@ -57,6 +57,11 @@ class NodeChain:
     with heat-capacity weights ``weights`` (summing to 1 per node). ``heat_capacity_j_k[c]`` is
     the node's heat capacity, ``link_w_k[c]`` the conductance between nodes ``c`` and ``c + 1``
     (0 where they are not linked), ``boundary_w_k[c]`` the conductance to the domain boundary.
+
+    The tissue cells beside a contact across embedded faces (``physics/embedded.py``) are
+    coupled to its node implicitly: ``coupled_cells`` (padded indices), the node each is
+    coupled to (``coupled_node``), its conductance to it (``coupled_w_k``, all its embedded
+    faces) and its heat capacity (``coupled_capacity_j_k``).
     """
 
     cells: np.ndarray
@@ -65,10 +70,22 @@ class NodeChain:
     heat_capacity_j_k: np.ndarray
     link_w_k: np.ndarray
     boundary_w_k: np.ndarray
+    coupled_cells: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.intp))
+    coupled_node: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
+    coupled_w_k: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    coupled_capacity_j_k: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n_nodes(self) -> int:
         return self.starts.size - 1
+
+    def arrays(self) -> tuple:
+        """The arrays :func:`conduct` takes after the temperatures, in its order."""
+        return (
+            self.cells, self.weights, self.starts, self.heat_capacity_j_k, self.link_w_k,
+            self.boundary_w_k, self.coupled_cells, self.coupled_node, self.coupled_w_k,
+            self.coupled_capacity_j_k,
+        )  # fmt: skip
 
 
 def build_chain(
@@ -76,6 +93,7 @@ def build_chain(
     contacts: list[np.ndarray],
     shafts: list[tuple[int, np.ndarray, np.ndarray, float]],
     rhoc_j_m3k: np.ndarray,
+    coupled: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> NodeChain:
     """Nodes and links from the contacts and the needles' shafts.
 
@@ -89,6 +107,8 @@ def build_chain(
         cross-section.
     rhoc_j_m3k : array
         Volumetric heat capacity of every cell. [J/(m^3 K)]
+    coupled : (cells (p, 3), conductance per unit volume (p,) [W/(m^3 K)], contact index (p,))
+        Tissue cells joined to a contact by embedded faces (``physics/embedded.py``).
     """
     h = grid.spacing_m
     volume = grid.cell_volume_m3
@@ -101,7 +121,9 @@ def build_chain(
     # Shaft nodes follow their contact in the node order, so that every link is between
     # consecutive nodes and the system is tridiagonal.
     out_groups, out_links, out_boundary = [], [], []
+    node_of_contact = []
     for c, mask in enumerate(contacts):
+        node_of_contact.append(len(out_groups))
         out_groups.append(np.argwhere(mask))
         out_links.append(0.0)
         out_boundary.append(0.0)
@@ -127,19 +149,34 @@ def build_chain(
         rhoc = rhoc_j_m3k[tuple(members.T)]
         capacity[c] = rhoc.sum() * volume
         weights[starts[c] : starts[c + 1]] = rhoc / rhoc.sum()
-    return NodeChain(
+    chain = NodeChain(
         np.ascontiguousarray(cells + 1, dtype=np.intp), weights, starts, capacity,
         np.asarray(out_links, float), np.asarray(out_boundary, float),
     )  # fmt: skip
+    if coupled is not None and len(coupled[0]):
+        tissue, g_w_m3k, contact = coupled
+        chain.coupled_cells = np.ascontiguousarray(tissue + 1, dtype=np.intp)
+        chain.coupled_node = np.asarray(node_of_contact, np.intp)[contact]
+        chain.coupled_w_k = np.asarray(g_w_m3k, float) * volume
+        chain.coupled_capacity_j_k = rhoc_j_m3k[tuple(tissue.T)] * volume
+    return chain
 
 
 @numba.njit(cache=True, nogil=True)
-def conduct(t_pad_c, cells, weights, starts, heat_capacity_j_k, link_w_k, boundary_w_k,
-            t_boundary_c, dt_s):  # fmt: skip
+def conduct(t_pad_c, t_max_c, cells, weights, starts, heat_capacity_j_k, link_w_k, boundary_w_k,
+            coupled_cells, coupled_node, coupled_w_k, coupled_capacity_j_k, t_boundary_c,
+            dt_s):  # fmt: skip
     """One backward-Euler step of the node chain; every node's cells take its new temperature.
 
     Returns the heat that left through the boundary links during the step. [J]
-    Without links this is the heat-capacity-weighted averaging of each contact.
+    Without links this is the heat-capacity-weighted averaging of each contact. ``t_max_c``
+    (interior shape) is the running maximum of every cell, kept for the coupled tissue cells.
+
+    The tissue cells coupled to a node across embedded faces (conductance ``G``, heat capacity
+    ``C_i``, explicit update ``T_i*``) are stepped implicitly with it: eliminating
+    ``T_i = (T_i* + (dt G / C_i) T_node) / (1 + dt G / C_i)`` leaves the node one more
+    conductance ``a = G / (1 + dt G / C_i)`` to ``T_i*``, so the system stays tridiagonal, and
+    what the node gives the cell is exactly what the cell receives.
     """
     n = starts.size - 1
     if n == 0:
@@ -156,6 +193,14 @@ def conduct(t_pad_c, cells, weights, starts, heat_capacity_j_k, link_w_k, bounda
         left = link_w_k[c - 1] if c > 0 else 0.0
         diag[c] = heat_capacity_j_k[c] / dt_s + left + link_w_k[c] + boundary_w_k[c]
         rhs[c] = heat_capacity_j_k[c] / dt_s * mean[c] + boundary_w_k[c] * t_boundary_c
+    m_coupled = coupled_node.size
+    ratio = np.empty(m_coupled)
+    for p in range(m_coupled):
+        ratio[p] = dt_s * coupled_w_k[p] / coupled_capacity_j_k[p]
+        a = coupled_w_k[p] / (1.0 + ratio[p])
+        c = coupled_node[p]
+        diag[c] += a
+        rhs[c] += a * t_pad_c[coupled_cells[p, 0], coupled_cells[p, 1], coupled_cells[p, 2]]
     for c in range(1, n):
         m = -link_w_k[c - 1] / diag[c - 1]
         diag[c] -= m * -link_w_k[c - 1]
@@ -164,6 +209,11 @@ def conduct(t_pad_c, cells, weights, starts, heat_capacity_j_k, link_w_k, bounda
     new[n - 1] = rhs[n - 1] / diag[n - 1]
     for c in range(n - 2, -1, -1):
         new[c] = (rhs[c] + link_w_k[c] * new[c + 1]) / diag[c]
+    for p in range(m_coupled):
+        i, j, k = coupled_cells[p, 0], coupled_cells[p, 1], coupled_cells[p, 2]
+        t = (t_pad_c[i, j, k] + ratio[p] * new[coupled_node[p]]) / (1.0 + ratio[p])
+        t_pad_c[i, j, k] = t
+        t_max_c[i - 1, j - 1, k - 1] = max(t_max_c[i - 1, j - 1, k - 1], t)
     lost = 0.0
     for c in range(n):
         lost += boundary_w_k[c] * (new[c] - t_boundary_c) * dt_s
