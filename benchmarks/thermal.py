@@ -166,7 +166,8 @@ def peer_fipy(s, times, powers, solve_times, dt_peer_s: float):
     tabs = sim.tables
     k = CellVariable(mesh=mesh, value=to_fipy(tabs.k[labels]))
     # The engine's embedded faces (the contacts' true surfaces, physics/embedded.py): the face
-    # between a tissue cell and a contact cell conducts c_i / theta (FiPy divides by h).
+    # between a tissue cell and a contact cell conducts c_i / theta (FiPy divides by h); in the
+    # potential only when the scenario gives it the true surfaces too.
     eb = sim.embedded
     eb_ids = fipy_face_ids(mesh, (nx, ny, nz), *eb.owned_face_index())
     eb_cells = tuple(eb.cells.T)
@@ -226,10 +227,18 @@ def peer_fipy(s, times, powers, solve_times, dt_peer_s: float):
             sig = sim.sigma37 * conductivity_factor(t_now, sim.alpha)
             sigma.setValue(to_fipy(sig))
             faces = np.array(sigma.harmonicFaceValue)
-            faces[eb_ids] = sig[eb_cells] / eb.theta
+            if s.electrode_surface_in_potential:
+                faces[eb_ids] = sig[eb_cells] / eb.theta
             sigma_face.setValue(faces)
             electric.solve(var=potential, solver=solver)
-            q_unit = to_fipy(_face_joule(from_fipy(potential.value), sig, h, eb))
+            q_unit = to_fipy(
+                _face_joule(
+                    from_fipy(potential.value),
+                    sig,
+                    h,
+                    eb if s.electrode_surface_in_potential else None,
+                )
+            )
             q_unit /= q_unit.sum() * h**3  # unit power
         mean_power = (np.interp(tb, times, energy) - np.interp(ta0, times, energy)) / dt_peer_s
         q.setValue(q_unit * mean_power)

@@ -106,3 +106,14 @@ def test_power_mode_stops_on_roll_off_or_boiling_with_a_message():
     result = simulate(_sphere("power", duration_s=120, max_power_w=40.0))
     assert result.stopped_reason is not None
     assert result.time_s[-1] < 120.0
+
+
+def test_energy_balances_with_the_true_surface_in_the_potential_too():
+    # electrode_surface_in_potential (off by default, docs/thermal-engine.md): the potential's
+    # embedded faces change the Joule pattern, not the conservation.
+    s = _sphere("temperature", target_temp_c=80.0, max_power_w=10.0)
+    s.electrode_surface_in_potential = True
+    b = simulate(s, track_energy=True).energy_balance
+    removed = b["stored_j"] + b["perfusion_j"] + b["boundary_j"]
+    assert b["delivered_j"] > 10.0
+    assert removed == pytest.approx(b["delivered_j"], rel=1e-9)

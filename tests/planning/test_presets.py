@@ -72,10 +72,9 @@ def test_tumour_at_the_posterior_wall_endangers_the_cord_and_a_distant_one_does_
             "grid": {"spacing_mm": 1.25}, "duration_s": 240,
         }))  # fmt: skip
 
-    # The distant tumour was 8 mm from the wall until the electrode's true surface was modelled
-    # (issue 13): at 8 mm the epidural fat reaches CEM43 1.4 min at this spacing (2.3 at
-    # 0.5 mm), over the 1 min threshold; the voxelised electrode said 0.15 here, but 1.2 at
-    # 0.5 mm too. At 11 mm: 0.04 min at 1.25 mm and 0.03 at 0.625 mm.
+    # The distant tumour was 8 mm from the wall until issue 13: at 8 mm the epidural fat's CEM43
+    # is 1.2 min at 0.5 mm (over the 1 min threshold; 0.25 at this spacing), and 1.4 min here
+    # with the electrode's true surface in the potential too. At 11 mm: 0.01-0.04 min.
     near, far = neural_safety(run(0.0)), neural_safety(run(11.0))
     cord = {v.tissue: v for v in near.structures}["spinal-cord"]
     cord_far = {v.tissue: v for v in far.structures}["spinal-cord"]

@@ -121,7 +121,8 @@ class Simulation:
         # the needle chain, whose shafts conduct heat along the steel (physics/needle.py).
         contacts = contact_parts(self.masks)
         # The contacts' true surfaces on the faces beside them (physics/embedded.py): in the
-        # potential, in the held cells' coupling and in the contact nodes' (below).
+        # held cells' coupling and in the contact nodes' (below), and in the potential if the
+        # scenario asks (electrode_surface_in_potential).
         self.embedded = embedded_faces(g, s.electrodes, self.masks)
         shafts = []
         if s.needle_conduction:
@@ -157,7 +158,7 @@ class Simulation:
             self.scenario.grid, sigma, self.fixed, self.fixed_value_v,
             self.masks.boundary_grounded,
             initial_v=None if previous is None else previous.potential_v, rtol=ELECTRIC_RTOL,
-            embedded=self.embedded,
+            embedded=self.embedded if self.scenario.electrode_surface_in_potential else None,
         )  # fmt: skip
 
 

@@ -101,6 +101,12 @@ class Scenario:
     needle_conduction : bool
         Conduct heat along the needles' steel (``physics/needle.py``); off only to compare
         with the model without it.
+    electrode_surface_in_potential : bool
+        Give the potential, too, the contacts' true surfaces (``physics/embedded.py``); the
+        heat equation always has them. Off by default: with it, the osteoid-osteoma preset's
+        ramp drives tissue beside the contact's proximal end to 99-102 °C, and following its
+        desiccation re-solves the potential almost every step (196 solves instead of 10, 7.9 s
+        instead of 1.6; see docs/thermal-engine.md).
     """
 
     grid: Grid
@@ -118,6 +124,7 @@ class Scenario:
     record_interval_s: float = 1.0
     initial_temp_c: float = BODY_TEMPERATURE_C
     needle_conduction: bool = True
+    electrode_surface_in_potential: bool = False
 
     def validate(self) -> None:
         """Raise :class:`ScenarioError` on anything that cannot be simulated.
