@@ -35,7 +35,12 @@ Measured (2 shared cores, 1-minute load 1.2-1.8): 200, 600 and 3,000 rows at 17.
 import; before, 200 and 600 rows took 16 s and 68 s and the page waited for the whole import.
 2026-12-06 (load 0.6-1.1; the pathway rules now checked on every row): 600 and 3,000 rows in
 26.6 s and 119.9 s (22.5 and 25.0 rows/s), the page's median 0.056 s and worst 1.3 s. The
-target is not met. ``THERMABLATE_BENCH_PROFILE=FILE`` writes a cProfile of each import.
+target is not met.
+2026-12-07 (load 0.2-0.9; 15 queries per row, the pathway check compiled once): 3,000 rows in
+57.6 s (52.1 rows/s), the page's median 0.048 s and worst 1.8 s: the target is met, narrowly.
+The pace is not yet linear: 1.41 s per 100 rows at the start, 2.51 s at the end (the
+pathway check's plan scans every MDT decision "against" rather than the patient's own).
+``THERMABLATE_BENCH_PROFILE=FILE`` writes a cProfile of each import.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Grid convergence of a result: the same scenario on a coarser grid, Richardson-style.
 
-A result on a voxel grid depends on the voxel size: the electrode is drawn in whole voxels, so
-the error falls only about linearly with the spacing, and not steadily (issue 13 found the
+A result on a voxel grid depends on the voxel size: tissue layers (and, in the potential, the
+electrode) are drawn in whole voxels, so the error falls only about linearly with the spacing,
+and not steadily (issue 13 found the
 lumbar preset's 1 mm zone about 23 % smaller than at 0.33 mm). Every plan therefore carries an
 estimate of that error: the scenario is run again at ``COARSENING`` times the spacing (about a
 seventh of the work), and the difference between the two answers, scaled as Richardson

@@ -83,7 +83,8 @@ MODEL_LIMITATIONS = (
     "vaporisation, charring and the generator's impedance roll-off in temperature mode",
     "temperature-dependent thermal properties and hyperaemia",
     "large vessels as heat sinks (basivertebral vein, segmental arteries, epidural veins)",
-    "sub-voxel geometry: electrodes and thin layers are drawn in whole voxels (see the grid error)",
+    "sub-voxel tissue geometry: layers and interfaces between tissues are drawn in whole voxels, "
+    "and the electric potential sees the electrode in whole voxels (see the grid error)",
 )
 """What the engine does not model yet (issue 13), stated with every verdict: each would
 change the temperatures the verdict rests on."""
