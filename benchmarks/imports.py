@@ -38,8 +38,9 @@ import; before, 200 and 600 rows took 16 s and 68 s and the page waited for the 
 target is not met.
 2026-12-07 (load 0.2-0.9; 15 queries per row, the pathway check compiled once): 3,000 rows in
 57.6 s (52.1 rows/s), the page's median 0.048 s and worst 1.8 s: the target is met, narrowly.
-The pace is not yet linear: 1.41 s per 100 rows at the start, 2.51 s at the end (the
-pathway check's plan scans every MDT decision "against" rather than the patient's own).
+The pace is not yet linear: 1.41 s per 100 rows at the start, 2.51 s at the end, about 11 ms
+more per row by the end; the cause is not found yet (the pathway check's plan seq-scans the MDT
+decisions "against", but that is about 0.3 ms at 3,000 decisions, too little to explain it).
 ``THERMABLATE_BENCH_PROFILE=FILE`` writes a cProfile of each import.
 """
 
