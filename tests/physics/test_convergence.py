@@ -365,17 +365,7 @@ def _current_into_box_a(faces, held, potential_v):
     ``faces`` are the solver's face conductances (owned layout, ``g[i]`` between cells ``i - 1``
     and ``i``). Every free cell conserves current, so this is the current leaving the electrode.
     """
-    box = _outer_layer(held.shape)
-    free = ~held
-    current = 0.0
-    for axis, g in enumerate(faces):
-        n = held.shape[axis]
-        lo, hi, between = ([slice(None)] * 3 for _ in range(3))
-        lo[axis], hi[axis], between[axis] = slice(0, n - 1), slice(1, n), slice(1, n)
-        lo, hi, between = tuple(lo), tuple(hi), tuple(between)
-        flow = g[between] * (potential_v[lo] - potential_v[hi])  # from cell i - 1 to cell i
-        current += np.sum(flow * (free[lo] & box[hi])) - np.sum(flow * (free[hi] & box[lo]))
-    return float(current)
+    return _flow_out_of(~held, _outer_layer(held.shape), faces, potential_v)
 
 
 def test_time_stepper_reaches_the_layered_steady_solution():
