@@ -155,7 +155,7 @@ def test_the_cord_runs_down_to_the_conus_and_must_fit_its_sac():
 
 def test_the_shipped_tables_carry_their_sources():
     library = shipped_library()
-    assert library.version == "1.0.0"
+    assert library.version == "1.1.0"
     for device in library.devices:
         assert device.source in library.sources
     assert morphometry.table().sources
@@ -180,6 +180,44 @@ def test_a_bad_device_row_is_refused_with_its_reason(row, message):
     )
     with pytest.raises(DeviceError, match=message):
         library_from_text(header + row + "\n")
+
+
+SITE_GENERATOR = (
+    "# name: site-devices\n# version: 1\n"
+    "device_id,manufacturer,system,electrode,polarity,active_tip_mm,gauge,articulating,cooled,"
+    "control_mode,target_temp_c,max_power_w,max_time_s,max_voltage_v,max_current_a,"
+    "max_impedance_ohm,indications,source\n"
+    "our-cannula,,our generator,our cannula,monopolar,10,17,no,no,temperature,90,50,360,"
+    "{limits},spinal-metastasis; osteoid-osteoma,\n"
+)
+
+
+def test_a_device_with_documented_output_limits_plans_with_them():
+    library = shipped_library().with_site_devices(
+        list(library_from_text(SITE_GENERATOR.format(limits="60,0.6,1500")).devices)
+    )
+    options = default_options(L3_METASTASIS, library)
+    options = PlanOptions(**{**options.to_dict(), "device_id": "our-cannula"})
+    draft = draft_plan(L3_METASTASIS, options, library)
+    generator = draft.scenario["generator"]
+    assert (generator["max_voltage_v"], generator["max_current_a"]) == (60.0, 0.6)
+    assert generator["max_impedance_ohm"] == 1500.0
+    assert not any("output voltage" in note for note in draft.notes)
+
+
+def test_a_plan_says_when_its_generator_has_no_documented_limits():
+    draft = plan(L3_METASTASIS)
+    assert "max_voltage_v" not in draft.scenario["generator"]
+    assert any(
+        "no source in the device library gives this generator's output voltage" in note
+        for note in draft.notes
+    )
+
+
+@pytest.mark.parametrize("limits", ["-60,,", ",0,", ",,nan"])
+def test_a_device_limit_that_is_not_a_positive_number_is_refused(limits):
+    with pytest.raises(DeviceError):
+        library_from_text(SITE_GENERATOR.format(limits=limits))
 
 
 def _ball(grid_n, h, radius, centre=(0.0, 0.0, 0.0)):

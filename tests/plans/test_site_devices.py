@@ -94,3 +94,25 @@ def test_a_device_row_the_library_would_refuse_is_refused_in_the_admin(client, s
     assert response.status_code == 200
     assert "already has this id" in response.content.decode()
     assert not SiteDevice.objects.exists()
+
+
+def test_a_sites_device_carries_its_generators_output_limits_into_the_library(
+    client, site_admin, site_a
+):
+    login(client, site_admin)
+    limits = {"max_voltage_v": "60", "max_current_a": "0.6", "max_impedance_ohm": "1500"}
+    response = client.post(reverse("admin:registry_sitedevice_add"), {**DEVICE, **limits})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    device = site_library(site_a).get("ngh-cannula-20g-10mm")
+    assert device.generator_limits() == {
+        "max_voltage_v": 60.0, "max_current_a": 0.6, "max_impedance_ohm": 1500.0
+    }  # fmt: skip
+
+
+def test_an_output_limit_out_of_range_is_refused_in_the_admin(client, site_admin):
+    login(client, site_admin)
+    response = client.post(
+        reverse("admin:registry_sitedevice_add"), {**DEVICE, "max_current_a": "0"}
+    )
+    assert response.status_code == 200
+    assert not SiteDevice.objects.exists()

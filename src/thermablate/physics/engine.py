@@ -74,6 +74,11 @@ class State:
     steps: int = 0
     shortened_steps: int = 0
     stopped_reason: str | None = None
+    power_limited_s: dict = field(
+        default_factory=lambda: {"power": 0.0, "voltage": 0.0, "current": 0.0}
+    )
+    """Time the delivered power sat at each of the generator's limits (max_power_w, the
+    voltage's V^2/Z, the current's I^2 Z). [s]"""
     info: dict = field(default_factory=dict)
 
 
@@ -264,6 +269,11 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
     held = sim.held if sim.mode == "held" else None
     chain = sim.chain.arrays()
     state.tip_temperature_c = float(bio.temperature_c[ti])
+    limited_s = state.power_limited_s
+    if (cut_off := _impedance_cut_off(gen, state.impedance_ohm, 0.0)) is not None:
+        state.stopped_reason = cut_off
+        yield 0.0, state
+        return
     ticks = 1 << MAX_STEP_HALVINGS  # ticks per step dt
     end_tick = sim.n_steps * ticks
     tick = 0
@@ -272,12 +282,15 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
         into_step = tick % ticks
         size = _lowest_bit(into_step) if into_step else ticks
         allowed_rise_k = max(STOP_OVERSHOOT_MARGIN_K, MODEL_LIMIT_C - bio.hottest_c)
+        # What the generator's output limits allow into the present load (held mode is ideal).
+        allowances = gen.output_limits_w(state.impedance_ohm)
+        limit_w = min(allowances["voltage"], allowances["current"])
         while True:
             h = dt * size / ticks
             if sim.mode == "temperature":
-                power, integral = controller.propose(t0, state.tip_temperature_c, h)
+                power, integral = controller.propose(t0, state.tip_temperature_c, h, limit_w)
             elif sim.mode == "power":
-                power = gen.power_set_w(t0)
+                power = gen.power_set_w(t0, limit_w)
             else:
                 power = 0.0
             fast_enough = power * peak_rate * h <= allowed_rise_k and (
@@ -297,6 +310,10 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
             controller.accept(integral)
         if size < ticks:
             state.shortened_steps += 1
+        if held is None and power > 0:
+            binding = min(allowances, key=allowances.get)
+            if power >= allowances[binding] * (1 - 1e-12):
+                limited_s[binding] += h
         held_value = gen.set_point_c(t0 + h, s.initial_temp_c) if held is not None else 0.0
         q_scale = power / electric.power_unit_w if electric is not None else 0.0
         if track_energy:  # boundary flux from the same (start-of-step) temperatures as the update
@@ -370,7 +387,29 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
                 min_impedance = min(min_impedance, state.impedance_ohm)
                 state.electric_solves += 1
                 next_electric_t = t + s.electric_update_s
+                if (cut_off := _impedance_cut_off(gen, state.impedance_ohm, t)) is not None:
+                    state.stopped_reason = cut_off
+                    yield t, state
+                    return
         yield t, state
+
+
+def _impedance_cut_off(gen, impedance_ohm: float, t_s: float) -> str | None:
+    """The stop message when the load's impedance is above the generator's cut-off, else None."""
+    if gen.mode == "held" or gen.max_impedance_ohm is None:
+        return None
+    if not impedance_ohm > gen.max_impedance_ohm:
+        return None
+    if t_s == 0:
+        return (
+            f"impedance cut-off: the load is {impedance_ohm:.0f} ohm before heating, above the "
+            f"generator's {gen.max_impedance_ohm:.0f} ohm cut-off; it would not start"
+        )
+    return (
+        f"impedance cut-off at t = {t_s:.1f} s: the load rose to {impedance_ohm:.0f} ohm, above "
+        f"the generator's {gen.max_impedance_ohm:.0f} ohm cut-off, as tissue desiccated; RF "
+        "output stops here"
+    )
 
 
 def simulate(scenario: Scenario, progress: Callable[[float, State], None] | None = None,

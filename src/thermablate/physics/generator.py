@@ -17,6 +17,7 @@ under 2 K, and stays within about 1 K from 120 s on; the tests assert 1.5 K afte
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from thermablate.physics.tissues import BODY_TEMPERATURE_C
@@ -60,6 +61,14 @@ class Generator:
         Duration of the linear ramp of the set point (or power) from its start value. [s]
     kp_w_per_k, ki_w_per_ks : float
         PI gains. [W/K], [W/(K s)]
+    max_voltage_v, max_current_a : float or None
+        The generator's output limits (RMS): whatever the mode asks, it delivers at most
+        ``V^2 / Z`` and ``I^2 Z`` into a load of impedance ``Z``. None: not limited (an ideal
+        source, or a device whose limits no source documents). [V], [A]
+    max_impedance_ohm : float or None
+        Impedance cut-off: RF output stops when the load's impedance exceeds it, as
+        generators stop on a sharp rise of impedance (desiccation, charring). None: no
+        cut-off. [ohm]
     """
 
     mode: str = "temperature"
@@ -68,6 +77,24 @@ class Generator:
     ramp_s: float = 60.0
     kp_w_per_k: float = DEFAULT_KP_W_PER_K
     ki_w_per_ks: float = DEFAULT_KI_W_PER_KS
+    max_voltage_v: float | None = None
+    max_current_a: float | None = None
+    max_impedance_ohm: float | None = None
+
+    def output_limits_w(self, impedance_ohm: float) -> dict[str, float]:
+        """The most power each of the generator's limits allows into ``impedance_ohm``. [W]
+
+        Keys ``"power"``, ``"voltage"``, ``"current"``; a limit the generator does not have
+        allows infinite power. In a voltage-limited generator the power a rising impedance
+        allows falls as ``1/Z``: the roll-off that ends a lesion's growth once the tissue by
+        the electrode desiccates.
+        """
+        z = impedance_ohm if math.isfinite(impedance_ohm) and impedance_ohm > 0 else math.inf
+        return {
+            "power": self.max_power_w,
+            "voltage": math.inf if self.max_voltage_v is None else self.max_voltage_v**2 / z,
+            "current": math.inf if self.max_current_a is None else self.max_current_a**2 * z,
+        }
 
     def set_point_c(self, t_s: float, start_c: float = BODY_TEMPERATURE_C) -> float:
         """Set point at time ``t_s`` (linear ramp then constant). [°C]"""
@@ -75,11 +102,13 @@ class Generator:
             return self.target_temp_c
         return start_c + (self.target_temp_c - start_c) * t_s / self.ramp_s
 
-    def power_set_w(self, t_s: float) -> float:
-        """Power of the constant-power mode at ``t_s`` (linear ramp then constant). [W]"""
+    def power_set_w(self, t_s: float, limit_w: float | None = None) -> float:
+        """Power of the constant-power mode at ``t_s`` (linear ramp then constant), at most
+        ``limit_w`` (the output limits' allowance, see :meth:`output_limits_w`). [W]"""
+        ceiling = self.max_power_w if limit_w is None else min(self.max_power_w, limit_w)
         if self.ramp_s <= 0 or t_s >= self.ramp_s:
-            return self.max_power_w
-        return self.max_power_w * t_s / self.ramp_s
+            return ceiling
+        return min(ceiling, self.max_power_w * t_s / self.ramp_s)
 
 
 class PIController:
@@ -89,22 +118,27 @@ class PIController:
         self.g = generator
         self.integral_w = 0.0
 
-    def propose(self, t_s: float, tip_temperature_c: float, dt_s: float) -> tuple[float, float]:
+    def propose(self, t_s: float, tip_temperature_c: float, dt_s: float,
+                limit_w: float | None = None) -> tuple[float, float]:  # fmt: skip
         """Power for a step of ``dt_s`` and the integral it would leave, without taking the step.
 
         The time loop may shorten a step after seeing the power; it then asks again for the
-        shorter step and keeps the integral of the step it takes (see :meth:`accept`). [W], [W]
+        shorter step and keeps the integral of the step it takes (see :meth:`accept`). The
+        power is clamped to ``max_power_w`` and to ``limit_w`` (the generator's voltage and
+        current limits at the present impedance), and the integral is frozen against either
+        clamp. [W], [W]
         """
+        ceiling = self.g.max_power_w if limit_w is None else min(self.g.max_power_w, limit_w)
         error = self.g.set_point_c(t_s) - tip_temperature_c
         candidate = self.integral_w + self.g.ki_w_per_ks * error * dt_s
         power = self.g.kp_w_per_k * error + candidate
-        saturated_high = power > self.g.max_power_w and error > 0
+        saturated_high = power > ceiling and error > 0
         saturated_low = power < 0.0 and error < 0
         ramping = t_s < self.g.ramp_s
         # Conditional integration (anti-windup), and none during the ramp: the tracking lag of a
         # ramp would otherwise wind the integral up and overshoot the target when it ends.
         integral = self.integral_w if (saturated_high or saturated_low or ramping) else candidate
-        return min(max(power, 0.0), self.g.max_power_w), integral
+        return min(max(power, 0.0), ceiling), integral
 
     def accept(self, integral_w: float) -> None:
         """Keep the integral :meth:`propose` returned for the step that was taken. [W]"""

@@ -60,6 +60,9 @@ class Result:
         cells excluded), for the tissues present, in the order of ``scenario.tissues``.
     energy_delivered_j : float
         Electrical energy into the tissue (held mode: heat supplied by the held surface). [J]
+    power_limited_s : dict
+        Time the power sat at each of the generator's limits: ``"power"`` (max_power_w),
+        ``"voltage"`` and ``"current"`` (its output limits at the load's impedance). [s]
     """
 
     title: str
@@ -82,6 +85,7 @@ class Result:
     stopped_reason: str | None
     electric_solves: int = 0
     shortened_steps: int = 0
+    power_limited_s: dict[str, float] = field(default_factory=dict)
     fields: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     scenario: Scenario | None = field(repr=False, default=None)
 
@@ -121,6 +125,7 @@ class Result:
             },
             "energy_delivered_j": round(self.energy_delivered_j, 1),
             "mean_power_w": round(self.energy_delivered_j / max(self.time_s[-1], 1e-12), 3),
+            "power_limited_s": {k: round(v, 3) for k, v in self.power_limited_s.items()},
             "final_impedance_ohm": None
             if not np.isfinite(self.impedance_ohm[-1])
             else round(float(self.impedance_ohm[-1]), 1),
@@ -233,6 +238,7 @@ class Recorder:
             energy_balance=balance,
             stopped_reason=state.stopped_reason,
             electric_solves=state.electric_solves,
+            power_limited_s=dict(state.power_limited_s),
             fields={
                 "temperature_c": temp,
                 "max_temperature_c": np.array(state.max_temperature_c),

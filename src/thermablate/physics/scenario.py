@@ -196,6 +196,12 @@ class Scenario:
             **{f"generator.{k}": getattr(g, k)
                for k in ("target_temp_c", "max_power_w", "ramp_s", "kp_w_per_k", "ki_w_per_ks")}
         )  # fmt: skip
+        for limit in ("max_voltage_v", "max_current_a", "max_impedance_ohm"):
+            value = getattr(g, limit)
+            if value is not None:
+                _finite(**{f"generator.{limit}": value})
+                if value <= 0:
+                    raise ScenarioError(f"generator.{limit} must be positive, got {value:g}")
         if g.max_power_w > MAX_GENERATOR_POWER_W:
             raise ScenarioError(
                 f"generator.max_power_w {g.max_power_w:g} W is above the {MAX_GENERATOR_POWER_W:g} W "

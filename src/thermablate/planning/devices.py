@@ -29,8 +29,12 @@ DATA_FILE = "rf_devices.csv"
 COLUMNS = (
     "device_id", "manufacturer", "system", "electrode", "polarity", "active_tip_mm", "gauge",
     "articulating", "cooled", "control_mode", "target_temp_c", "max_power_w", "max_time_s",
-    "indications", "source",
+    "max_voltage_v", "max_current_a", "max_impedance_ohm", "indications", "source",
 )  # fmt: skip
+
+GENERATOR_LIMITS = ("max_voltage_v", "max_current_a", "max_impedance_ohm")
+"""The generator's output limits a device row may document (``physics.generator.Generator``):
+RMS voltage [V] and current [A], and the impedance above which it stops [ohm]."""
 
 POLARITIES = ("monopolar", "bipolar")
 CONTROL_MODES = ("temperature", "power", "impedance")
@@ -45,7 +49,9 @@ class Device:
     """One electrode of the library. A value no source documents is None (unknown), never a
     guess: ``active_tip_mm`` [mm] and ``gauge`` may then be chosen in the plan,
     ``target_temp_c`` [°C] (the generator's documented set point or ceiling), ``max_power_w``
-    [W] and ``max_time_s`` [s] are then not checked.
+    [W] and ``max_time_s`` [s] are then not checked, and ``max_voltage_v`` [V],
+    ``max_current_a`` [A] and ``max_impedance_ohm`` [ohm] (the generator's output limits and
+    impedance cut-off) are then not simulated.
     """
 
     device_id: str
@@ -61,6 +67,9 @@ class Device:
     target_temp_c: float | None
     max_power_w: float | None
     max_time_s: float | None
+    max_voltage_v: float | None
+    max_current_a: float | None
+    max_impedance_ohm: float | None
     indications: tuple[str, ...]
     source: str
     site_defined: bool = False
@@ -102,6 +111,10 @@ class Device:
         if self.control_mode not in (None, "temperature"):
             return f"the engine plans temperature-controlled runs; this device controls {self.control_mode}"
         return ""
+
+    def generator_limits(self) -> dict[str, float]:
+        """The output limits the sources document, as ``Generator`` fields (may be empty)."""
+        return {k: v for k in GENERATOR_LIMITS if (v := getattr(self, k)) is not None}
 
     def settings_problems(
         self, target_temp_c: float, max_power_w: float, duration_s: float
@@ -196,6 +209,7 @@ def device_from_row(row: dict, *, site_defined: bool = False) -> Device:
         target_temp_c=_optional_number(row, "target_temp_c"),
         max_power_w=_optional_number(row, "max_power_w"),
         max_time_s=_optional_number(row, "max_time_s"),
+        **{limit: _optional_number(row, limit) for limit in GENERATOR_LIMITS},
         indications=tuple(
             i.strip() for i in (row.get("indications") or "").split(";") if i.strip()
         ),

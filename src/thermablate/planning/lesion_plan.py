@@ -255,7 +255,15 @@ def draft_plan(
         "target_temp_c": options.target_temp_c,
         "max_power_w": options.max_power_w,
         "ramp_s": options.ramp_s,
+        **device.generator_limits(),
     }
+    if not device.generator_limits():
+        draft = replace(draft, notes=draft.notes + (
+            "no source in the device library gives this generator's output voltage, current "
+            "or impedance cut-off: the plan lets it deliver up to the power limit into any "
+            "impedance, so it cannot show the roll-off that ends a lesion's growth once tissue "
+            "by the electrode desiccates",
+        ))  # fmt: skip
     scenario["grid"]["spacing_mm"] = options.spacing_mm
     scenario["device"] = {"device_id": device.device_id, "label": device.label}
     indication = "osteoid-osteoma" if facts.diagnosis == "osteoid_osteoma" else "spinal-metastasis"

@@ -80,7 +80,9 @@ def structure_name(tissue: str) -> str:
 
 MODEL_LIMITATIONS = (
     "the thermal resistance of the needle's insulation (its steel is a solid rod)",
-    "vaporisation, charring and the generator's impedance roll-off in temperature mode",
+    "vaporisation and charring",
+    "the generator's voltage and current limits and impedance cut-off, unless its device "
+    "documents them (no shipped device does)",
     "temperature-dependent thermal properties and hyperaemia",
     "large vessels as heat sinks (basivertebral vein, segmental arteries, epidural veins)",
     "sub-voxel tissue geometry: layers and interfaces between tissues are drawn in whole voxels, "

@@ -17,7 +17,8 @@ File format (see docs/thermal-engine.md for the full description)::
                   | label_volume = "seg.nii.gz" + [anatomy.labels] "1" = "cortical-bone"
     [[electrodes]] geometry = "needle": tip_mm, direction, active_tip_mm, gauge, bipolar, gap_mm
                    geometry = "sphere": centre_mm, radius_mm
-    [generator]   mode = "temperature" | "power" | "held", target_temp_c, max_power_w, ramp_s
+    [generator]   mode = "temperature" | "power" | "held", target_temp_c, max_power_w, ramp_s;
+                  optional output limits max_voltage_v, max_current_a, max_impedance_ohm
     [probes]      name = [x, y, z]
     [tissues.<name>] property overrides, e.g. electrical_conductivity_s_m = 0.05
     [solver]      time_step_s, electric_update_s, electric_update_k, record_interval_s,
@@ -251,6 +252,11 @@ def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
         ramp_s=_number(gen_t, "ramp_s", 60.0 if mode == "temperature" else 0.0, "generator."),
         kp_w_per_k=_number(gen_t, "kp_w_per_k", Generator.kp_w_per_k, "generator."),
         ki_w_per_ks=_number(gen_t, "ki_w_per_ks", Generator.ki_w_per_ks, "generator."),
+        **{
+            limit: _number(gen_t, limit, what="generator.")
+            for limit in ("max_voltage_v", "max_current_a", "max_impedance_ohm")
+            if limit in gen_t
+        },
     )
     probes = {str(k): _vec3(v, f"probe {k!r}") for k, v in data.get("probes", {}).items()}
     solver = data.get("solver", {})

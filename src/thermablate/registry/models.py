@@ -81,6 +81,21 @@ class SiteDevice(models.Model):
     max_time_s = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3600)]
     )
+    # The generator's output limits, from its operator manual: the planner then simulates the
+    # roll-off a rising impedance causes (physics.generator.Generator).
+    max_voltage_v = models.DecimalField(
+        "Maximum output voltage (V rms)", max_digits=5, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(1000)],
+    )  # fmt: skip
+    max_current_a = models.DecimalField(
+        "Maximum output current (A rms)", max_digits=4, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(10)],
+    )  # fmt: skip
+    max_impedance_ohm = models.PositiveIntegerField(
+        "Impedance cut-off (ohm)", null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100000)],
+        help_text="RF output stops when the load's impedance rises above this",
+    )  # fmt: skip
     indications = models.CharField(
         max_length=200, blank=True, help_text="e.g. 'spinal-metastasis; osteoid-osteoma'"
     )
@@ -110,10 +125,9 @@ class SiteDevice(models.Model):
                 return "yes" if value else "no"
             return str(value)
 
-        names = ("device_id", "manufacturer", "system", "electrode", "polarity",
-                 "active_tip_mm", "gauge", "articulating", "cooled", "control_mode",
-                 "target_temp_c", "max_power_w", "max_time_s", "indications", "source")  # fmt: skip
-        return {name: text(getattr(self, name)) for name in names}
+        from thermablate.planning.devices import COLUMNS
+
+        return {name: text(getattr(self, name)) for name in COLUMNS}
 
     def clean(self):
         from thermablate.planning.devices import DeviceError, device_from_row, shipped_library
