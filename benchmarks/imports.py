@@ -38,20 +38,31 @@ import; before, 200 and 600 rows took 16 s and 68 s and the page waited for the 
 target is not met.
 2026-12-07 (load 0.2-0.9; 15 queries per row, the pathway check compiled once): 3,000 rows in
 57.6 s (52.1 rows/s), the page's median 0.048 s and worst 1.8 s: the target is met, narrowly.
-The pace is not yet linear: 1.41 s per 100 rows at the start, 2.51 s at the end, about 11 ms
-more per row by the end; the cause is not found yet (the pathway check's plan seq-scans the MDT
-decisions "against", but that is about 0.3 ms at 3,000 decisions, too little to explain it).
-``THERMABLATE_BENCH_PROFILE=FILE`` writes a cProfile of each import.
+That run's pace, 1.41 s per 100 rows at the start and 2.51 s at the end, did not come back
+when measured row by row (THERMABLATE_BENCH_QUERIES, below), 2026-12-07, load 2.6-2.9 (other
+test suites running): 3,000 rows in 37.2 s (80.7 rows/s) and 10,000 in 139.2 s (71.8 rows/s,
+3.7 times as long for 3.3 times the rows). The 10,000 rows' ms per row by fifth: 12.8, 11.0,
+15.4, 14.4, 12.9; the first and last 2,000: 12.8 and 12.9 ms (database 4.6 and 4.7, Python
+8.2 and 8.2), and no query's time per row grows by more than 0.05 ms. The 3,000 rows' first
+fifth is the slowest (16.1 ms against 10.5 ms for the last: caches warming). The import is
+linear. The page's median 0.066-0.08 s; its worst, 3.0 s (3,000) and 5.1 s (10,000), when the
+import's audit entries (33,000 and 110,000) are chained and inserted at its end, holding the
+chain head for those seconds.
+``THERMABLATE_BENCH_PROFILE=FILE`` writes a cProfile of each import;
+``THERMABLATE_BENCH_QUERIES=1`` prints the database and Python time per row over the first
+and the last fifth of the rows, and the queries whose time per row grew most.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import csv
 import json
 import multiprocessing
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -234,8 +245,72 @@ def clinician_at_work(username: str, registry_number: str, started, stop, result
     results.put((times, failures))
 
 
+class QueryLog:
+    """``THERMABLATE_BENCH_QUERIES=1``: the import's database time per row, and the queries
+    whose time per row grows most from the first fifth of the rows to the last (printed to
+    stderr), to tell a slowing database from slowing Python. A Django execute wrapper."""
+
+    def __init__(self):
+        self.row = 1
+        self.row_started = time.perf_counter()
+        self.rows: list[tuple[int, float, float]] = []  # (row, wall s, database s)
+        self.database_s = 0.0
+        self.by_query: dict[tuple[int, str], list[float]] = {}
+
+    def __call__(self, execute, sql, params, many, context):
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent = time.perf_counter() - began
+            self.database_s += spent
+            key = (self.row, re.sub(r"\d+|'[^']*'", "?", sql)[:300])
+            self.by_query.setdefault(key, []).append(spent)
+
+    def row_done(self, done: int) -> None:
+        now = time.perf_counter()
+        self.rows.append((done, now - self.row_started, self.database_s))
+        self.row_started, self.database_s, self.row = now, 0.0, done + 1
+
+    def report(self, rows: int) -> None:
+        fifth = max(1, rows // 5)
+        first = range(1, fifth + 1)
+        last = range(rows - fifth + 1, rows + 1)
+        paces = [
+            sum(r[1] for r in self.rows if n * fifth < r[0] <= (n + 1) * fifth) / fifth * 1e3
+            for n in range(5)
+        ]
+        print("ms per row by fifth: " + ", ".join(f"{p:.1f}" for p in paces), file=sys.stderr)
+        for name, part in (("first", first), ("last", last)):
+            picked = [r for r in self.rows if r[0] in part]
+            wall = sum(r[1] for r in picked) / len(picked)
+            db = sum(r[2] for r in picked) / len(picked)
+            print(
+                f"{name} {len(picked)} rows: {wall * 1e3:.1f} ms per row, of which database "
+                f"{db * 1e3:.1f} ms and Python {(wall - db) * 1e3:.1f} ms",
+                file=sys.stderr,
+            )
+        per_sql: dict[str, list[float]] = {}
+        for (row, sql), spent in self.by_query.items():
+            slot = per_sql.setdefault(sql, [0.0, 0.0, 0, 0])
+            if row in first:
+                slot[0] += sum(spent)
+                slot[2] += len(spent)
+            elif row in last:
+                slot[1] += sum(spent)
+                slot[3] += len(spent)
+        growth = sorted(per_sql.items(), key=lambda kv: kv[1][0] - kv[1][1])  # most grown first
+        for sql, (a, b, n_a, n_b) in growth[:8]:
+            print(
+                f"  {a / fifth * 1e3:.2f} -> {b / fifth * 1e3:.2f} ms per row "
+                f"({n_a} -> {n_b} calls): {sql[:160]}",
+                file=sys.stderr,
+            )
+
+
 def time_import(rows: int, site, clinician, coordinator, first_number: int, folder: Path):
     from django.core.management import call_command
+    from django.db import connection
     from django.test import Client
 
     from thermablate.registry.imports import import_procedures
@@ -251,9 +326,13 @@ def time_import(rows: int, site, clinician, coordinator, first_number: int, fold
     # The pace of the first and last hundred rows, through the importer's progress callback.
     stamps: dict[int, float] = {}
 
+    queries = QueryLog() if os.environ.get("THERMABLATE_BENCH_QUERIES") else None
+
     def progress(done: int) -> None:
         if done in (1, 101, rows - 100, rows):
             stamps[done] = time.perf_counter()
+        if queries is not None:
+            queries.row_done(done)
 
     processes = multiprocessing.get_context("spawn")
     started, stop, results = processes.Event(), processes.Event(), processes.Queue()
@@ -274,9 +353,10 @@ def time_import(rows: int, site, clinician, coordinator, first_number: int, fold
     with csv_file.open(newline="", encoding="utf-8") as handle:
         if profiler:
             profiler.enable()
-        report = import_procedures(
-            csv.DictReader(handle), site=site, acting_user=coordinator, progress=progress
-        )
+        with connection.execute_wrapper(queries) if queries else contextlib.nullcontext():
+            report = import_procedures(
+                csv.DictReader(handle), site=site, acting_user=coordinator, progress=progress
+            )
         if profiler:
             profiler.disable()
             profiler.dump_stats(f"{profile_to}.{rows}")
@@ -290,6 +370,8 @@ def time_import(rows: int, site, clinician, coordinator, first_number: int, fold
     assert Procedure.objects.count() - procedures_before == rows
     call_command("audit", "verify", verbosity=0)  # the chain is still whole
     times = page_times or [float("nan")]
+    if queries is not None:
+        queries.report(rows)
     return {
         "rows": rows,
         "import_s": round(import_s, 1),
