@@ -99,10 +99,40 @@ def export_command(out, *flags: str):
     call_command("export", "--format", "csv", "--out", str(out), *flags)
 
 
-def test_it_exports_only_the_chosen_site(tmp_path, recorded_cohort, site_b, governance):
+def test_it_exports_only_the_chosen_site(tmp_path, recorded_cohort, site_b, admin_user):
     out = tmp_path / "b.csv"
-    export_command(out, "--pseudonymised", "--site", site_b.code, "--user", governance.username)
+    export_command(out, "--pseudonymised", "--site", site_b.code, "--user", admin_user.username)
     assert read_rows(out) == []
+
+
+def test_a_sites_user_exports_their_own_site_by_default(
+    tmp_path, recorded_cohort, site_a, site_b, governance
+):
+    out = tmp_path / "own.csv"
+    export_command(out, "--pseudonymised", "--user", governance.username)
+    assert len(read_rows(out)) == 1
+    assert AuditEvent.objects.get(action="export").changes["scope"] == site_a.code
+
+
+@pytest.mark.parametrize("scope", [("--site", "SITE_B"), ("--all-sites",)])
+def test_a_sites_user_cannot_export_another_sites_patients(
+    tmp_path, recorded_cohort, site_b, governance, scope
+):
+    # Issue 11, finding 13: the export defaulted to every site's patients, whoever ran it.
+    out = tmp_path / "x.csv"
+    flags = [site_b.code if flag == "SITE_B" else flag for flag in scope]
+    with pytest.raises(CommandError, match=f"^Refused: '{governance.username}'"):
+        export_command(out, "--identifiable", *flags, "--user", governance.username)
+    assert not out.exists()
+    assert not AuditEvent.objects.filter(action="export").exists()
+
+
+def test_a_superuser_exports_every_site_only_when_asked(tmp_path, recorded_cohort, admin_user):
+    out = tmp_path / "all.csv"
+    with pytest.raises(CommandError, match="has no site of their own"):
+        export_command(out, "--pseudonymised", "--user", admin_user.username)
+    export_command(out, "--pseudonymised", "--all-sites", "--user", admin_user.username)
+    assert len(read_rows(out)) == 1
 
 
 def test_it_refuses_an_unknown_site_and_writes_nothing(tmp_path, recorded_cohort, governance):

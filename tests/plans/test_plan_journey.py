@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import login
-from thermablate.plans import actions, runner
+from thermablate.plans import recovery, run_records, runner
 from thermablate.plans.models import Plan, PlanStatus
 from thermablate.registry import actions as registry_actions
 from thermablate.registry.models import AuditEvent
@@ -147,11 +147,11 @@ def test_a_worker_that_stopped_mid_run_is_retried_then_failed_with_the_reason(
     planned, django_capture_on_commit_callbacks
 ):
     # The worker took the plan and stopped: the plan is running with an old heartbeat.
-    assert actions.claim(planned.pk) is not None
+    assert run_records.claim(planned.pk) is not None
     long_ago = timezone.now() - timedelta(seconds=runner.STALLED_AFTER_S + 1)
     Plan.objects.filter(pk=planned.pk).update(heartbeat_at=long_ago)
     with django_capture_on_commit_callbacks(execute=True):
-        assert runner.recover_stalled() == [(planned.pk, "retried")]
+        assert recovery.recover_stalled() == [(planned.pk, "retried")]
     planned.refresh_from_db()
     assert planned.status == PlanStatus.QUEUED and planned.task_id
     run_worker()
@@ -162,7 +162,7 @@ def test_a_worker_that_stopped_mid_run_is_retried_then_failed_with_the_reason(
     Plan.objects.filter(pk=planned.pk).update(
         status=PlanStatus.RUNNING, heartbeat_at=long_ago, result=None
     )
-    assert runner.recover_stalled() == [(planned.pk, "failed")]
+    assert recovery.recover_stalled() == [(planned.pk, "failed")]
     planned.refresh_from_db()
     assert planned.status == PlanStatus.FAILED
     assert "the worker stopped during the run" in planned.failure

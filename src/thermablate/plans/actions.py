@@ -2,8 +2,8 @@
 transaction (as ``registry.actions`` do for the clinical records).
 
 A plan's inputs are written once, by :func:`create_plan`; the background run then records its
-start, progress and result or failure (``actor`` None in the audit trail: the worker, not a
-person). Choosing a plan and linking it to a procedure are the only later changes.
+start, progress and result or failure (``run_records.py``). Choosing a plan and linking it to a
+procedure are the only later changes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 import thermablate
@@ -26,6 +26,7 @@ from thermablate.planning.lesion_plan import (
 )
 from thermablate.planning.scenario import scenario_from_dict
 from thermablate.plans.models import ObservedZone, Plan, PlanPurpose, PlanStatus
+from thermablate.plans.tasks import run_plan
 from thermablate.registry.actions import record_audit
 from thermablate.registry.actions.base import create_audited, update_audited
 from thermablate.registry.devices import site_library
@@ -122,79 +123,8 @@ def create_plan(
 
 def enqueue(plan_id: int) -> None:
     """Queue the run of a plan on the background worker and keep the task's id."""
-    from thermablate.plans.tasks import run_plan
-
     result = run_plan.enqueue(plan_id)
     Plan.objects.filter(pk=plan_id).update(task_id=str(result.id))
-
-
-def claim(plan_id: int) -> Plan | None:
-    """Mark a queued plan running (one more attempt), or None if it is not queued: a run
-    queued twice, or for a plan already finished, does nothing."""
-    with transaction.atomic():
-        plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
-        if plan is None or plan.status != PlanStatus.QUEUED:
-            return None
-        now = timezone.now()
-        plan.status = PlanStatus.RUNNING
-        plan.attempts += 1
-        plan.started_at = plan.heartbeat_at = now
-        plan.progress_time_s = plan.progress_tip_c = None
-        plan.save(
-            update_fields=["status", "attempts", "started_at", "heartbeat_at", "progress_time_s",
-                           "progress_tip_c"]
-        )  # fmt: skip
-        record_audit(None, "update", plan, plan.patient, {"status": ["queued", "running"],
-                                                           "attempt": plan.attempts})  # fmt: skip
-    return plan
-
-
-def record_progress(plan_id: int, time_s: float | None, tip_c: float | None) -> None:
-    """The run's heartbeat, with its simulated time and tip temperature when given (progress
-    is not clinical data: no audit entry). Best effort: a write the database refuses for
-    the moment (locked) is skipped, not allowed to fail the run; the next one follows within
-    a second."""
-    changes = {"heartbeat_at": timezone.now()}
-    if time_s is not None:
-        changes.update(progress_time_s=time_s, progress_tip_c=tip_c)
-    try:
-        Plan.objects.filter(pk=plan_id, status=PlanStatus.RUNNING).update(**changes)
-    except OperationalError:
-        logger.warning("plan %s: progress not written (database busy)", plan_id)
-
-
-@transaction.atomic
-def record_result(plan_id: int, result: dict, slices_png: bytes) -> None:
-    plan = Plan.objects.select_for_update().get(pk=plan_id)
-    if plan.status != PlanStatus.RUNNING:
-        return  # recovered as stalled meanwhile and re-queued or failed: that run decides
-    plan.status = PlanStatus.SUCCEEDED
-    plan.result = result
-    plan.slices_png = slices_png
-    plan.finished_at = timezone.now()
-    plan.failure = ""
-    plan.save(update_fields=["status", "result", "slices_png", "finished_at", "failure"])
-    record_audit(
-        None,
-        "update",
-        plan,
-        plan.patient,
-        {"status": ["running", "succeeded"], "safety": result["safety"]["status"]},
-    )
-
-
-@transaction.atomic
-def record_failure(plan_id: int, reason: str, *, from_status=PlanStatus.RUNNING) -> None:
-    plan = Plan.objects.select_for_update().get(pk=plan_id)
-    if plan.status != from_status:
-        return
-    plan.status = PlanStatus.FAILED
-    plan.failure = reason
-    plan.finished_at = timezone.now()
-    plan.save(update_fields=["status", "failure", "finished_at"])
-    record_audit(
-        None, "update", plan, plan.patient, {"status": [from_status, "failed"], "reason": reason}
-    )
 
 
 @transaction.atomic

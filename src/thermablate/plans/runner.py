@@ -1,6 +1,6 @@
 """Running a plan in the background: the simulation, its grid-error estimate, the report, the
-figure; progress written as it goes; a run that fails says why; a run whose worker stopped is
-retried once, then failed with the reason (:func:`recover_stalled`).
+figure; progress written as it goes; a run that fails says why (a run whose worker stopped is
+retried once, then failed with the reason: ``recovery.py``).
 """
 
 from __future__ import annotations
@@ -8,9 +8,6 @@ from __future__ import annotations
 import io
 import logging
 import time
-from datetime import timedelta
-
-from django.utils import timezone
 
 from thermablate.physics.engine import simulate
 from thermablate.physics.scenario import ScenarioError
@@ -18,7 +15,7 @@ from thermablate.planning.convergence import grid_convergence
 from thermablate.planning.coverage import result_coverage
 from thermablate.planning.report import report_dict
 from thermablate.planning.scenario import scenario_from_dict
-from thermablate.plans import actions
+from thermablate.plans import run_records
 from thermablate.plans.models import Plan, PlanStatus
 
 logger = logging.getLogger(__name__)
@@ -52,28 +49,28 @@ class _Progress:
             return
         self.last = now
         if self.report_time:
-            actions.record_progress(self.plan_id, t_s, state.tip_temperature_c)
+            run_records.record_progress(self.plan_id, t_s, state.tip_temperature_c)
         else:
-            actions.record_progress(self.plan_id, None, None)
+            run_records.record_progress(self.plan_id, None, None)
 
 
 def run(plan_id: int) -> str:
     """Run a queued plan to its stored result or failure; returns the plan's final status."""
-    plan = actions.claim(plan_id)
+    plan = run_records.claim(plan_id)
     if plan is None:
         return "not queued"
     try:
         result_dict, png = compute(plan)
     except (ScenarioError, ValueError, RuntimeError, MemoryError) as exc:
-        actions.record_failure(plan_id, f"The simulation could not be run: {exc}")
+        run_records.record_failure(plan_id, f"The simulation could not be run: {exc}")
         return PlanStatus.FAILED
     except Exception as exc:  # any other failure is still the plan's, and said on its page
         logger.exception("plan %s failed", plan_id)
-        actions.record_failure(
+        run_records.record_failure(
             plan_id, f"The simulation failed unexpectedly ({type(exc).__name__}: {exc})."
         )
         return PlanStatus.FAILED
-    actions.record_result(plan_id, result_dict, png)
+    run_records.record_result(plan_id, result_dict, png)
     return PlanStatus.SUCCEEDED
 
 
@@ -94,31 +91,3 @@ def compute(plan: Plan) -> tuple[dict, bytes]:
     figure = io.BytesIO()
     slices_figure(result, figure, convergence, caveats)
     return report, figure.getvalue()
-
-
-def recover_stalled(now=None) -> list[tuple[int, str]]:
-    """Find running plans whose worker stopped (no heartbeat for ``STALLED_AFTER_S``) and
-    queued plans whose run was never queued; retry or fail each. Returns (plan id, what
-    happened)."""
-    now = now or timezone.now()
-    done = []
-    stalled = Plan.objects.filter(
-        status=PlanStatus.RUNNING, heartbeat_at__lt=now - timedelta(seconds=STALLED_AFTER_S)
-    )
-    for plan in stalled:
-        seen = f"the worker stopped during the run (last heard of at {plan.heartbeat_at:%H:%M:%S})"
-        if plan.attempts < MAX_ATTEMPTS:
-            if actions.requeue(plan.pk, seen):
-                done.append((plan.pk, "retried"))
-        else:
-            actions.record_failure(
-                plan.pk, f"The run failed: {seen}, on each of {plan.attempts} attempts."
-            )
-            done.append((plan.pk, "failed"))
-    lost = Plan.objects.filter(
-        status=PlanStatus.QUEUED, task_id="", created_at__lt=now - timedelta(seconds=60)
-    )
-    for plan in lost:
-        actions.enqueue(plan.pk)
-        done.append((plan.pk, "queued"))
-    return done

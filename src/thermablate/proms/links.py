@@ -29,11 +29,14 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from thermablate.proms.models import Invitation, InvitationLink
+from thermablate.proms.models import (
+    LOCK_EVERY,
+    LOCK_HOURS,
+    MAX_FAILED_CHECKS,
+    Invitation,
+    InvitationLink,
+)
 
-LOCK_EVERY = 5
-LOCK_HOURS = 24
-MAX_FAILED_CHECKS = 10
 # Session key holding the invitations whose year of birth this browser confirmed.
 CONFIRMED_KEY = "proms_confirmed"
 

@@ -65,6 +65,14 @@ class StopReason(models.TextChoices):
     RECORD_IN_ERROR = "record_in_error", "The procedure was marked entered in error"
 
 
+# Wrong years of birth an invitation's links tolerate (the policy and its reasons are in
+# proms.links, which enforces it): every LOCK_EVERY lock the links for LOCK_HOURS, and at
+# MAX_FAILED_CHECKS they stay locked until staff unlock them.
+LOCK_EVERY = 5
+LOCK_HOURS = 24
+MAX_FAILED_CHECKS = 10
+
+
 class Invitation(models.Model):
     """The invitation to answer one scheduled assessment, from its window's opening day."""
 
@@ -102,8 +110,6 @@ class Invitation(models.Model):
     @property
     def locked_for_good(self) -> bool:
         """Locked by too many wrong years of birth, until staff unlock it (proms.links)."""
-        from thermablate.proms.links import MAX_FAILED_CHECKS
-
         return self.failed_checks >= MAX_FAILED_CHECKS
 
     @property

@@ -9,13 +9,13 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
+from thermablate.registry.audit_staging import StagedEntry, staging
 from thermablate.registry.models import GENESIS_HASH, AuditChainHead, AuditEvent
 
 # Checking the chain --------------------------------------------------------------------------
@@ -214,29 +214,6 @@ def read_anchors(path: Path, key: bytes) -> tuple[list[Anchor], list[str]]:
 
 # Chaining a long transaction's entries at its end ---------------------------------------------
 
-# Database aliases whose audit entries are being staged, in this thread or task.
-_staging: ContextVar[frozenset[str]] = ContextVar("audit_entries_staged", default=frozenset())
-
-
-class _StagedEntry:
-    """An audit entry waiting for the end of its ``entries_chained_at_end`` block, held as a
-    commit callback that does nothing.
-
-    Django discards the commit callbacks registered inside a savepoint that rolls back (the
-    documented behaviour of ``transaction.on_commit``), so a refused import row takes its
-    entries with it, as its database rows go, without a query. The block takes the entries
-    that are still there, in the order they were recorded, before it ends; the callback itself
-    never runs.
-    """
-
-    __slots__ = ("entry",)
-
-    def __init__(self, entry: AuditEvent) -> None:
-        self.entry = entry
-
-    def __call__(self) -> None:
-        pass
-
 
 @contextmanager
 def entries_chained_at_end(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
@@ -249,7 +226,7 @@ def entries_chained_at_end(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     lookup to step over, inside the one transaction, so the import slowed as it went.
 
     Inside this block, entries are held in memory beside the transaction's commit callbacks
-    (``_StagedEntry``: a savepoint that rolls back takes its entries with it, as it would have),
+    (``StagedEntry``: a savepoint that rolls back takes its entries with it, as it would have),
     then chained and inserted together just before the block ends: the head is locked once,
     briefly, and moved once. It is still one transaction: nothing is stored if the block
     fails. Staged entries are not in ``AuditEvent`` until then (their ``pk`` stays None). A
@@ -259,34 +236,25 @@ def entries_chained_at_end(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     import's queries, 11 per procedure).
     """
     connection = connections[using]
-    if using in _staging.get():
+    if using in staging.get():
         with transaction.atomic(using=using):
             yield
         return
     with transaction.atomic(using=using):
-        token = _staging.set(_staging.get() | {using})
+        token = staging.set(staging.get() | {using})
         try:
             yield
         finally:
-            _staging.reset(token)
+            staging.reset(token)
         if transaction.get_rollback(using=using):
             return  # the block is rolled back, its callbacks with it
         # Django's list of the transaction's commit callbacks: (savepoint ids, callback, robust).
         pending = connection.run_on_commit
-        entries = [item[1].entry for item in pending if isinstance(item[1], _StagedEntry)]
+        entries = [item[1].entry for item in pending if isinstance(item[1], StagedEntry)]
         connection.run_on_commit = [
-            item for item in pending if not isinstance(item[1], _StagedEntry)
+            item for item in pending if not isinstance(item[1], StagedEntry)
         ]
         AuditEvent.append_to_chain(entries, using=using)
-
-
-def stage_if_chained_at_end(entry: AuditEvent, using: str) -> bool:
-    """Called by ``AuditEvent.save``: inside ``entries_chained_at_end``, stage the entry (True);
-    otherwise leave it to be chained at once (False)."""
-    if using not in _staging.get():
-        return False
-    transaction.on_commit(_StagedEntry(entry), using=using)
-    return True
 
 
 # Replacing the whole database -----------------------------------------------------------------

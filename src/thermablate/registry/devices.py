@@ -1,16 +1,12 @@
-"""A site's device library: the shipped, cited table (``planning.devices``) and the site's own
-rows (``SiteDevice``), offered alike by the planning and the procedure pages."""
+"""A site's device library (``SiteDevice.library``: the shipped, cited table and the site's
+own rows) as the planning and the procedure pages offer it."""
 
-from thermablate.planning.devices import DeviceLibrary, device_from_row, shipped_library
+from thermablate.planning.devices import DeviceLibrary
 from thermablate.registry.models import Site, SiteDevice
 
 
 def site_library(site: Site) -> DeviceLibrary:
-    own = [
-        device_from_row(device.as_row(), site_defined=True)
-        for device in SiteDevice.objects.filter(site=site).order_by("device_id")
-    ]
-    return shipped_library().with_site_devices(own)
+    return SiteDevice.library(site)
 
 
 def device_choices(site: Site) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ from thermablate.clinical import followup, sins
 from thermablate.clinical.spine import SpinalLevelError, format_levels, parse_levels
 from thermablate.guidance.models import Guidance
 from thermablate.registry import choices as c
+from thermablate.registry.audit_staging import stage_if_chained_at_end
 from thermablate.registry.fields import (
     EncryptedTextField,
     KeyedHashField,
@@ -114,6 +115,18 @@ class SiteDevice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}: {self.electrode}"
+
+    @classmethod
+    def library(cls, site: Site):
+        """The site's device library: the shipped, cited table (``planning.devices``) and the
+        site's own rows, offered alike by the planning and the procedure pages."""
+        from thermablate.planning.devices import device_from_row, shipped_library
+
+        own = [
+            device_from_row(device.as_row(), site_defined=True)
+            for device in cls.objects.filter(site=site).order_by("device_id")
+        ]
+        return shipped_library().with_site_devices(own)
 
     def as_row(self) -> dict[str, str]:
         """The device as a row of the library's table (``planning.devices.device_from_row``)."""
@@ -624,10 +637,9 @@ class Procedure(Correctable):
         """The library's device must be one the site knows, and agree with what the record
         says of its polarity and active tip where the library documents them."""
         from thermablate.planning.devices import DeviceError
-        from thermablate.registry.devices import site_library
 
         try:
-            device = site_library(self.patient.site).get(self.device_id)
+            device = SiteDevice.library(self.patient.site).get(self.device_id)
         except DeviceError:
             return {"device_id": "This device is not in your site's library."}
         errors = {}
@@ -1266,8 +1278,6 @@ class AuditEvent(models.Model):
 
         # Inside a long transaction (an import) entries are chained together at its end, so
         # the head is not held locked for the whole transaction (registry.audit_trail).
-        from thermablate.registry.audit_trail import stage_if_chained_at_end
-
         using = kwargs.get("using") or router.db_for_write(AuditEvent, instance=self)
         if stage_if_chained_at_end(self, using):
             return

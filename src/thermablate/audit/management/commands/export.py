@@ -1,5 +1,5 @@
 """thermablate export --format csv|fhir --out FILE (--pseudonymised | --identifiable)
---user NAME [--site CODE]"""
+--user NAME [--site CODE | --all-sites]"""
 
 from pathlib import Path
 
@@ -37,7 +37,13 @@ class Command(BaseCommand):
             action="store_true",
             help="NHS numbers, registry numbers and exact dates: handle the file as patient data",
         )
-        parser.add_argument("--site", help="site code (default: every site)")
+        scope = parser.add_mutually_exclusive_group()
+        scope.add_argument("--site", help="site code (default: the exporting user's own site)")
+        scope.add_argument(
+            "--all-sites",
+            action="store_true",
+            help="every site's patients (a superuser only: a national register's export)",
+        )
         parser.add_argument(
             "--user",
             help="username of the person exporting (required; an active user), for the audit trail",
@@ -48,11 +54,7 @@ class Command(BaseCommand):
         if not (options["pseudonymised"] or options["identifiable"]):
             raise CommandError(f"Refused: {CHOOSE_CONTENT}.")
         user = self._active_user(options["user"])
-        site = None
-        if options["site"]:
-            site = Site.objects.filter(code=options["site"].lower()).first()
-            if site is None:
-                raise CommandError(f"no site with code {options['site']!r}")
+        site = self._site(user, options["site"], options["all_sites"])
         out = Path(options["out"])
         if not out.parent.exists():
             raise CommandError(f"folder {out.parent} does not exist")
@@ -71,6 +73,36 @@ class Command(BaseCommand):
         )
         if written.left_out:
             self.stdout.write(f"{written.describe_left_out()}.")
+
+    @staticmethod
+    def _site(user, code: str | None, all_sites: bool):
+        """The site to export: the user's own unless a superuser chooses; None for every
+        site. Someone who works at one site exports that site's patients only, whoever runs
+        the command (it had exported every site's, by default)."""
+        own = getattr(getattr(user, "staff", None), "site", None)
+        if all_sites:
+            if not user.is_superuser:
+                raise CommandError(
+                    f"Refused: {user.username!r} is not a superuser: --all-sites exports every "
+                    "site's patients."
+                )
+            return None
+        if code is None:
+            if own is None:
+                raise CommandError(
+                    f"Refused: {user.username!r} has no site of their own: name one with "
+                    "--site, or export every site with --all-sites."
+                )
+            return own
+        site = Site.objects.filter(code=code.lower()).first()
+        if site is None:
+            raise CommandError(f"no site with code {code!r}")
+        if own is not None and site != own and not user.is_superuser:
+            raise CommandError(
+                f"Refused: {user.username!r} works at {own.code.upper()}: they cannot export "
+                f"the patients of {site.code.upper()}."
+            )
+        return site
 
     @staticmethod
     def _active_user(username: str | None):

@@ -2,7 +2,7 @@
 there), with the periodic jobs beside it, each in its own thread:
 
 - every ``RECOVERY_EVERY_S``, and at start, the plans a stopped worker left running are put
-  right (``plans.runner.recover_stalled``);
+  right (``plans.recovery.recover_stalled``);
 - every ``REMINDERS_EVERY_S``, the follow-up invitations and reminders that are due are
   sent (``proms.sender.run``, as
   ``thermablate send_reminders`` does; idempotent, so a cron job may run it as well).
@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import OperationalError, close_old_connections, connection
 
-from thermablate.plans.runner import recover_stalled
+from thermablate.plans.recovery import recover_stalled
 from thermablate.proms import sender
 
 RECOVERY_EVERY_S = 30.0
