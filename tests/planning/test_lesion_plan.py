@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from thermablate.datafiles import keyed_sources, read_data_file
 from thermablate.physics.grid import Grid
 from thermablate.planning import long_bones, morphometry
 from thermablate.planning.anatomy import Vertebra
@@ -88,6 +89,35 @@ def test_a_thoracic_level_without_its_morphometry_is_refused_not_drawn_lumbar():
     facts = LesionFacts("spinal_metastasis", (missing[0],), "", "lytic", 12.0, 5.0, True)
     with pytest.raises(CannotPlan, match="morphometry table"):
         plan(facts)
+
+
+def test_a_partly_tabulated_thoracic_level_keeps_its_cells_and_is_still_refused():
+    # T12 has canal depth, pedicle width and (since 1.2.0) body height, but no body width or
+    # depth: its cells are read, and the level is refused naming what is missing, not drawn
+    # with lumbar stand-ins for the rest.
+    row = morphometry.table().rows["T12"]
+    assert row["body_height_mm"] == pytest.approx(23.12)
+    assert row["canal_depth_mm"] == pytest.approx(18.10)
+    assert row["pedicle_diameter_mm"] == pytest.approx(8.70)
+    missing = morphometry.missing_dimensions("T12")
+    assert {"body_width_mm", "body_depth_mm"} <= set(missing)
+    assert "body_height_mm" not in missing
+    assert morphometry.stand_in_dimensions("T12") == []
+    reason = morphometry.cannot_model_reason("T12")
+    assert "body width" in reason and "body depth" in reason and "body height" not in reason
+    with pytest.raises(ValueError, match="no body width"):
+        morphometry.level_dimensions("T12")
+    facts = LesionFacts("spinal_metastasis", ("T12",), "", "lytic", 12.0, 5.0, True)
+    with pytest.raises(CannotPlan, match="morphometry table"):
+        plan(facts)
+
+
+def test_every_morphometry_row_source_has_its_header_line():
+    meta, rows = read_data_file("thermablate.planning", morphometry.DATA_FILE)
+    declared = keyed_sources(meta)
+    columns = ("source_body", "source_canal", "source_pedicle", "source_cord")
+    used = {row[c].strip() for row in rows for c in columns if row[c].strip()}
+    assert used and used <= set(declared)
 
 
 @pytest.mark.parametrize(
