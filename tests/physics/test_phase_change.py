@@ -59,6 +59,32 @@ def test_a_cell_heated_at_constant_power_boils_at_100_c_for_latent_heat_over_pow
     assert bio.stored_energy_j(37.0) == pytest.approx(heat_j, rel=1e-12)
 
 
+def test_a_boiling_cell_that_loses_heat_condenses_before_it_cools():
+    # Half the water boiled, then the heat flows back out at the same rate: the cell stays at
+    # 100 °C until the latent heat is given back, then cools at q/(rho c), exactly.
+    q_w_m3, dt_s = 1.0e8, 0.01
+    bio, _ = _state((2, 2, 2), 1e-3, 0.0, 37.0, 37.0)
+    heat = np.full((2, 2, 2), q_w_m3)
+    half_s = 63.0 * RHOC / q_w_m3 + 0.5 * WATER * DENSITY * LATENT_HEAT_J_KG / q_w_m3
+    n_heat = round(half_s / dt_s)
+    for _ in range(n_heat):
+        bio.advance(None, 0.0, heat, 1.0, 37.0, dt_s)
+    assert bio.temperature_c[0, 0, 0] == 100.0
+    latent_j_m3 = float(bio.latent_j_m3[0, 0, 0])
+    assert latent_j_m3 > 0.0
+    n_back = round(latent_j_m3 / (q_w_m3 * dt_s)) - 1
+    for _ in range(n_back):
+        bio.advance(None, 0.0, heat, -1.0, 37.0, dt_s)
+    assert bio.temperature_c[0, 0, 0] == 100.0
+    for _ in range(100):
+        bio.advance(None, 0.0, heat, -1.0, 37.0, dt_s)
+    energy_j_m3 = q_w_m3 * dt_s * (n_heat - n_back - 100)  # above 37 °C
+    expected_c = 37.0 + energy_j_m3 / RHOC
+    assert bio.latent_j_m3[0, 0, 0] == 0.0
+    assert bio.temperature_c[0, 0, 0] == pytest.approx(expected_c, rel=1e-9)
+    assert bio.temperature_c[0, 0, 0] < 99.0
+
+
 def test_without_phase_change_the_same_cell_passes_100_c_without_stopping():
     grid = Grid((2, 2, 2), 1e-3, (0.0, 0.0, 0.0))
     tables = MaterialTables([0.0], [RHOC], [0.0], 1e-3)

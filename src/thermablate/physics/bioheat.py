@@ -47,6 +47,7 @@ from thermablate.physics.phase import (
     CONDUCTIVITY_COEFFICIENT_PER_K,
     CONDUCTIVITY_REFERENCE_C,
     MAX_CONDUCTIVITY_FACTOR,
+    coupled_heat_capacity,
     dry_heat_capacity_j_m3k,
     latent_capacity_j_m3,
     renormalise,
@@ -161,6 +162,49 @@ def face_coefficients(label: np.ndarray, tables: MaterialTables):
     return tuple(np.ascontiguousarray(g) for g in (gx, gy, gz))
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _boil(i, j, k, t_pad_c, t_new_pad_c, gx, gy, gz, sink, t_max_c, latent, latent_max, rhoc,
+          rhoc_dry, boil_c, k_factor_max, plane_min_dry, column_boiling):  # fmt: skip
+    """The boiling correction of one cell after the stencil (see :func:`step`); returns its
+    new temperature. [°C]
+
+    The step's heat ``rho c (T* - T)`` goes into the cell's enthalpy and ``T`` is read back
+    from it (``physics/phase.py``); a cell that is dry afterwards writes its own stable step
+    ``(rho c)_dry / (k_max sum G + W)`` into ``plane_min_dry[i]``. Cells without water keep
+    the stencil's update. ``column_boiling[i, k]`` counts the cells of the column holding
+    latent heat (so that a boiling cell that cools is still visited).
+    """
+    t = t_pad_c[i + 1, j + 1, k + 1]
+    tn = t_new_pad_c[i + 1, j + 1, k + 1]
+    if max(t, tn) < boil_c:
+        return tn
+    lm = latent_max[i, j, k]
+    if lm > 0.0:
+        c = rhoc[i, j, k]
+        cd = rhoc_dry[i, j, k]
+        lat = latent[i, j, k]
+        column_boiling[i, k] -= lat > 0.0
+        e = lm + cd * (t - boil_c) if lat >= lm else c * (t - boil_c) + lat
+        e += c * (tn - t)  # as stored_energy_j counts it
+        if e <= 0.0:
+            tn = boil_c + e / c
+            latent[i, j, k] = 0.0
+        elif e < lm:
+            tn = boil_c
+            latent[i, j, k] = e
+        else:
+            tn = boil_c + (e - lm) / cd
+            latent[i, j, k] = lm
+            g = gx[i, j, k] + gx[i + 1, j, k] + gy[i, j, k] + gy[i, j + 1, k]
+            rate = k_factor_max * (g + gz[i, j, k] + gz[i, j, k + 1]) + sink[i, j, k]
+            if rate > 0.0:
+                plane_min_dry[i] = min(plane_min_dry[i], cd / rate)
+        t_new_pad_c[i + 1, j + 1, k + 1] = tn
+        column_boiling[i, k] += latent[i, j, k] > 0.0
+    t_max_c[i, j, k] = max(t_max_c[i, j, k], tn)
+    return tn
+
+
 @numba.njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_scale, damage,
          cem43_min, t_max_c, t_arterial_c, dt_s, ln_arrhenius_a, ea_over_r_k, damage_floor_c,
@@ -196,7 +240,9 @@ def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_sc
     so that LLVM vectorises it, then the boiling, dose and damage, which only the heated cells
     enter. The damage and CEM43 use the start-of-step temperature (left-rectangle rule).
     """
-    k_a, k_b, cap_c, boil_c, k_factor_max, latent, latent_max, rhoc, rhoc_dry, plane_min_dry = phase
+    (k_a, k_b, cap_c, boil_c, k_factor_max, latent, latent_max, rhoc, rhoc_dry, plane_min_dry,
+     column_boiling) = phase  # fmt: skip
+    boils = boil_c < np.inf
     nx, ny, nz = q_unit_w_m3.shape
     ln_half = np.log(0.5)
     ln_quarter = np.log(0.25)
@@ -204,6 +250,7 @@ def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_sc
     for i in numba.prange(nx):
         hot = row_hottest_c[i]
         check = row_check[i]
+        boiling = column_boiling[i]
         hot[:] = -np.inf
         check[:] = 0.0
         # Written in place, not through a scalar: Numba's parfors take a scalar updated by
@@ -245,41 +292,8 @@ def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_sc
                 check[k] += tn - tn  # NaN - NaN and inf - inf are NaN, and NaN sticks
             dr = damage[i, j]
             cm = cem43_min[i, j]
-            lat = latent[i, j]
-            lmr = latent_max[i, j]
-            cwr = rhoc[i, j]
-            cdr = rhoc_dry[i, j]
             for k in range(nz):
                 t = tc[k + 1]
-                tn = out[k + 1]
-                if max(t, tn) >= boil_c:
-                    lm = lmr[k]
-                    if lm > 0.0:
-                        # The step's heat (J/m^3) into the enthalpy, and T read back from it.
-                        c = cwr[k]
-                        cd = cdr[k]
-                        dry_before = lat[k] >= lm
-                        e = lm + cd * (t - boil_c) if dry_before else c * (t - boil_c) + lat[k]
-                        e += c * (tn - t)  # as stored_energy_j counts it
-                        if e <= 0.0:
-                            tn = boil_c + e / c
-                            lat[k] = 0.0
-                        elif e < lm:
-                            tn = boil_c
-                            lat[k] = e
-                        else:
-                            tn = boil_c + (e - lm) / cd
-                            lat[k] = lm
-                            rate = (
-                                k_factor_max
-                                * (gxm[k] + gxp[k] + gym[k] + gyp[k] + gzr[k] + gzr[k + 1])
-                                + sr[k]
-                            )
-                            if rate > 0.0:
-                                plane_min_dry[i] = min(plane_min_dry[i], cd / rate)
-                        out[k + 1] = tn
-                    mr[k] = max(mr[k], tn)
-                    hot[k] = max(hot[k], tn)
                 if t > dose_floor_c:
                     lnr = ln_half if t >= 43.0 else ln_quarter
                     cm[k] += dose_per_s * np.exp(lnr * (43.0 - t))
@@ -288,6 +302,17 @@ def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_sc
                         dr[k] = om
                         if om >= shutoff_damage:
                             sr[k] = 0.0
+        # Boiling, cell by cell, in the z-columns of this plane where some new temperature
+        # reached boil_c or some cell holds latent heat (rare: beside the electrode).
+        for k in range(nz):
+            if boils and (hot[k] >= boil_c or boiling[k] > 0):
+                for j in range(ny):
+                    tn = _boil(
+                        i, j, k, t_pad_c, t_new_pad_c, gx, gy, gz, sink, t_max_c, latent,
+                        latent_max, rhoc, rhoc_dry, boil_c, k_factor_max, plane_min_dry,
+                        column_boiling,
+                    )  # fmt: skip
+                    hot[k] = max(hot[k], tn)
         hottest = -np.inf
         nonfinite = 0
         for k in range(nz):
@@ -409,6 +434,7 @@ class BioheatState:
         tables = self.tables
         self.phase_change = tables.phase_change
         self._plane_min_dry_dt_s = np.full(grid.shape[0], np.inf)
+        self._column_boiling = np.zeros((grid.shape[0], grid.shape[2]), np.int64)
         self._coupled_cells = np.zeros((0, 3), np.intp)
         self._coupled_capacity = np.zeros(0)
         if not self.phase_change:
@@ -433,14 +459,13 @@ class BioheatState:
         if chain is not None and len(chain.coupled_cells):
             self._coupled_cells = chain.coupled_cells
             self._coupled_capacity = chain.coupled_capacity_j_k
-            self._coupled_index = tuple((chain.coupled_cells - 1).T)
 
     def phase_arguments(self) -> tuple:
         """The kernel's ``phase`` argument (see :func:`step`)."""
         return (
             self._k_a, self._k_b, self._cap_c, self._boil_c, self.tables.k_factor_max,
             self.latent_j_m3, self._latent_max, self._rhoc_cell, self._rhoc_dry,
-            self._plane_min_dry_dt_s,
+            self._plane_min_dry_dt_s, self._column_boiling,
         )  # fmt: skip
 
     def _set_embedded(self, embedded: EmbeddedFaces | None, spacing_m: float) -> None:
@@ -509,7 +534,7 @@ class BioheatState:
                 values = np.ascontiguousarray(held_value_c[idx], dtype=float)
         if self.phase_change and len(self._coupled_cells):
             renormalise(
-                self._t, self.max_temperature_c, self._coupled_cells, self.latent_j_m3, self._latent_max,
+                self._t, self.max_temperature_c, self._column_boiling, self._coupled_cells, self.latent_j_m3, self._latent_max,
                 self._rhoc_cell, self._rhoc_dry, self._boil_c,
             )  # fmt: skip
         min_dry_dt = float(self._plane_min_dry_dt_s.min())
@@ -533,11 +558,10 @@ class BioheatState:
         self.nonfinite_columns = nonfinite
         self.boundary_loss_j = boundary_w * h
         if len(self._coupled_cells):
-            dry = self._latent_max[self._coupled_index] > 0.0
-            dry &= self.latent_j_m3[self._coupled_index] >= self._latent_max[self._coupled_index]
-            rhoc = np.where(dry, self._rhoc_dry[self._coupled_index],
-                            self._rhoc_cell[self._coupled_index])  # fmt: skip
-            self._coupled_capacity[:] = rhoc * self.cell_volume_m3
+            coupled_heat_capacity(
+                self._coupled_cells, self.latent_j_m3, self._latent_max, self._rhoc_cell,
+                self._rhoc_dry, self.cell_volume_m3, self._coupled_capacity,
+            )  # fmt: skip
         return perf / n * self.cell_volume_m3, held_w / n * self.cell_volume_m3
 
     def _set_dt(self, dt_s: float) -> None:

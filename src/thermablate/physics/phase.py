@@ -125,14 +125,16 @@ def temperature_of(energy, latent_max, rhoc, rhoc_dry, boil_c):
 
 
 @numba.njit(cache=True, nogil=True)
-def renormalise(t_pad_c, t_max_c, cells_pad, latent, latent_max, rhoc, rhoc_dry, boil_c):
+def renormalise(t_pad_c, t_max_c, column_boiling, cells_pad, latent, latent_max, rhoc, rhoc_dry,
+                boil_c):  # fmt: skip
     """Put the listed cells (padded indices) back on the enthalpy curve, keeping their energy.
 
     The needle chain's implicit step (``needle.conduct``) moves the tissue cells beside a
     contact with a constant heat capacity; a boiling cell may leave it a little above 100 °C,
     and its running maximum ``t_max_c`` with it: a cell that was wet has not been above
     ``boil_c`` (unless it dried and condensed again, which is not tracked), so its maximum is
-    brought back to its temperature on the curve.
+    brought back to its temperature on the curve. ``column_boiling`` (the kernel's count of
+    cells holding latent heat per x-plane and z-column) is kept up to date.
     """
     for p in range(cells_pad.shape[0]):
         i, j, k = cells_pad[p, 0], cells_pad[p, 1], cells_pad[p, 2]
@@ -146,9 +148,25 @@ def renormalise(t_pad_c, t_max_c, cells_pad, latent, latent_max, rhoc, rhoc_dry,
         t, lat = temperature_of(e, lm, c, cd, boil_c)
         t_pad_c[i, j, k] = t
         latent[i - 1, j - 1, k - 1] = lat
+        column_boiling[i - 1, k - 1] += int(lat > 0.0) - int(lat_before > 0.0)
         if lat_before < lm and lat < lm:
             m = t_max_c[i - 1, j - 1, k - 1]
             t_max_c[i - 1, j - 1, k - 1] = max(min(m, boil_c), t)
+
+
+@numba.njit(cache=True, nogil=True)
+def coupled_heat_capacity(cells_pad, latent, latent_max, rhoc, rhoc_dry, volume_m3, out_j_k):
+    """Heat capacity of each listed cell (padded indices) as it is now: ``(rho c)_dry`` once
+    its water has boiled off, ``rho c`` before, times the cell volume. [J/K]
+
+    What the needle chain's implicit step needs for the tissue cells it moves, so that the
+    heat it gives them changes their enthalpy as :func:`enthalpy_j_m3` counts it.
+    """
+    for p in range(cells_pad.shape[0]):
+        i, j, k = cells_pad[p, 0] - 1, cells_pad[p, 1] - 1, cells_pad[p, 2] - 1
+        lm = latent_max[i, j, k]
+        dry = lm > 0.0 and latent[i, j, k] >= lm
+        out_j_k[p] = (rhoc_dry[i, j, k] if dry else rhoc[i, j, k]) * volume_m3
 
 
 @numba.njit(cache=True, nogil=True)
