@@ -234,7 +234,8 @@ def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_sc
     temperature reaches ``boil_c`` (``inf`` without phase change) takes the heat of the step
     into its enthalpy: wet cells boil at ``boil_c`` until their water is gone, dry ones heat
     with ``(rho c)_dry``. The smallest stable step of the dry cells of each plane goes to
-    ``plane_min_dry_dt_s`` (``inf`` if none).
+    ``plane_min_dry`` (``inf`` if none); ``column_boiling`` counts, per plane and z-column, the
+    cells holding latent heat (:func:`_boil` keeps it).
 
     Each (i, j) row is two inner loops: the stencil update, branch-free over contiguous memory
     so that LLVM vectorises it, then the boiling, dose and damage, which only the heated cells
@@ -253,8 +254,8 @@ def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_sc
         boiling = column_boiling[i]
         hot[:] = -np.inf
         check[:] = 0.0
-        # Written in place, not through a scalar: Numba's parfors take a scalar updated by
-        # min() inside the prange body for a reduction over planes, and it came out inf.
+        # Written in place, not through a scalar: a scalar updated by min() inside the prange
+        # body and stored at its end came out inf (Numba's parfors read it as a reduction).
         plane_min_dry[i] = np.inf
         for j in range(ny):
             tc = t_pad_c[i + 1, j + 1]
@@ -534,8 +535,9 @@ class BioheatState:
                 values = np.ascontiguousarray(held_value_c[idx], dtype=float)
         if self.phase_change and len(self._coupled_cells):
             renormalise(
-                self._t, self.max_temperature_c, self._column_boiling, self._coupled_cells, self.latent_j_m3, self._latent_max,
-                self._rhoc_cell, self._rhoc_dry, self._boil_c,
+                self._t, self.max_temperature_c, self._column_boiling, self._coupled_cells,
+                self.latent_j_m3, self._latent_max, self._rhoc_cell, self._rhoc_dry,
+                self._boil_c,
             )  # fmt: skip
         min_dry_dt = float(self._plane_min_dry_dt_s.min())
         n = 1 if min_dry_dt >= dt_s else math.ceil(dt_s / min_dry_dt)
