@@ -18,8 +18,9 @@
    0.70 °C with 0.5 s steps (first-order time error). (Explicit FiPy at the engine's 0.28 s
    step would take ~50 minutes.) To compare solutions rather than two
    controllers, the peer is driven by the power the engine's controller delivered (averaged
-   over each peer step). FiPy has no model of the needle's steel, so this comparison runs the
-   engine without it (``needle_conduction = false``); the timed runs above include it.
+   over each peer step). FiPy has no model of the needle's steel, nor of tissue boiling and
+   k(T) (``physics/phase.py``), so this comparison runs the engine without them
+   (``needle_conduction = false``, ``phase_change = false``); the timed runs above include them.
 3. The ``lumbar-metastasis`` preset at its default grid (0.5 mm, 1.7 million cells), timed
    once (``lumbar_s``; ``--no-lumbar`` skips it).
 4. A memory-copy bandwidth measured in the same run, and the engine's memory traffic
@@ -60,13 +61,14 @@ def copy_bandwidth_gbs(n_bytes: int = 512 * 2**20, repeats: int = 5) -> float:
     return 2 * a.nbytes / best / 1e9
 
 
-def scenario(spacing_mm: float, duration_s: float, needle_conduction: bool = True):
+def scenario(spacing_mm: float, duration_s: float, needle_conduction: bool = True,
+             phase_change: bool = True):  # fmt: skip
     return scenario_from_dict(
         {
             "anatomy": {"preset": "osteoid-osteoma"},
             "grid": {"spacing_mm": spacing_mm},
             "duration_s": duration_s,
-            "solver": {"needle_conduction": needle_conduction},
+            "solver": {"needle_conduction": needle_conduction, "phase_change": phase_change},
         }
     )
 
@@ -306,9 +308,10 @@ def main() -> None:
             lumbar_cell_updates_per_s=round(lumbar_result.cells * lumbar_result.steps / lumbar_s),
         )
     if not args.no_peer:
-        # FiPy has no model of the needle's steel: the solutions are compared without it (the
-        # timed engine runs above include it, so the speed-up is the full model's).
-        s = scenario(args.spacing_mm, args.duration_s, needle_conduction=False)
+        # FiPy has no model of the needle's steel, nor of boiling and k(T): the solutions are
+        # compared without them (the timed engine runs above include them, so the speed-up is
+        # the full model's).
+        s = scenario(args.spacing_mm, args.duration_s, needle_conduction=False, phase_change=False)
         times, powers, solves, t_engine = engine_trace(s)
         t_peer, peer_s, peer_steps = peer_fipy(s, times, powers, solves, args.peer_dt_s)
         diff = np.abs(t_engine - t_peer)

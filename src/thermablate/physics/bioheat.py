@@ -26,6 +26,8 @@ exponentials per heated cell, not DRAM bandwidth, set its speed (see docs/therma
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -39,6 +41,18 @@ from thermablate.physics.damage import (
 from thermablate.physics.electric import solve_diffusion
 from thermablate.physics.embedded import EmbeddedFaces, hold_faces
 from thermablate.physics.grid import Grid
+from thermablate.physics.phase import (
+    BOILING_C,
+    CONDUCTIVITY_CAP_C,
+    CONDUCTIVITY_COEFFICIENT_PER_K,
+    CONDUCTIVITY_REFERENCE_C,
+    MAX_CONDUCTIVITY_FACTOR,
+    coupled_heat_capacity,
+    dry_heat_capacity_j_m3k,
+    latent_capacity_j_m3,
+    renormalise,
+    stored_energy_sum,
+)
 
 BYTES_PER_CELL_UPDATE = 8 + 8 + 3 * 8 + 8 + 8 + 8 + 2 * 8
 """Minimum memory traffic of one cell update in :func:`step`: read T, write T_new, the three
@@ -63,10 +77,23 @@ class MaterialTables:
         One entry per label. [W/(m K)], [J/(m^3 K)], [W/(m^3 K)]
     spacing_m : float
         Voxel size. [m]
+    water_mass_fraction, density_kg_m3 : arrays, optional
+        One entry per label. [-], [kg/m^3] With them, the tissue's water boils at 100 °C and
+        k depends on temperature (``physics/phase.py``); without, the properties are
+        constant (the exact-solution verifications).
     """
 
     def __init__(self, thermal_conductivity_w_mk, volumetric_heat_capacity_j_m3k,
-                 perfusion_sink_w_m3k, spacing_m):  # fmt: skip
+                 perfusion_sink_w_m3k, spacing_m, water_mass_fraction=None,
+                 density_kg_m3=None):  # fmt: skip
+        self.phase_change = water_mass_fraction is not None
+        if self.phase_change:
+            self.latent_max = latent_capacity_j_m3(water_mass_fraction, density_kg_m3)
+            self.rhoc_dry = dry_heat_capacity_j_m3k(
+                water_mass_fraction, volumetric_heat_capacity_j_m3k
+            )
+        self.k_factor_max = MAX_CONDUCTIVITY_FACTOR if self.phase_change else 1.0
+        """Largest k(T)/k_37 the kernel can apply to a face. [-]"""
         k = np.asarray(thermal_conductivity_w_mk, float)
         self.k = k
         self.rhoc = np.asarray(volumetric_heat_capacity_j_m3k, float)
@@ -92,10 +119,12 @@ class MaterialTables:
         """Largest forward-Euler step keeping every cell's update a convex combination. [s]
 
         Evaluated cell by cell on the actual label array: ``rho c / (sum of face
-        coefficients + boundary coefficients + perfusion sink)``.
+        coefficients + boundary coefficients + perfusion sink)``, the faces at their largest
+        k(T) factor. The wet heat capacity bounds it: a cell whose water has all boiled off
+        has less, and :meth:`BioheatState.advance` then cuts the step into sub-steps.
         """
         rate = self.sink[label].astype(float)
-        face = self.face
+        face = self.face * self.k_factor_max if self.phase_change else self.face
         shape = label.shape
         for axis in range(3):
             n = shape[axis]
@@ -110,7 +139,7 @@ class MaterialTables:
             for end in (0, n - 1):
                 sl = [slice(None)] * 3
                 sl[axis] = slice(end, end + 1)
-                rate[tuple(sl)] += self.boundary[label[tuple(sl)]]
+                rate[tuple(sl)] += self.boundary[label[tuple(sl)]] * self.k_factor_max
         return float(np.min(self.rhoc[label] / rate))
 
 
@@ -133,11 +162,54 @@ def face_coefficients(label: np.ndarray, tables: MaterialTables):
     return tuple(np.ascontiguousarray(g) for g in (gx, gy, gz))
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _boil(i, j, k, t_pad_c, t_new_pad_c, gx, gy, gz, sink, t_max_c, latent, latent_max, rhoc,
+          rhoc_dry, boil_c, k_factor_max, plane_min_dry, column_boiling):  # fmt: skip
+    """The boiling correction of one cell after the stencil (see :func:`step`); returns its
+    new temperature. [°C]
+
+    The step's heat ``rho c (T* - T)`` goes into the cell's enthalpy and ``T`` is read back
+    from it (``physics/phase.py``); a cell that is dry afterwards writes its own stable step
+    ``(rho c)_dry / (k_max sum G + W)`` into ``plane_min_dry[i]``. Cells without water keep
+    the stencil's update. ``column_boiling[i, k]`` counts the cells of the column holding
+    latent heat (so that a boiling cell that cools is still visited).
+    """
+    t = t_pad_c[i + 1, j + 1, k + 1]
+    tn = t_new_pad_c[i + 1, j + 1, k + 1]
+    if max(t, tn) < boil_c:
+        return tn
+    lm = latent_max[i, j, k]
+    if lm > 0.0:
+        c = rhoc[i, j, k]
+        cd = rhoc_dry[i, j, k]
+        lat = latent[i, j, k]
+        column_boiling[i, k] -= lat > 0.0
+        e = lm + cd * (t - boil_c) if lat >= lm else c * (t - boil_c) + lat
+        e += c * (tn - t)  # as stored_energy_j counts it
+        if e <= 0.0:
+            tn = boil_c + e / c
+            latent[i, j, k] = 0.0
+        elif e < lm:
+            tn = boil_c
+            latent[i, j, k] = e
+        else:
+            tn = boil_c + (e - lm) / cd
+            latent[i, j, k] = lm
+            g = gx[i, j, k] + gx[i + 1, j, k] + gy[i, j, k] + gy[i, j + 1, k]
+            rate = k_factor_max * (g + gz[i, j, k] + gz[i, j, k + 1]) + sink[i, j, k]
+            if rate > 0.0:
+                plane_min_dry[i] = min(plane_min_dry[i], cd / rate)
+        t_new_pad_c[i + 1, j + 1, k + 1] = tn
+        column_boiling[i, k] += latent[i, j, k] > 0.0
+    t_max_c[i, j, k] = max(t_max_c[i, j, k], tn)
+    return tn
+
+
 @numba.njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_scale, damage,
          cem43_min, t_max_c, t_arterial_c, dt_s, ln_arrhenius_a, ea_over_r_k, damage_floor_c,
          dose_floor_c, shutoff_damage, row_hottest_c, row_check, plane_hottest_c,
-         plane_nonfinite):  # fmt: skip
+         plane_nonfinite, phase):  # fmt: skip
     """Advance one forward-Euler step of every cell, with the damage integrals.
 
     It also writes, per x-plane, the hottest new temperature (``plane_hottest_c``) and the
@@ -156,10 +228,22 @@ def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_sc
     [°C], q [W/m^3] (times the dimensionless ``q_scale``), damage [-], CEM43 [min], ``dt_s``
     [s].
 
+    ``phase`` is :meth:`BioheatState.phase_arguments` (``physics/phase.py``): each face's
+    coefficient is scaled by ``k_a + k_b (min(T_1, cap) + min(T_2, cap))``, the mean k(T)
+    factor of its two cells (``k_a = 1, k_b = 0`` leaves it exact), and a cell whose old or new
+    temperature reaches ``boil_c`` (``inf`` without phase change) takes the heat of the step
+    into its enthalpy: wet cells boil at ``boil_c`` until their water is gone, dry ones heat
+    with ``(rho c)_dry``. The smallest stable step of the dry cells of each plane goes to
+    ``plane_min_dry`` (``inf`` if none); ``column_boiling`` counts, per plane and z-column, the
+    cells holding latent heat (:func:`_boil` keeps it).
+
     Each (i, j) row is two inner loops: the stencil update, branch-free over contiguous memory
-    so that LLVM vectorises it, then the dose and damage, which only the heated cells enter.
-    The damage and CEM43 use the start-of-step temperature (left-rectangle rule).
+    so that LLVM vectorises it, then the boiling, dose and damage, which only the heated cells
+    enter. The damage and CEM43 use the start-of-step temperature (left-rectangle rule).
     """
+    (k_a, k_b, cap_c, boil_c, k_factor_max, latent, latent_max, rhoc, rhoc_dry, plane_min_dry,
+     column_boiling) = phase  # fmt: skip
+    boils = boil_c < np.inf
     nx, ny, nz = q_unit_w_m3.shape
     ln_half = np.log(0.5)
     ln_quarter = np.log(0.25)
@@ -167,8 +251,12 @@ def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_sc
     for i in numba.prange(nx):
         hot = row_hottest_c[i]
         check = row_check[i]
+        boiling = column_boiling[i]
         hot[:] = -np.inf
         check[:] = 0.0
+        # Written in place, not through a scalar: a scalar updated by min() inside the prange
+        # body and stored at its end came out inf (Numba's parfors read it as a reduction).
+        plane_min_dry[i] = np.inf
         for j in range(ny):
             tc = t_pad_c[i + 1, j + 1]
             txm = t_pad_c[i, j + 1]
@@ -187,18 +275,21 @@ def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_sc
             mr = t_max_c[i, j]
             for k in range(nz):
                 t = tc[k + 1]
+                # k(T) factor of each face: k_a + k_b (u_cell + u_neighbour).
+                u = k_a + k_b * min(t, cap_c)
                 flux = (
-                    gxm[k] * (txm[k + 1] - t)
-                    + gxp[k] * (txp[k + 1] - t)
-                    + gym[k] * (tym[k + 1] - t)
-                    + gyp[k] * (typ[k + 1] - t)
-                    + gzr[k] * (tc[k] - t)
-                    + gzr[k + 1] * (tc[k + 2] - t)
+                    gxm[k] * (u + k_b * min(txm[k + 1], cap_c)) * (txm[k + 1] - t)
+                    + gxp[k] * (u + k_b * min(txp[k + 1], cap_c)) * (txp[k + 1] - t)
+                    + gym[k] * (u + k_b * min(tym[k + 1], cap_c)) * (tym[k + 1] - t)
+                    + gyp[k] * (u + k_b * min(typ[k + 1], cap_c)) * (typ[k + 1] - t)
+                    + gzr[k] * (u + k_b * min(tc[k], cap_c)) * (tc[k] - t)
+                    + gzr[k + 1] * (u + k_b * min(tc[k + 2], cap_c)) * (tc[k + 2] - t)
                 )
                 tn = t + cr[k] * (flux + q_scale * qr[k] - sr[k] * (t - t_arterial_c))
                 out[k + 1] = tn
-                mr[k] = max(mr[k], tn)
-                hot[k] = max(hot[k], tn)
+                # Cells at boiling are corrected below and record their own maximum there.
+                mr[k] = max(mr[k], min(tn, boil_c))
+                hot[k] = max(hot[k], min(tn, boil_c))
                 check[k] += tn - tn  # NaN - NaN and inf - inf are NaN, and NaN sticks
             dr = damage[i, j]
             cm = cem43_min[i, j]
@@ -212,6 +303,17 @@ def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_sc
                         dr[k] = om
                         if om >= shutoff_damage:
                             sr[k] = 0.0
+        # Boiling, cell by cell, in the z-columns of this plane where some new temperature
+        # reached boil_c or some cell holds latent heat (rare: beside the electrode).
+        for k in range(nz):
+            if boils and (hot[k] >= boil_c or boiling[k] > 0):
+                for j in range(ny):
+                    tn = _boil(
+                        i, j, k, t_pad_c, t_new_pad_c, gx, gy, gz, sink, t_max_c, latent,
+                        latent_max, rhoc, rhoc_dry, boil_c, k_factor_max, plane_min_dry,
+                        column_boiling,
+                    )  # fmt: skip
+                    hot[k] = max(hot[k], tn)
         hottest = -np.inf
         nonfinite = 0
         for k in range(nz):
@@ -251,9 +353,14 @@ def _hold(t_new_pad_c, t_max_c, t_max_before, dt_over_rhoc, cells, values):
     return total
 
 
-def boundary_loss_w(t_pad_c, faces, t_boundary_c, cell_volume_m3):
-    """Heat flowing out through the domain boundary. [W]"""
+def boundary_loss_w(t_pad_c, faces, t_boundary_c, cell_volume_m3, k_a=1.0, k_b=0.0,
+                    cap_c=np.inf):  # fmt: skip
+    """Heat flowing out through the domain boundary. [W]
+
+    ``k_a``, ``k_b``, ``cap_c``: the faces' k(T) factor, as in :func:`step`.
+    """
     total = 0.0
+    boundary_u = k_b * min(t_boundary_c, cap_c)
     for axis, g in enumerate(faces):
         n = g.shape[axis]
         for face_plane, cell_plane in ((0, 1), (n - 1, n - 1)):
@@ -261,7 +368,9 @@ def boundary_loss_w(t_pad_c, faces, t_boundary_c, cell_volume_m3):
             sl_g[axis] = face_plane
             sl_t = [slice(1, -1)] * 3
             sl_t[axis] = cell_plane
-            total += float(np.sum(g[tuple(sl_g)] * (t_pad_c[tuple(sl_t)] - t_boundary_c)))
+            t = t_pad_c[tuple(sl_t)]
+            factor = (k_a + k_b * np.minimum(t, cap_c)) + boundary_u
+            total += float(np.sum(g[tuple(sl_g)] * factor * (t - t_boundary_c)))
     return total * cell_volume_m3
 
 
@@ -270,11 +379,18 @@ class BioheatState:
 
     ``temperature_c`` is a view of the interior of a padded array whose ghost layer holds the
     boundary temperature.
+
+    With ``tables.phase_change``, ``latent_j_m3`` is the latent heat each cell's water has
+    taken up (``physics/phase.py``). ``without_water`` marks cells that never boil (the metal
+    contacts). ``chain`` is the needle chain (``physics/needle.py``) whose implicit step moves
+    the tissue cells beside the contacts: they are put back on their enthalpy curve before
+    each step, and the chain is given their current (wet or dry) heat capacity after it.
     """
 
     def __init__(self, grid: Grid, label: np.ndarray, tables: MaterialTables,
                  initial_c: float | np.ndarray, t_boundary_c: float,
-                 embedded: EmbeddedFaces | None = None):  # fmt: skip
+                 embedded: EmbeddedFaces | None = None, without_water: np.ndarray | None = None,
+                 chain=None):  # fmt: skip
         padded = tuple(n + 2 for n in grid.shape)
         self.tables = tables
         self.t_boundary_c = float(t_boundary_c)
@@ -303,10 +419,55 @@ class BioheatState:
         self._row_check = np.empty((grid.shape[0], grid.shape[2]))
         self._plane_hottest_c = np.empty(grid.shape[0])
         self._plane_nonfinite = np.zeros(grid.shape[0], np.int64)
+        self._set_phase(grid, without_water, chain)
+        self.boundary_loss_j = 0.0
+        """Heat that left through the domain boundary during the last :meth:`advance` (summed
+        only when it integrates the perfusion). [J]"""
+        self.substeps = 1
+        """Sub-steps the last :meth:`advance` took (more than 1 once some cell is dry)."""
         self.hottest_c = float(np.max(initial_c))
         """Hottest cell after the last step (held cells: their free update). [°C]"""
         self.nonfinite_columns = 0
         """z-columns of cells where some temperature was not finite after the last step."""
+
+    def _set_phase(self, grid: Grid, without_water, chain) -> None:
+        """The per-cell boiling arrays and the kernel's k(T) coefficients (see :func:`step`)."""
+        tables = self.tables
+        self.phase_change = tables.phase_change
+        self._plane_min_dry_dt_s = np.full(grid.shape[0], np.inf)
+        self._column_boiling = np.zeros((grid.shape[0], grid.shape[2]), np.int64)
+        self._coupled_cells = np.zeros((0, 3), np.intp)
+        self._coupled_capacity = np.zeros(0)
+        if not self.phase_change:
+            # Rows of length 1 the kernel never indexes (boil_c = inf keeps it out).
+            stub = np.zeros(grid.shape[:2] + (1,))
+            self.latent_j_m3 = stub
+            self._latent_max = self._rhoc_cell = self._rhoc_dry = stub
+            self._k_a, self._k_b, self._cap_c, self._boil_c = 1.0, 0.0, np.inf, np.inf
+            return
+        self.latent_j_m3 = np.zeros(grid.shape)
+        self._latent_max = tables.latent_max[self.label].astype(float)
+        self._rhoc_dry = tables.rhoc_dry[self.label].astype(float)
+        if without_water is not None:
+            self._latent_max[without_water] = 0.0
+            self._rhoc_dry[without_water] = self.rhoc[without_water]
+        self._rhoc_cell = np.ascontiguousarray(self.rhoc, dtype=float)
+        beta = CONDUCTIVITY_COEFFICIENT_PER_K
+        self._k_a = 1.0 - beta * CONDUCTIVITY_REFERENCE_C
+        self._k_b = 0.5 * beta
+        self._cap_c = CONDUCTIVITY_CAP_C
+        self._boil_c = BOILING_C
+        if chain is not None and len(chain.coupled_cells):
+            self._coupled_cells = chain.coupled_cells
+            self._coupled_capacity = chain.coupled_capacity_j_k
+
+    def phase_arguments(self) -> tuple:
+        """The kernel's ``phase`` argument (see :func:`step`)."""
+        return (
+            self._k_a, self._k_b, self._cap_c, self._boil_c, self.tables.k_factor_max,
+            self.latent_j_m3, self._latent_max, self._rhoc_cell, self._rhoc_dry,
+            self._plane_min_dry_dt_s, self._column_boiling,
+        )  # fmt: skip
 
     def _set_embedded(self, embedded: EmbeddedFaces | None, spacing_m: float) -> None:
         """Take the embedded faces out of the explicit kernel (they are stepped implicitly).
@@ -356,8 +517,56 @@ class BioheatState:
 
         ``held`` is a boolean mask of Dirichlet cells (or None) and ``held_value_c`` their
         value: an array on the grid or one temperature for all of them. [°C] The perfusion
-        heat rate is only summed when ``perfusion`` is true (0 otherwise).
+        heat rate, and ``boundary_loss_j``, are only summed when ``perfusion`` is true (0
+        otherwise).
+
+        Once some cell's water has all boiled off, its smaller heat capacity needs a shorter
+        step than the wet tissue's: the step is then cut into as many equal sub-steps as the
+        dry cells' own positivity bound asks (known from the previous step; the step in which a
+        cell dries is taken whole). The rates returned are means over the step.
         """
+        cells = self._held(held)
+        if len(cells):
+            idx = tuple(cells.T)
+            t_max_before = self.max_temperature_c[idx]
+            if np.ndim(held_value_c) == 0:
+                values = np.full(len(cells), float(held_value_c))
+            else:
+                values = np.ascontiguousarray(held_value_c[idx], dtype=float)
+        if self.phase_change and len(self._coupled_cells):
+            renormalise(
+                self._t, self.max_temperature_c, self._column_boiling, self._coupled_cells,
+                self.latent_j_m3, self._latent_max, self._rhoc_cell, self._rhoc_dry,
+                self._boil_c,
+            )  # fmt: skip
+        min_dry_dt = float(self._plane_min_dry_dt_s.min())
+        n = 1 if min_dry_dt >= dt_s else math.ceil(dt_s / min_dry_dt)
+        self.substeps = n
+        h = dt_s / n
+        self._set_dt(h)
+        perf = held_w = boundary_w = 0.0
+        nonfinite = 0
+        for _ in range(n):
+            if perfusion:
+                perf += _perfusion_sum(self._t, self.sink, float(t_arterial_c))
+                boundary_w += self.boundary_loss_w()
+            p_held = self._step_once(
+                cells, values if len(cells) else None, t_max_before if len(cells) else None,
+                q_unit_w_m3, q_scale, t_arterial_c, h,
+            )  # fmt: skip
+            held_w += p_held
+            nonfinite += int(self._plane_nonfinite.sum())
+        self.hottest_c = float(self._plane_hottest_c.max())
+        self.nonfinite_columns = nonfinite
+        self.boundary_loss_j = boundary_w * h
+        if len(self._coupled_cells):
+            coupled_heat_capacity(
+                self._coupled_cells, self.latent_j_m3, self._latent_max, self._rhoc_cell,
+                self._rhoc_dry, self.cell_volume_m3, self._coupled_capacity,
+            )  # fmt: skip
+        return perf / n * self.cell_volume_m3, held_w / n * self.cell_volume_m3
+
+    def _set_dt(self, dt_s: float) -> None:
         if dt_s != self._dt_s:
             # A shortened step (see engine._run) comes and goes: keep the few dt/(rho c) arrays
             # it needs instead of recomputing one for every change of step.
@@ -367,15 +576,10 @@ class BioheatState:
                 self._dt_over_rhoc = dt_s * self._inv_rhoc
                 if len(self._dt_over_rhoc_cache) < 8:
                     self._dt_over_rhoc_cache[dt_s] = self._dt_over_rhoc
-        cells = self._held(held)
-        perf = _perfusion_sum(self._t, self.sink, float(t_arterial_c)) if perfusion else 0.0
-        if len(cells):
-            idx = tuple(cells.T)
-            t_max_before = self.max_temperature_c[idx]
-            if np.ndim(held_value_c) == 0:
-                values = np.full(len(cells), float(held_value_c))
-            else:
-                values = np.ascontiguousarray(held_value_c[idx], dtype=float)
+
+    def _step_once(self, cells, values, t_max_before, q_unit_w_m3, q_scale, t_arterial_c,
+                   dt_s) -> float:  # fmt: skip
+        """The kernel, then the held cells; swaps the buffers. Returns the held heat [W/m^3]."""
         gx, gy, gz = self.faces
         with numba.parallel_chunksize(KERNEL_CHUNK_PLANES):
             step(
@@ -384,10 +588,8 @@ class BioheatState:
                 float(t_arterial_c), float(dt_s), np.log(ARRHENIUS_A_PER_S),
                 ARRHENIUS_EA_J_MOL / GAS_CONSTANT_J_MOLK, DAMAGE_FLOOR_C, DOSE_FLOOR_C,
                 float(self.perfusion_shutoff_damage), self._row_hottest_c, self._row_check,
-                self._plane_hottest_c, self._plane_nonfinite,
+                self._plane_hottest_c, self._plane_nonfinite, self.phase_arguments(),
             )  # fmt: skip
-        self.hottest_c = float(self._plane_hottest_c.max())
-        self.nonfinite_columns = int(self._plane_nonfinite.sum())
         held_w = 0.0
         if len(cells):
             held_w = _hold(
@@ -401,13 +603,29 @@ class BioheatState:
                     self.embedded_g_w_m3k,
                 )  # fmt: skip
         self._t, self._t_new = self._t_new, self._t
-        return perf * self.cell_volume_m3, held_w * self.cell_volume_m3
+        return held_w
 
     def boundary_loss_w(self) -> float:
-        return boundary_loss_w(self._t, self.faces, self.t_boundary_c, self.cell_volume_m3)
+        """Heat flowing out through the domain boundary now. [W]"""
+        return boundary_loss_w(
+            self._t, self.faces, self.t_boundary_c, self.cell_volume_m3, self._k_a, self._k_b,
+            self._cap_c,
+        )  # fmt: skip
 
     def stored_energy_j(self, reference_c: float) -> float:
-        return float(np.sum(self.rhoc * (self.temperature_c - reference_c))) * self.cell_volume_m3
+        """Enthalpy relative to every cell at ``reference_c`` with no water boiled. [J]
+
+        The latent heat taken up by boiling water counts (``physics/phase.py``).
+        """
+        if not self.phase_change:
+            return (
+                float(np.sum(self.rhoc * (self.temperature_c - reference_c))) * self.cell_volume_m3
+            )
+        total = stored_energy_sum(
+            self._t, self.latent_j_m3, self._latent_max, self._rhoc_cell, self._rhoc_dry,
+            float(reference_c), self._boil_c,
+        )  # fmt: skip
+        return total * self.cell_volume_m3
 
 
 def steady_state(grid: Grid, label, tables: MaterialTables, source_w_m3, held, held_value_c,

@@ -243,7 +243,14 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
     s = sim.scenario
     gen = s.generator
     bio = BioheatState(
-        s.grid, sim.labels, sim.tables, s.initial_temp_c, s.initial_temp_c, sim.embedded
+        s.grid,
+        sim.labels,
+        sim.tables,
+        s.initial_temp_c,
+        s.initial_temp_c,
+        sim.embedded,
+        without_water=sim.masks.metal,
+        chain=sim.chain,
     )
     state = State(0.0, bio.temperature_c, bio.damage, bio.cem43_min, bio.max_temperature_c)
     controller = PIController(gen)
@@ -316,11 +323,11 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
                 limited_s[binding] += h
         held_value = gen.set_point_c(t0 + h, s.initial_temp_c) if held is not None else 0.0
         q_scale = power / electric.power_unit_w if electric is not None else 0.0
-        if track_energy:  # boundary flux from the same (start-of-step) temperatures as the update
-            state.boundary_loss_j += bio.boundary_loss_w() * h
         perf_w, held_w = bio.advance(
             held, held_value, q_unit, q_scale, s.initial_temp_c, h, perfusion=track_energy
         )
+        if track_energy:  # boundary flux from the start of each (sub-)step, as the update's
+            state.boundary_loss_j += bio.boundary_loss_j
         if held is None:
             lost_j = conduct(
                 bio.temperature_padded_c, bio.max_temperature_c, *chain, s.initial_temp_c, h

@@ -36,8 +36,14 @@ the generator rolls off (Goldberg SN et al. AJR 2000;174:323, doi:10.2214/ajr.17
 Targets must stay below it. [°C]"""
 
 MODEL_LIMIT_C = 105.0
-"""Tissue temperature at which the run stops: the conductivity drop of desiccation is modelled
-(``electric.conductivity_factor``) but the latent heat of boiling and charring are not. [°C]"""
+"""Tissue temperature at which the run stops. The conductivity drop of desiccation
+(``electric.conductivity_factor``) and the latent heat of the tissue's water boiling at
+100 °C (``phase.py``, issue 13) are modelled: tissue stays at 100 °C until its water has
+boiled off. A cell above 100 °C is therefore dry tissue (or metal), and what happens to it next
+is not: charring, the vapour's escape and pressure, and the dried tissue's own properties
+(its heat capacity is an estimate, ``phase.dry_heat_capacity_j_m3k``). 5 K above boiling
+leaves the dry cells' sub-steps room to show they are heating, and stops before the estimate
+matters. [°C]"""
 
 ROLL_OFF_IMPEDANCE_RATIO = 2.0
 """Constant-power mode stops ("roll-off") when the impedance exceeds this multiple of its

@@ -107,6 +107,10 @@ class Scenario:
         ramp drives tissue beside the contact's proximal end to 99-102 °C, and following its
         desiccation re-solves the potential almost every step (196 solves instead of 10, 7.9 s
         instead of 1.6; see docs/thermal-engine.md).
+    phase_change : bool
+        The tissue's water boils at 100 °C, taking up its latent heat, and the thermal
+        conductivity rises with temperature (``physics/phase.py``). On for every plan; off
+        only for the verifications against exact solutions with constant properties.
     """
 
     grid: Grid
@@ -125,6 +129,7 @@ class Scenario:
     initial_temp_c: float = BODY_TEMPERATURE_C
     needle_conduction: bool = True
     electrode_surface_in_potential: bool = False
+    phase_change: bool = True
 
     def validate(self) -> None:
         """Raise :class:`ScenarioError` on anything that cannot be simulated.
@@ -242,6 +247,14 @@ class Scenario:
             [t.volumetric_heat_capacity_j_m3k for t in self.tissues],
             [t.perfusion_heat_sink_w_m3k for t in self.tissues],
             self.grid.spacing_m,
+            **(
+                {
+                    "water_mass_fraction": [t.water_mass_fraction for t in self.tissues],
+                    "density_kg_m3": [t.density_kg_m3 for t in self.tissues],
+                }
+                if self.phase_change
+                else {}
+            ),
         )
 
     def estimated_run_time_s(self) -> float:

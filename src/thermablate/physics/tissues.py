@@ -25,6 +25,10 @@ References
 [GAB96] Gabriel C, Gabriel S, Corthout E. The dielectric properties of biological tissues: I.
     Literature survey. Phys Med Biol 1996;41:2231-2249. doi:10.1088/0031-9155/41/11/001
     (spread of measured conductivities, used for the ranges).
+[WW86] Woodard HQ, White DR. The composition of body tissues. Br J Radiol
+    1986;59(708):1209-1218. doi:10.1259/0007-1285-59-708-1209 (water, lipid, protein and ash
+    contents of 56 adult tissues; the water mass fractions below, see
+    :data:`WATER_MASS_FRACTION`).
 
 The values were transcribed for this engine from the sources above; the ranges are the spread
 reported in [ITIS]/[GAB96] rounded outwards. Tumour values are soft-tissue (lytic) or bone-like
@@ -77,6 +81,8 @@ class Tissue:
         True for the structures the neural safety verdict judges: the neural tissue (spinal
         cord, cauda equina, each exiting nerve root) and what encloses it in the canal (CSF,
         dura, epidural space), whose temperature published studies measure in its place.
+    water_mass_fraction : float
+        Mass of water per mass of tissue, which boils at 100 °C (``physics/phase.py``). [-]
     source : str
         Citation key(s) for the values.
     ranges : dict
@@ -91,6 +97,7 @@ class Tissue:
     perfusion_ml_min_kg: float
     sigma_temperature_coefficient_per_k: float = SIGMA_TEMPERATURE_COEFFICIENT_PER_K
     neural: bool = False
+    water_mass_fraction: float = 0.0
     source: str = "ITIS"
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -131,6 +138,11 @@ class Tissue:
                 )  # fmt: skip
         if self.perfusion_ml_min_kg < 0:
             raise ValueError(f"tissue {self.name!r}: perfusion_ml_min_kg must not be negative")
+        if not 0.0 <= self.water_mass_fraction < 1.0:
+            raise ValueError(
+                f"tissue {self.name!r}: water_mass_fraction must be at least 0 and below 1, "
+                f"got {self.water_mass_fraction!r}"
+            )
 
     def with_overrides(self, **values: float) -> Tissue:
         """A copy with some properties replaced (unknown names raise ``TypeError``)."""
@@ -229,6 +241,45 @@ TISSUES: dict[str, Tissue] = {
            neural=True, source="ITIS (fat)"),
     )
 }  # fmt: skip
+
+
+WATER_MASS_FRACTION: dict[str, tuple[float, str]] = {
+    # Bone and tumour surrogates.
+    "cortical-bone": (0.12, "WW86 (cortical bone)"),
+    "tumour-sclerotic": (0.12, "WW86 (cortical bone, as the tumour's other properties)"),
+    "cancellous-bone": (0.20, "no single value: trabecular bone with red and yellow marrow; "
+                        "the lower end chosen"),
+    "tumour-lytic": (0.70, "no value for bone tumours: below WW86's soft tissues (muscle, "
+                     "liver), the lower end chosen"),
+    # Soft tissues.
+    "muscle": (0.79, "WW86 (skeletal muscle)"),
+    "fat": (0.15, "WW86 (adipose tissue, the leaner of its three compositions)"),
+    "epidural-fat": (0.15, "WW86 (adipose tissue), as fat"),
+    "liver-ex-vivo": (0.71, "WW86 (liver)"),
+    "csf": (0.99, "WW86 (cerebrospinal fluid)"),
+    "spinal-cord": (0.70, "WW86 (spinal cord / white matter)"),
+    "nerve-root-left": (0.60, "no value found for peripheral nerve: below the cord's, the "
+                        "lower end chosen"),
+    "nerve-root-right": (0.60, "as nerve-root-left"),
+    "cauda-equina": (0.60, "as the nerve roots"),
+    "dura": (0.60, "no value found for dura: a connective-tissue value, the lower end chosen"),
+    "intervertebral-disc": (0.65, "no value found: annulus fibrosus is drier than the "
+                            "nucleus, the lower end chosen"),
+    "bone-cement": (0.0, "PMMA holds no water"),
+}  # fmt: skip
+"""Water mass fraction of each tissue, with its source or why it was chosen. [-]
+
+Where no source gives a value, the lower end of the plausible range is taken: less water boils
+off sooner, so the model never holds a cell at 100 °C longer than the tissue would (and lets
+more heat on to its neighbours, the cautious side for the neural structures). The figures
+marked WW86 were entered from that paper's tables; they have not been re-read against it in
+the session that entered them (see docs/thermal-engine.md) and should be checked.
+"""
+
+TISSUES = {
+    name: replace(t, water_mass_fraction=WATER_MASS_FRACTION[name][0])
+    for name, t in TISSUES.items()
+}
 
 
 SPLIT_TISSUES: dict[str, tuple[str, ...]] = {

@@ -80,10 +80,12 @@ def structure_name(tissue: str) -> str:
 
 MODEL_LIMITATIONS = (
     "the thermal resistance of the needle's insulation (its steel is a solid rod)",
-    "vaporisation and charring",
+    "charring, the escape of vapour and the pressure of boiling (tissue water boils at 100 °C "
+    "and takes up its latent heat, but a run stops when tissue reaches 105 °C)",
     "the generator's voltage and current limits and impedance cut-off, unless its device "
     "documents them (no shipped device does)",
-    "temperature-dependent thermal properties and hyperaemia",
+    "hyperaemia; the heat capacity's change with temperature below boiling; k at the "
+    "electrode's true surface stays at its 37 °C value",
     "large vessels as heat sinks (basivertebral vein, segmental arteries, epidural veins)",
     "sub-voxel tissue geometry: layers and interfaces between tissues are drawn in whole voxels, "
     "and the electric potential sees the electrode in whole voxels (see the grid error)",

@@ -22,7 +22,8 @@ File format (see docs/thermal-engine.md for the full description)::
     [probes]      name = [x, y, z]
     [tissues.<name>] property overrides, e.g. electrical_conductivity_s_m = 0.05
     [solver]      time_step_s, electric_update_s, electric_update_k, record_interval_s,
-                  criterion, needle_conduction (true)
+                  criterion, needle_conduction (true), phase_change (true: tissue water
+                  boils at 100 °C and k rises with T; false only to compare)
 """
 
 from __future__ import annotations
@@ -277,6 +278,7 @@ def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
         record_interval_s=_number(solver, "record_interval_s", 1.0, "solver."),
         initial_temp_c=_number(data, "initial_temp_c", BODY_TEMPERATURE_C),
         needle_conduction=_flag(solver, "needle_conduction", True, "solver."),
+        phase_change=_flag(solver, "phase_change", True, "solver."),
     )
     scenario.validate()
     return scenario
