@@ -32,7 +32,7 @@ from operator import or_
 from django.db import connection, models, transaction
 from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.db.models.functions import Trim
-from django.db.models.lookups import Exact
+from django.db.models.lookups import Exact, In
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -836,6 +836,17 @@ class RuleCount:
         return self.open + self.acknowledged
 
 
+def _pk_among(candidates: models.QuerySet) -> In:
+    """The record's id is one of ``candidates``, tested as membership, never as an index key.
+
+    Given ``pk IN (subquery)`` beside the join from the site, SQLite (without ANALYZE's
+    statistics, as Django leaves it) looked each patient's records up by (patient, id) once
+    for every id in the list: patients x candidates probes. With every lesion a candidate at
+    100,000 procedures the counts never finished (over 40 minutes); ``id + 0`` is no index
+    key, so the list is only looked up for each joined row: 0.06 s for those lesions."""
+    return In(ExpressionWrapper(F("pk") + 0, output_field=models.BigIntegerField()), candidates)
+
+
 def count_in(queryset: models.QuerySet, rules: list[Rule], today: date) -> dict[str, RuleCount]:
     """Findings and acknowledged findings of each rule among ``queryset`` (records of the
     rules' one kind): two aggregate queries, whatever the number of records or rules.
@@ -854,7 +865,7 @@ def count_in(queryset: models.QuerySet, rules: list[Rule], today: date) -> dict[
         return {}
     conditions = [rule.where(today) for rule in rules]
     candidates = queryset.model._base_manager.filter(reduce(or_, conditions)).values("pk")
-    fired = queryset.filter(pk__in=candidates).aggregate(
+    fired = queryset.filter(_pk_among(candidates)).aggregate(
         **{
             f"fired_{index}": Count("pk", filter=condition)
             for index, condition in enumerate(conditions)
