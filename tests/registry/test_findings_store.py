@@ -204,3 +204,43 @@ def test_a_missing_trigger_is_put_back_and_everything_rebuilt(site_a, procedure,
     assert StoredFindingsState.objects.filter(stale=True).exists()
     assert not findings_store.install_triggers()
     kept(site_a, today)
+
+
+def test_records_pointing_at_another_patients_records_are_kept_right(
+    site_a, clinician, patient, lesion, procedure, today
+):
+    """Wrong data the rules exist to catch: another patient's adverse event and MDT decision
+    point at this patient's procedure and lesion, whose changes change their findings."""
+    from tests.factories import VALID_NHS_NUMBERS
+    from thermablate.registry.models import AdverseEvent, MdtDecisionRecord, Procedure
+
+    other = actions.create_patient(
+        site=site_a,
+        acting_user=clinician,
+        nhs_number=VALID_NHS_NUMBERS[1],
+        year_of_birth=1960,
+        sex="male",
+    )
+    AdverseEvent.objects.create(
+        patient=other,
+        procedure=procedure,
+        event_type="infection",
+        onset_date=procedure.procedure_date,
+        severity=2,
+        description="Wound infection",
+    )
+    MdtDecisionRecord.objects.create(
+        patient=other,
+        lesion=lesion,
+        meeting_date=procedure.procedure_date,
+        member_roles=["interventional_radiologist"],
+        decision="proceed",
+    )
+    assert kept(site_a, today)["adverse_event_before_procedure"] == (0, 0)
+    Procedure.objects.filter(pk=procedure.pk).update(
+        procedure_date=procedure.procedure_date + timedelta(days=1)
+    )
+    assert kept(site_a, today)["adverse_event_before_procedure"] == (1, 0)
+    ecog_missing = kept(site_a, today)["mdt_ecog_missing"]
+    Lesion.objects.filter(pk=lesion.pk).update(diagnosis="osteoid_osteoma")
+    assert kept(site_a, today)["mdt_ecog_missing"] != ecog_missing

@@ -26,6 +26,8 @@ How they stay equal to what the rules say over the live records:
   patient is marked stale. **When a trigger is missing** (SQLite drops a table's triggers when
   a migration rebuilds the table) ``install_triggers`` puts it back after ``migrate`` and marks
   every patient stale.
+  Only a missing trigger is noticed: a change to the triggers' SQL below needs a migration
+  that installs them again (``remove_triggers`` then ``install_triggers``).
 - Acknowledgements change no record's findings: they are matched to the kept findings when the
   counts are read.
 
@@ -66,12 +68,23 @@ _PROCEDURES_PATIENT = (
     "SELECT patient_id FROM registry_procedure WHERE registry_procedure.id = {row}.procedure_id"
 )
 # Per table a rule reads: the patients whose findings a row of it can change ({row}: NEW/OLD).
+# Besides its own patient, a row's findings read through foreign keys, which wrong data can
+# point at another patient's records (the rules are there to catch it): an MDT decision reads
+# its lesion's diagnosis, an adverse event its procedure's date and cement, an assessment
+# whether its procedure is entered in error. Those rows' patients are marked too.
 WATCHED_TABLES = {
     "registry_patient": "SELECT {row}.id AS patient_id",
-    "registry_lesion": _OWN_PATIENT,
+    "registry_lesion": (
+        f"{_OWN_PATIENT} UNION "
+        "SELECT patient_id FROM registry_mdtdecisionrecord WHERE lesion_id = {row}.id"
+    ),
     "registry_mdtdecisionrecord": _OWN_PATIENT,
     "registry_consent": _OWN_PATIENT,
-    "registry_procedure": _OWN_PATIENT,
+    "registry_procedure": (
+        f"{_OWN_PATIENT} UNION "
+        "SELECT patient_id FROM registry_assessment WHERE procedure_id = {row}.id UNION "
+        "SELECT patient_id FROM registry_adverseevent WHERE procedure_id = {row}.id"
+    ),
     "registry_proceduregovernance": _PROCEDURES_PATIENT,
     "registry_ablationcycle": _PROCEDURES_PATIENT,
     "registry_assessment": _OWN_PATIENT,
@@ -101,7 +114,9 @@ def _mark_sql(patients: str, vendor: str) -> str:
     if vendor == "postgresql":
         return (
             f"INSERT INTO {_STATE} (patient_id, stale) {selected.format(true='TRUE')} "
-            "ON CONFLICT (patient_id) DO UPDATE SET stale = TRUE"
+            # Only a fresh flag is written: one already stale is locked, not rewritten (each
+            # rewrite would leave PostgreSQL one more row version to step over).
+            f"ON CONFLICT (patient_id) DO UPDATE SET stale = TRUE WHERE NOT {_STATE}.stale"
         )
     return f"INSERT OR REPLACE INTO {_STATE} (patient_id, stale) {selected.format(true='1')}"
 
