@@ -75,13 +75,13 @@ _PROCEDURES_PATIENT = (
 WATCHED_TABLES = {
     "registry_patient": "SELECT {row}.id AS patient_id",
     "registry_lesion": (
-        f"{_OWN_PATIENT} UNION "
+        "SELECT {row}.patient_id AS patient_id UNION "
         "SELECT patient_id FROM registry_mdtdecisionrecord WHERE lesion_id = {row}.id"
     ),
     "registry_mdtdecisionrecord": _OWN_PATIENT,
     "registry_consent": _OWN_PATIENT,
     "registry_procedure": (
-        f"{_OWN_PATIENT} UNION "
+        "SELECT {row}.patient_id AS patient_id UNION "
         "SELECT patient_id FROM registry_assessment WHERE procedure_id = {row}.id UNION "
         "SELECT patient_id FROM registry_adverseevent WHERE procedure_id = {row}.id"
     ),
