@@ -66,16 +66,17 @@ Most of the first page's time was the first ``reverse()`` importing every app's 
 which a running server has done: the case now loads them before it times.
 
 **Met** with the findings kept per record (``registry.findings_store``), 2026-12-07, 100,000
-procedures, 372,771 open findings, 1,000 acknowledged:
+procedures, 372,771 open findings, 1,000 acknowledged; two runs, the second with the triggers
+also marking the patients of records read across a foreign key:
 
-| | SQLite (load 2.1-2.2) | PostgreSQL (load 4.6-5.6) |
+| | SQLite, load 2.1-2.2 / 0.7-0.8 | PostgreSQL, load 4.6-5.6 / 1.1 |
 |---|---|---|
-| counts (was, from the records) | 0.13 s (1.36 s) | 0.33 s (1.72 s) |
-| counts after 1,000 patients marked stale | 0.57 s | 1.24 s |
-| counts and first page | 0.13 s | 0.34 s |
-| building every patient's findings | 13.7 s | 61 s |
-| bulk load, with the triggers (without) | 43 s (19.5 s) | 182 s (98 s at load 2.6) |
-| ``findings_for``, CSV | 12 ms, 8.9 s | 30 ms, 11.8 s |
+| counts (from the records, as before) | 0.13 / 0.13 s (1.36 / 1.16 s) | 0.33 / 0.19 s (1.72 / 1.03 s) |
+| counts after 1,000 patients marked stale | 0.57 / 0.54 s | 1.24 / 0.80 s |
+| counts and first page | 0.13 / 0.13 s | 0.34 / 0.22 s |
+| building every patient's findings | 13.7 / 14.5 s | 61 / 42 s |
+| bulk load with the triggers (without) | 43 / 44 s (19.5 s) | 182 / 94 s (98 s at load 2.6) |
+| ``findings_for``; CSV | 12 / 12 ms; 8.9 / 9.0 s | 30 / 19 ms; 11.8 / 11.6 s |
 """
 
 from __future__ import annotations
