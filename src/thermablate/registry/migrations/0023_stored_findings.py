@@ -18,6 +18,8 @@ def remove(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # Numbered 0023: main has its own 0022 (0022_site_device_generator_limits, from 0021) since
+    # this branch began. When the two meet, this one depends on that one instead of 0021.
     dependencies = [
         ("registry", "0021_assessment_odi_bpi_source"),
     ]
