@@ -12,6 +12,11 @@ class RegistryConfig(AppConfig):
         from thermablate.registry.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, sender=self)
+        # The triggers that keep the data-quality findings (SQLite drops a table's triggers
+        # when a migration rebuilds it): put back after every migrate.
+        from thermablate.registry.findings_store import triggers_after_migrate
+
+        post_migrate.connect(triggers_after_migrate, sender=self)
         # The application ships with the guidance for its procedures already loaded; the
         # catalogue's writer is the registry's (guidance imports no other app).
         post_migrate.connect(load_shipped_catalogue, sender=apps.get_app_config("guidance"))

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from thermablate.registry import access, actions
+from thermablate.registry import access, actions, findings_store
 from thermablate.registry import data_quality as dq
 from thermablate.registry.csv_cells import neutralised
 from thermablate.web.forms import NhsFormMixin, apply_errors
@@ -95,9 +95,9 @@ def data_quality(request):
     if request.GET.get("format") == "csv":
         return _findings_csv(request, staff.site, filters, rules, status)
     today = timezone.localdate()
-    counts = dq.count_findings(staff.site, today=today)
+    counts = findings_store.count_findings(staff.site, today=today)
     by_code = {count.rule.code: count for count in counts}
-    findings = dq.FindingList(staff.site, rules, by_code, status, today)
+    findings = findings_store.FindingList(staff.site, rules, by_code, status, today)
     page = Paginator(findings, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -1436,3 +1436,66 @@ class DataQualityAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} on {self.record_type} {self.object_id}"
+
+
+class StoredFinding(models.Model):
+    """One data-quality rule firing on one live record, kept so that the Data quality page
+    counts rows of one narrow table instead of evaluating every rule over every record
+    (``registry.findings_store``, which keeps it; issue 12: under 2 s at 100,000 procedures).
+
+    Only rules whose truth does not change with the day are kept (``Rule.changes_with_today``
+    false); the others are evaluated when the page is read. Written only by
+    ``findings_store.refresh``, from the rules themselves: it is derived data, with no audit
+    entry of its own. Plain ids, not foreign keys: the rows of a patient being deleted are
+    removed by the next refresh, not by a cascade the database would refuse."""
+
+    backed_up = False  # derived: not in backups; a restore's rows mark their patients stale
+    rule = models.CharField(max_length=60)
+    object_id = models.PositiveBigIntegerField()
+    patient_id = models.PositiveBigIntegerField()
+    site_id = models.PositiveBigIntegerField()
+
+    class Meta:
+        indexes = [
+            # The counts: a site's rows grouped by rule, read from the index alone.
+            models.Index(fields=["site_id", "rule", "object_id"], name="stored_finding_site_rule"),
+            # A refresh replaces the rows of the patients it rebuilds.
+            models.Index(fields=["patient_id"], name="stored_finding_patient"),
+            # An acknowledgement is matched to its finding by rule and record.
+            models.Index(fields=["rule", "object_id"], name="stored_finding_record"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on {self.object_id}"
+
+
+class StoredFindingsState(models.Model):
+    """Per patient, whether the stored findings of its records are stale: set by database
+    triggers on every write to the patient and the records the rules read
+    (``registry.findings_store``), in the writer's own transaction; cleared by the refresh
+    that rebuilds them."""
+
+    backed_up = False  # derived: not in backups; a restore's rows mark their patients stale
+    patient_id = models.BigIntegerField(primary_key=True)
+    stale = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["patient_id"], condition=Q(stale=True), name="stored_findings_stale"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"patient {self.patient_id}: {'stale' if self.stale else 'up to date'}"
+
+
+class StoredFindingsVersion(models.Model):
+    """One row: which rules the stored findings were derived with (a digest of their SQL).
+    When the rules change, every patient's findings are marked stale and rebuilt."""
+
+    backed_up = False  # derived: a restore leaves it empty
+    derivation = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.derivation
