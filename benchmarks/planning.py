@@ -27,7 +27,8 @@ machine's 1-minute load average before and after.
 Measured 2026-12-07 (load 0.90 -> 1.27, boiling and k(T) on): plan_s 10.63 s (10.66, 10.60),
 engine_s 9.72 s (the journey around the physics 9 %), largest gap between progress writes
 0.71 s, 1,576,800 cells. The 10 s target is missed by 6 %; at load 3-5 the same plan took
-13.5 s. The engine's step kernel is 90 % of it (see docs/thermal-engine.md, Performance).
+13.5 s. Of the simulation, the step kernel took about 60 % and the nine potential solves
+about 25 % (cProfile at load 4.5).
 """
 
 from __future__ import annotations
