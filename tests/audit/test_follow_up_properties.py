@@ -134,6 +134,14 @@ def _make(site, user, plan, today) -> None:
             else:
                 dates.append(procedure_date)
         if person["status"] != c.PatientStatus.ALIVE:
+            if person["status"] == c.PatientStatus.DIED:
+                # Nothing is recorded after a death (the registry refuses a death dated
+                # before a recorded assessment), so the death follows the last one.
+                dates += [
+                    a.assessed_on
+                    for a in Assessment.objects.live().filter(patient=patient)
+                    if a.assessed_on is not None
+                ]
             latest = max(dates, default=today - timedelta(days=700))
             actions.record_patient_status(
                 patient,

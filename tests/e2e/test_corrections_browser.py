@@ -52,6 +52,7 @@ def test_a_clinician_corrects_is_refused_out_of_window_and_records_a_death(
     page.click("#lesions a:has-text('Correct')")
     page.fill("#id_pain_at_site", "6")
     page.fill("#id_reason", "Pain score read from the wrong line of the clinic letter")
+    page.screenshot(path=str(artifacts / "correction-with-its-reason.png"), full_page=True)
     page.click("#maincontent button[type=submit]")
     page.wait_for_url(f"{live_server.url}/patients/{patient.registry_number}/")
     assert "was corrected" in page.inner_text("body")

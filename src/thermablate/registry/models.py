@@ -529,6 +529,18 @@ class Consent(Correctable):
         return f"Consent of {self.consent_date:%d %b %Y}"
 
 
+def after_death(patient, on: date | None, what: str) -> str:
+    """Why ``what`` (a procedure, an assessment) cannot be dated ``on`` for ``patient``: after
+    their recorded death (issue 12, the patient's course); "" when it can."""
+    died_on = patient.status_date if patient.status == c.PatientStatus.DIED else None
+    if on is None or died_on is None or on <= died_on:
+        return ""
+    return (
+        f"The patient died on {died_on:%d %B %Y}: {what} cannot be dated after the patient's "
+        "death. Correct the date, or the patient's status."
+    )
+
+
 class Procedure(Correctable):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="procedures")
     lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, related_name="procedures")
@@ -630,6 +642,10 @@ class Procedure(Correctable):
             errors["lesion"] = "This lesion belongs to another patient."
         if self.device_id and self.patient_id:
             errors.update(self._device_errors())
+        if self.patient_id and (
+            after := after_death(self.patient, self.procedure_date, "a procedure")
+        ):
+            errors["procedure_date"] = after
         if errors:
             raise ValidationError(errors)
 
@@ -906,6 +922,8 @@ class Assessment(Correctable):
             raise ValidationError(
                 {"assessed_on": "A follow-up cannot be dated before its procedure."}
             )
+        if after := after_death(self.patient, self.assessed_on, "an assessment"):
+            raise ValidationError({"assessed_on": after})
         self._clean_window(procedure_date)
         if (
             self.pain_worst is not None

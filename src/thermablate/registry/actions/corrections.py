@@ -167,6 +167,22 @@ def record_patient_status(
                     "status_date": f"The procedure of {last.procedure_date:%d %B %Y} is after this date."
                 }
             )
+        if status == c.PatientStatus.DIED:
+            # Nothing is done after a death; after a withdrawal or a loss an assessment may
+            # still come in (the patient returns, and the status is undone).
+            answered = (
+                Assessment.objects.live()
+                .filter(patient=patient, assessed_on__gt=status_date)
+                .order_by("-assessed_on")
+                .first()
+            )
+            if answered is not None:
+                raise ValidationError(
+                    {
+                        "status_date": f"The {answered.get_timepoint_display()} assessment of "
+                        f"{answered.assessed_on:%d %B %Y} is after this date."
+                    }
+                )
     return update_audited(
         patient,
         {

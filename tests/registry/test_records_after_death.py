@@ -1,0 +1,74 @@
+"""Nothing is recorded as done after the patient's recorded death (issue 12, item 3: the
+patient's course). A procedure or an assessment dated after it is refused, wherever it comes
+from, with what to correct; a death dated before a recorded procedure or assessment is refused
+the same way. (Adverse events were already held to it.)"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from tests.factories import login, procedure_fields
+from thermablate.registry import actions
+
+CYCLES = [{"target_temp_c": Decimal("80"), "time_at_target_s": 300, "power_w": None}]
+
+
+def _died(patient, clinician, on):
+    return actions.record_patient_status(
+        patient, acting_user=clinician, status="died", status_date=on, death_related="no"
+    )
+
+
+def test_a_procedure_dated_after_the_death_is_refused_and_not_saved(procedure, lesion, clinician):
+    patient = procedure.patient
+    died_on = procedure.procedure_date + timedelta(days=10)
+    patient = _died(patient, clinician, died_on)
+    with pytest.raises(ValidationError) as refused:
+        actions.record_procedure(
+            patient, acting_user=clinician, operators=[clinician], cycles=CYCLES,
+            **procedure_fields(lesion, procedure_date=died_on + timedelta(days=1)),
+        )  # fmt: skip
+    message = refused.value.message_dict["procedure_date"][0]
+    assert f"The patient died on {died_on:%d %B %Y}" in message
+    assert "cannot be dated after the patient's death" in message
+    assert patient.procedures.count() == 1
+
+
+def test_an_assessment_dated_after_the_death_is_refused_by_the_api(client, procedure, clinician):
+    patient = procedure.patient
+    died_on = procedure.procedure_date + timedelta(days=25)
+    _died(patient, clinician, died_on)
+    month = procedure.assessments.get(timepoint="1m")
+    login(client, clinician)
+    response = client.put(
+        f"/api/assessments/{month.pk}",
+        data={
+            "assessed_on": str(procedure.procedure_date + timedelta(days=30)),
+            "pain_worst": 3,
+            "version": month.version,
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert "cannot be dated after the patient's death" in str(response.json()["errors"])
+    month.refresh_from_db()
+    assert month.assessed_on is None
+
+
+def test_a_death_dated_before_a_recorded_assessment_is_refused(procedure, clinician):
+    patient = procedure.patient
+    month = procedure.assessments.get(timepoint="1m")
+    assessed_on = procedure.procedure_date + timedelta(days=30)
+    actions.record_assessment(
+        month, acting_user=clinician, analgesics=[], expected_version=month.version,
+        assessed_on=assessed_on, pain_worst=3,
+    )  # fmt: skip
+    with pytest.raises(ValidationError) as refused:
+        _died(patient, clinician, assessed_on - timedelta(days=1))
+    assert refused.value.message_dict["status_date"] == [
+        f"The 1 month assessment of {assessed_on:%d %B %Y} is after this date."
+    ]
+    patient.refresh_from_db()
+    assert patient.status == "alive"
