@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from tests.factories import login, procedure_fields
 from thermablate.registry import actions
-from thermablate.registry.devices import site_library
 from thermablate.registry.models import AuditEvent, SiteDevice
 
 DEVICE = {
@@ -47,7 +46,7 @@ def test_an_administrator_adds_a_device_that_the_site_then_plans_and_records_wit
     device = SiteDevice.objects.get()
     assert device.site == site_a
     assert AuditEvent.objects.filter(model="sitedevice", action="create").exists()
-    library = site_library(site_a)
+    library = SiteDevice.library(site_a)
     assert library.get("ngh-cannula-20g-10mm").site_defined
     assert not library.get("ngh-cannula-20g-10mm").cannot_plan_reason()
 
@@ -59,7 +58,7 @@ def test_an_administrator_adds_a_device_that_the_site_then_plans_and_records_wit
     for page in (plan_form, procedure_form):
         assert 'value="ngh-cannula-20g-10mm"' in page and 'value="osteocool-bipolar"' in page
     login(client, outsider)
-    assert "ngh-cannula" not in str(site_library(outsider.staff.site).devices)
+    assert "ngh-cannula" not in str(SiteDevice.library(outsider.staff.site).devices)
 
 
 @pytest.mark.parametrize(
@@ -103,7 +102,7 @@ def test_a_sites_device_carries_its_generators_output_limits_into_the_library(
     limits = {"max_voltage_v": "60", "max_current_a": "0.6", "max_impedance_ohm": "1500"}
     response = client.post(reverse("admin:registry_sitedevice_add"), {**DEVICE, **limits})
     assert response.status_code == 302, response.content.decode()[:2000]
-    device = site_library(site_a).get("ngh-cannula-20g-10mm")
+    device = SiteDevice.library(site_a).get("ngh-cannula-20g-10mm")
     assert device.generator_limits() == {
         "max_voltage_v": 60.0, "max_current_a": 0.6, "max_impedance_ohm": 1500.0
     }  # fmt: skip

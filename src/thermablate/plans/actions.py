@@ -29,8 +29,7 @@ from thermablate.plans.models import ObservedZone, Plan, PlanPurpose, PlanStatus
 from thermablate.plans.tasks import run_plan
 from thermablate.registry.actions import record_audit
 from thermablate.registry.actions.base import create_audited, update_audited
-from thermablate.registry.devices import site_library
-from thermablate.registry.models import Lesion, Procedure
+from thermablate.registry.models import Lesion, Procedure, SiteDevice
 
 ENGINE_VERSION = thermablate.__version__
 
@@ -54,7 +53,7 @@ def lesion_facts(lesion: Lesion) -> LesionFacts:
 
 def device_library(site) -> DeviceLibrary:
     """The shipped library with the site's own devices."""
-    return site_library(site)
+    return SiteDevice.library(site)
 
 
 def create_plan(
