@@ -45,6 +45,7 @@ from thermablate.web.env import (
     env_list,
     env_path,
 )
+from thermablate.web.secret_files import read_or_create_secret
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # Private to the account the service runs as: it holds the database and the keys.
@@ -62,11 +63,7 @@ def _secret_key() -> str:
         return key
     # The embedded deployment keeps a random key beside its database so sessions survive a
     # restart without anyone having to invent a key.
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return read_or_create_secret(DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 
 
 SECRET_KEY = _secret_key()
@@ -94,18 +91,13 @@ def _field_keys() -> tuple[list[str], str]:
                     "THERMABLATE_FIELD_KEYS: each key must be a Fernet key (32 url-safe base64 bytes)"
                 ) from None
     else:
-        key_file = DATA_DIR / "field_keys"
-        if not key_file.exists():
-            key_file.write_text(Fernet.generate_key().decode())
-            key_file.chmod(0o600)
-        keys = [k for k in key_file.read_text().split() if k]
+        stored = read_or_create_secret(
+            DATA_DIR / "field_keys", lambda: Fernet.generate_key().decode()
+        )
+        keys = stored.split()
     hash_key = os.environ.get("THERMABLATE_HASH_KEY")
     if hash_key is None:
-        hash_file = DATA_DIR / "hash_key"
-        if not hash_file.exists():
-            hash_file.write_text(secrets.token_urlsafe(32))
-            hash_file.chmod(0o600)
-        hash_key = hash_file.read_text().strip()
+        hash_key = read_or_create_secret(DATA_DIR / "hash_key", lambda: secrets.token_urlsafe(32))
     if len(hash_key) < 32:
         raise ImproperlyConfigured("THERMABLATE_HASH_KEY must be at least 32 characters long")
     return keys, hash_key

@@ -1,0 +1,90 @@
+"""The keys the embedded deployment generates beside its database on first start.
+
+`make run` starts the web server and its worker together, and the production test starts
+`collectstatic` beside `migrate`: several processes can read the settings of a new data folder
+at once. Each must come up, and all must hold the same keys: a process that generated its own
+field key would encrypt identifiers no other process could read again.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+PROCESSES = 6
+ROUNDS = 8
+
+# Each process imports what it needs first, then waits for the start file, so that all of
+# them read the settings of the new folder within a millisecond of one another.
+READ_SETTINGS = textwrap.dedent(
+    """
+    import os, sys, time
+    import django.conf, cryptography.fernet, secrets
+    start = sys.argv[1]
+    while not os.path.exists(start):
+        time.sleep(0.0005)
+    from django.conf import settings
+    print(settings.SECRET_KEY, settings.IDENTIFIER_HASH_KEY, *settings.FIELD_ENCRYPTION_KEYS)
+    """
+)
+
+
+def start_together(data_dir, start_file):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("THERMABLATE_") and key not in {"SECRET_KEY", "DATABASE_URL"}
+    }
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "thermablate.web.settings",
+        "THERMABLATE_DATA_DIR": str(data_dir),
+    }
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", READ_SETTINGS, str(start_file)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
+
+
+def test_it_gives_processes_starting_together_one_set_of_keys(tmp_path):
+    for round_number in range(ROUNDS):
+        data_dir = tmp_path / f"data-{round_number}"
+        start_file = tmp_path / f"start-{round_number}"
+        processes = start_together(data_dir, start_file)
+        time.sleep(1.5)  # the imports before the wait
+        start_file.touch()
+        answers = []
+        for process in processes:
+            out, err = process.communicate(timeout=60)
+            assert process.returncode == 0, err
+            answers.append(out.strip())
+        assert len(set(answers)) == 1, f"round {round_number}: {len(set(answers))} sets of keys"
+        secret_key, hash_key, *field_keys = answers[0].split()
+        assert len(secret_key) >= 32 and len(hash_key) >= 32 and len(field_keys) == 1
+        for name in ("secret_key", "hash_key", "field_keys"):
+            assert (data_dir / name).stat().st_mode & 0o777 == 0o600
+        assert sorted(p.name for p in data_dir.iterdir() if p.name.startswith(".")) == []
+
+
+def test_it_refuses_an_emptied_key_rather_than_make_a_new_one(tmp_path):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from thermablate.web.secret_files import read_or_create_secret
+
+    key_file = tmp_path / "field_keys"
+    assert read_or_create_secret(key_file, lambda: "first-key") == "first-key"
+    assert read_or_create_secret(key_file, lambda: "second-key") == "first-key"
+    key_file.write_text("")
+    with pytest.raises(ImproperlyConfigured, match="restore it from the backup"):
+        read_or_create_secret(key_file, lambda: "third-key")
+    assert key_file.read_text() == ""
