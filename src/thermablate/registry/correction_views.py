@@ -28,6 +28,7 @@ from thermablate.registry.forms import (
     ProcedureForm,
     VersionedFormMixin,
     cycle_formset,
+    reason_field,
     show_as_typed,
 )
 from thermablate.registry.models import (
@@ -72,17 +73,8 @@ def _kind(name: str) -> Kind:
         raise Http404("No such kind of record.") from None
 
 
-def _reason_field(label: str = "Reason for the correction") -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Kept in the audit trail with the change.",
-    )
-
-
 class ReasonForm(NhsFormMixin, VersionedFormMixin, forms.Form):
-    reason = _reason_field("Reason")
+    reason = reason_field("Reason")
 
     def __init__(self, *args, instance=None, label="Reason", **kwargs):
         self.instance = instance  # VersionedFormMixin reads the version from it
@@ -95,7 +87,7 @@ def _correction_form(kind: Kind):
     return type(
         f"Correct{kind.form_class.__name__}",
         (kind.form_class, VersionedFormMixin),
-        {"reason": _reason_field()},
+        {"reason": reason_field()},
     )
 
 
@@ -145,7 +137,7 @@ def correct(request, kind_name: str, pk: int):
 
 
 class ProcedureCorrectionForm(ProcedureForm, VersionedFormMixin):
-    reason = _reason_field()
+    reason = reason_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

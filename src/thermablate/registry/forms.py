@@ -392,6 +392,35 @@ class CredentialForm(NhsFormMixin, forms.ModelForm):
         self.fields["user"].label_from_instance = _name
 
 
+def reason_field(label: str = "Reason for the correction") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept in the audit trail with the change.",
+        error_messages={"required": "Give the reason for the correction."},
+    )
+
+
+class ApprovalCorrectionForm(VersionedFormMixin, ApprovalForm):
+    """What was recorded of the committee's decision, put right with a reason (the procedure
+    is not corrected: registry.actions.governance_corrections)."""
+
+    class Meta(ApprovalForm.Meta):
+        fields = [name for name in ApprovalForm.Meta.fields if name != "procedure_type"]
+
+    reason = reason_field()
+
+
+class CredentialCorrectionForm(NhsFormMixin, VersionedFormMixin, forms.ModelForm):
+    class Meta:
+        model = CredentialedOperator
+        fields = ["training", "credentialed_on"]
+        widgets = {"credentialed_on": DateInput()}
+
+    reason = reason_field()
+
+
 class WithdrawalForm(NhsFormMixin, forms.Form):
     withdrawn_on = forms.DateField(label="Withdrawn on", widget=DateInput())
     reason = forms.CharField(

@@ -15,7 +15,9 @@ from thermablate.registry import data_quality as dq
 from thermablate.registry.actions.governance import carriable_credentials
 from thermablate.registry.approvals import review_flags
 from thermablate.registry.forms import (
+    ApprovalCorrectionForm,
     ApprovalForm,
+    CredentialCorrectionForm,
     CredentialForm,
     SupersedeForm,
     WithdrawalForm,
@@ -123,19 +125,80 @@ def approval_detail(request, approval_id):
             and request.user.has_perm("registry.manage_approvals"),
             "can_supersede": approval.in_force
             and request.user.has_perm("registry.manage_approvals"),
+            "can_correct": request.user.has_perm("registry.manage_approvals"),
             "superseded_by": getattr(approval, "superseded_by", None),
         },
     )
 
 
 @require_http_methods(["GET", "POST"])
-def credential_withdraw(request, approval_id, credential_id):
-    """The committee withdraws one operator's credential under an approval."""
+def approval_correct(request, approval_id):
+    """Put right what was recorded of the committee's decision, with a reason."""
+    staff, approval = _approval(request, approval_id, "registry.manage_approvals")
+    form = ApprovalCorrectionForm(request.POST or None, site=staff.site, instance=approval)
+    return _correction_page(
+        request,
+        form,
+        approval,
+        partial(actions.correct_approval, approval),
+        title=f"Correct the approval: {approval}",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def credential_correct(request, approval_id, credential_id):
+    """Put right an operator's training or credential date, with a reason."""
     _staff, approval = _approval(request, approval_id, "registry.manage_approvals")
+    credential = _credential(approval, credential_id)
+    form = CredentialCorrectionForm(request.POST or None, instance=credential)
+    return _correction_page(
+        request,
+        form,
+        approval,
+        partial(actions.correct_credential, credential),
+        title=f"Correct the credential of {_name(credential)}: {approval}",
+    )
+
+
+def _correction_page(request, form, approval, correct, *, title: str):
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        fields = form.pop_version()
+        try:
+            correct(
+                {k: v for k, v in fields.items() if k not in ("reason", "expected_version")},
+                reason=fields["reason"],
+                expected_version=fields["expected_version"],
+                acting_user=request.user,
+            )
+        except ValidationError as exc:
+            status = 409 if isinstance(exc, actions.StaleRecordError) else 200
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request, "Corrected: the audit trail keeps the old values and the reason."
+            )
+            return redirect("approval_detail", approval.pk)
+    return render(request, "registry/form_page.html", {"form": form, "title": title}, status=status)
+
+
+def _credential(approval, credential_id):
     credential = approval.operators.select_related("user").filter(pk=credential_id).first()
     if credential is None:
         raise Http404("No such credential under this approval.")
-    name = credential.user.get_full_name() or credential.user.username
+    return credential
+
+
+def _name(credential) -> str:
+    return credential.user.get_full_name() or credential.user.username
+
+
+@require_http_methods(["GET", "POST"])
+def credential_withdraw(request, approval_id, credential_id):
+    """The committee withdraws one operator's credential under an approval."""
+    _staff, approval = _approval(request, approval_id, "registry.manage_approvals")
+    credential = _credential(approval, credential_id)
+    name = _name(credential)
     return _withdrawal_page(
         request,
         approval,

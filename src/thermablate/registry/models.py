@@ -1123,6 +1123,8 @@ class LocalApproval(models.Model):
     )
     superseded_on = models.DateField(null=True, blank=True, editable=False)
     supersession_reason = models.TextField(blank=True, editable=False)
+    # Optimistic locking of corrections (registry.actions.governance_corrections).
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["site", "procedure_type", "-decision_date"]
@@ -1198,6 +1200,8 @@ class CredentialedOperator(models.Model):
     # operator needs an override; procedures before it stay covered. Kept, never deleted.
     withdrawn_on = models.DateField(null=True, blank=True, editable=False)
     withdrawal_reason = models.TextField(blank=True, editable=False)
+    # Optimistic locking of corrections (registry.actions.governance_corrections).
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         constraints = [

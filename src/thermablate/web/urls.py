@@ -94,6 +94,16 @@ urlpatterns = [
         name="credential_withdraw",
     ),
     path(
+        "governance/approvals/<int:approval_id>/correct/",
+        governance_views.approval_correct,
+        name="approval_correct",
+    ),
+    path(
+        "governance/approvals/<int:approval_id>/credentials/<int:credential_id>/correct/",
+        governance_views.credential_correct,
+        name="credential_correct",
+    ),
+    path(
         "governance/approvals/<int:approval_id>/supersede/",
         governance_views.approval_supersede,
         name="approval_supersede",

@@ -36,6 +36,10 @@ from thermablate.registry.actions.governance import (
     withdraw_approval,
     withdraw_credential,
 )
+from thermablate.registry.actions.governance_corrections import (
+    correct_approval,
+    correct_credential,
+)
 from thermablate.registry.actions.records import (
     add_lesion,
     correct_procedure,
@@ -54,6 +58,8 @@ from thermablate.registry.actions.records import (
 __all__ = [
     "CORRECTABLE_MODELS",
     "StaleRecordError",
+    "correct_approval",
+    "correct_credential",
     "correct_procedure",
     "correct_record",
     "mark_entered_in_error",

@@ -30,9 +30,9 @@ def record_approval(*, site, acting_user, operators: list[dict] = (), **fields) 
     Refused while another decision on the procedure is in force at the site: a new decision
     supersedes it (``supersede_approval``), which keeps its credentialed operators; recording a
     second one beside it used to leave several in force and silently drop every credential."""
-    _lock_governance_of(site)
+    lock_governance_of(site)
     approval = _new_approval(site, acting_user, fields, supersedes=None)
-    errors = _approval_errors(approval)
+    errors = approval_errors(approval)
     in_force = approval_in_force(site, approval.procedure_type) if approval.procedure_type else None
     if in_force is not None:
         errors.setdefault("procedure_type", []).append(
@@ -66,7 +66,7 @@ def supersede_approval(
     its credentialed operators are carried over to the new one (``carry_over``: the credentials
     to keep, all of them when not given), each linked to the credential it continues. Both
     changes and every carried credential are audited."""
-    _lock_governance_of(previous.site)
+    lock_governance_of(previous.site)
     stored = LocalApproval.objects.select_for_update().get(pk=previous.pk)
     if stored.withdrawn_on is not None:
         raise ValidationError(
@@ -85,7 +85,7 @@ def supersede_approval(
         {**fields, "procedure_type": stored.procedure_type},
         supersedes=stored,
     )
-    errors = _approval_errors(approval)
+    errors = approval_errors(approval)
     if given_type != stored.procedure_type:
         errors.setdefault("procedure_type", []).append(
             "A new decision supersedes an approval of the same procedure: record an approval "
@@ -109,7 +109,8 @@ def supersede_approval(
     before = snapshot(stored)
     stored.superseded_on = approval.decision_date
     stored.supersession_reason = reason
-    stored.save(update_fields=["superseded_on", "supersession_reason"])
+    stored.version += 1
+    stored.save(update_fields=["superseded_on", "supersession_reason", "version"])
     _audit_update(acting_user, stored, before)
     _save_new_approval(approval, acting_user)
     for credential in credentials:
@@ -155,7 +156,7 @@ def _credentials_to_carry(stored: LocalApproval, carry_over, errors: dict) -> li
     return [c for c in carriable if c.pk in {w.pk for w in wanted}]
 
 
-def _lock_governance_of(site: Site) -> None:
+def lock_governance_of(site: Site) -> None:
     """Serialise the site's approval writers (the site row is the lock), so two decisions
     recorded at once cannot both find nothing in force (PostgreSQL; SQLite has one writer)."""
     Site.objects.select_for_update().filter(pk=site.pk).first()
@@ -173,7 +174,7 @@ def _new_approval(site, acting_user, fields: dict, *, supersedes) -> LocalApprov
     )
 
 
-def _approval_errors(approval: LocalApproval) -> dict[str, list[str]]:
+def approval_errors(approval: LocalApproval) -> dict[str, list[str]]:
     """Every refusal of the approval's own fields and of the rules across records that do not
     depend on what else is in force: the clinical lead's site, the guidance's procedure."""
     errors: dict[str, list[str]] = {}
@@ -224,7 +225,12 @@ def _save_new_approval(approval: LocalApproval, acting_user) -> None:
 
 def _audit_update(acting_user, stored, before: dict, reason: str = "") -> None:
     after = snapshot(stored)
-    changes = {k: {"old": before[k], "new": v} for k, v in after.items() if before[k] != v}
+    # The version is the optimistic lock's counter, not something the committee changed.
+    changes = {
+        k: {"old": before[k], "new": v}
+        for k, v in after.items()
+        if before[k] != v and k != "version"
+    }
     record_audit(
         acting_user, "update", stored, None, {**changes, **({"reason": reason} if reason else {})}
     )
@@ -278,7 +284,8 @@ def withdraw_credential(
     before = snapshot(stored)
     stored.withdrawn_on = withdrawn_on
     stored.withdrawal_reason = reason
-    stored.save(update_fields=["withdrawn_on", "withdrawal_reason"])
+    stored.version += 1
+    stored.save(update_fields=["withdrawn_on", "withdrawal_reason", "version"])
     _audit_update(acting_user, stored, before, reason=reason)
     return stored
 
@@ -319,7 +326,8 @@ def withdraw_approval(
     stored.withdrawn_on = withdrawn_on
     stored.withdrawal_reason = reason
     stored.full_clean()
-    stored.save(update_fields=["withdrawn_on", "withdrawal_reason"])
+    stored.version += 1
+    stored.save(update_fields=["withdrawn_on", "withdrawal_reason", "version"])
     _audit_update(acting_user, stored, before)
     return stored
 
