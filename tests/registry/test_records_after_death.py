@@ -72,3 +72,53 @@ def test_a_death_dated_before_a_recorded_assessment_is_refused(procedure, clinic
     ]
     patient.refresh_from_db()
     assert patient.status == "alive"
+
+
+def _haematoma(procedure, clinician, onset):
+    return actions.record_adverse_event(
+        procedure.patient, acting_user=clinician, procedure=procedure, event_type="haematoma",
+        onset_date=onset, severity=1, device_related="no", outcome="resolved",
+        description="Bruise",
+    )  # fmt: skip
+
+
+def test_a_death_dated_before_a_recorded_adverse_event_is_refused(procedure, clinician):
+    patient = procedure.patient
+    onset = procedure.procedure_date + timedelta(days=12)
+    _haematoma(procedure, clinician, onset)
+    with pytest.raises(ValidationError) as refused:
+        _died(patient, clinician, onset - timedelta(days=2))
+    assert refused.value.message_dict["status_date"] == [
+        f"The adverse event (haematoma) of {onset:%d %B %Y} is after this date."
+    ]
+    patient.refresh_from_db()
+    assert patient.status == "alive"
+
+
+@pytest.mark.parametrize("kind", ["procedure", "assessment", "adverse event"])
+def test_a_record_after_the_death_cannot_come_back_from_entered_in_error(
+    kind, procedure, lesion, clinician
+):
+    """Marked in error, a record no longer blocks a death dated before it; undoing the mark
+    would then bring back a record dated after the death."""
+    patient = procedure.patient
+    later = procedure.procedure_date + timedelta(days=30)
+    if kind == "procedure":
+        record = actions.record_procedure(
+            patient, acting_user=clinician, operators=[clinician], cycles=CYCLES,
+            **procedure_fields(lesion, procedure_date=later),
+        )  # fmt: skip
+    elif kind == "assessment":
+        record = procedure.assessments.get(timepoint="1m")
+        record = actions.record_assessment(
+            record, acting_user=clinician, analgesics=[], expected_version=record.version,
+            assessed_on=later, pain_worst=3,
+        )  # fmt: skip
+    else:
+        record = _haematoma(procedure, clinician, later)
+    record = actions.mark_entered_in_error(record, reason="Wrong patient", acting_user=clinician)
+    _died(patient, clinician, later - timedelta(days=5))
+    with pytest.raises(ValidationError, match="after the patient's death"):
+        actions.undo_entered_in_error(record, reason="It was right", acting_user=clinician)
+    record.refresh_from_db()
+    assert record.entered_in_error

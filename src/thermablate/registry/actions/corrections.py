@@ -18,6 +18,7 @@ from thermablate.registry.actions.base import (
     locked_current,
     record_audit,
     update_audited,
+    validate,
 )
 from thermablate.registry.models import (
     AdverseEvent,
@@ -109,6 +110,11 @@ def undo_entered_in_error(
         raise ValidationError('This record is not marked "entered in error".')
     if isinstance(stored, Assessment) and stored.procedure.entered_in_error:
         raise ValidationError("Its procedure is marked entered in error: undo that first.")
+    # A record coming back must hold against what was recorded while it was out (a death
+    # dated before it, for one), as if it were recorded now.
+    stored.entered_in_error = False
+    validate(stored)
+    stored.entered_in_error = True
     return _set_mark(stored, False, reason, acting_user, "restored")
 
 
@@ -181,6 +187,20 @@ def record_patient_status(
                     {
                         "status_date": f"The {answered.get_timepoint_display()} assessment of "
                         f"{answered.assessed_on:%d %B %Y} is after this date."
+                    }
+                )
+            event = (
+                patient.adverse_events.live()
+                .filter(onset_date__gt=status_date)
+                .order_by("-onset_date")
+                .first()
+            )
+            if event is not None:
+                raise ValidationError(
+                    {
+                        "status_date": f"The adverse event "
+                        f"({event.get_event_type_display().lower()}) of "
+                        f"{event.onset_date:%d %B %Y} is after this date."
                     }
                 )
     return update_audited(
