@@ -244,3 +244,28 @@ def test_records_pointing_at_another_patients_records_are_kept_right(
     ecog_missing = kept(site_a, today)["mdt_ecog_missing"]
     Lesion.objects.filter(pk=lesion.pk).update(diagnosis="osteoid_osteoma")
     assert kept(site_a, today)["mdt_ecog_missing"] != ecog_missing
+
+
+def test_the_summaries_command_builds_the_kept_findings_before_the_first_page(
+    site_a, procedure, today
+):
+    """After a bulk load, an upgrade or a restore, ``thermablate summaries`` builds the kept
+    findings too, so the first Data quality page does not pay for every patient (and
+    ``--rebuild`` rebuilds them all, from a store that no longer matches)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from thermablate.registry.models import StoredFinding
+
+    assert StoredFindingsState.objects.filter(stale=True).exists()  # the procedure's writes
+    out = StringIO()
+    call_command("summaries", stdout=out)
+    assert "data-quality findings of 1 patient rebuilt" in out.getvalue()
+    assert not StoredFindingsState.objects.filter(stale=True).exists()
+    found = StoredFinding.objects.count()
+    assert found > 0
+    StoredFinding.objects.all().delete()  # a store that no longer matches the records
+    call_command("summaries", "--rebuild", stdout=out)
+    assert StoredFinding.objects.count() == found
+    kept(site_a, today)

@@ -283,6 +283,12 @@ def _insert_findings(rule: dq.Rule, patient_ids: list[int], today: date) -> None
         cursor.execute(f"INSERT INTO {table} (rule, object_id, patient_id, site_id) {sql}", params)  # noqa: S608 (the rules' own SQL)
 
 
+def mark_every_patient_stale() -> None:
+    """Have the next ``refresh`` rebuild every patient's findings (``summaries --rebuild``)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_mark_sql(_EVERY_PATIENT, connection.vendor))
+
+
 def refresh(*, today: date | None = None) -> int:
     """Rebuild the findings of every stale patient; how many patients were rebuilt."""
     today = today or timezone.localdate()
