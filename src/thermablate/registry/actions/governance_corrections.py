@@ -128,6 +128,8 @@ def correct_approval(
     procedures = _recorded_under(stored).order_by("procedure_date")
     if candidate.decision not in APPROVED_DECISIONS:
         refusal = _uncovered(procedures, "be left without an approval")
+    elif candidate.decision_date is None:
+        refusal = ""  # refused above as a required field
     else:
         refusal = _uncovered(
             procedures.filter(procedure_date__lt=candidate.decision_date),
