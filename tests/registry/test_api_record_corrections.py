@@ -478,3 +478,15 @@ def test_an_adverse_event_cannot_be_moved_to_a_procedure_in_error(
     response = put(client, url, corrected(client, url, procedure_id=other.pk))
     assert response.status_code == 422 and "procedure_id" in response.json()["errors"]
     assert stored(event).procedure_id == procedure.pk
+
+
+def test_an_adverse_event_corrected_to_grade_5_records_the_death(client, clinician, event):
+    """As recording one does (docs/corrections.md, CTCAE v5.0: grade 5 is death related to
+    the adverse event), on the page and the API alike: they share actions.correct_record."""
+    login(client, clinician)
+    url = f"/api/adverse-events/{event.pk}"
+    response = put(client, url, corrected(client, url, severity=5, outcome="fatal"))
+    assert response.status_code == 200, response.content
+    patient = client.get(f"/api/patients/{event.patient.registry_number}").json()
+    assert patient["status"] == "died" and patient["death_related"] == "yes"
+    assert patient["status_date"] == event.onset_date.isoformat()
