@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import Client
 
 from tests.factories import login
-from thermablate.registry.models import Assessment
+from thermablate.registry.models import Assessment, Procedure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,3 +66,30 @@ def test_concurrent_puts_of_one_version_save_exactly_one(procedure, clinician, c
         assert sorted(statuses) == [200, 409], f"pair {pair}: {statuses}"
     stored = Assessment.objects.get(pk=month.pk)
     assert stored.version == 1 + PAIRS  # one save per pair, none lost, none doubled
+
+
+def test_concurrent_corrections_of_a_procedures_cycles_save_exactly_one(
+    procedure, clinician, coordinator
+):
+    """PUT /api/procedures/{id} correcting only the cycles: the procedure's version counts the
+    correction, so the second of two made from one version is refused (docs/corrections.md)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: its PUTs cannot race")
+    url = f"/api/procedures/{procedure.pk}"
+    reader = login(Client(), clinician)
+    for pair in range(PAIRS):
+        read = reader.get(url).json()
+        # Each writer a different cycle, never the one the previous pair left.
+        payloads = [
+            {
+                **read,
+                "cycles": [{"target_temp_c": "70", "time_at_target_s": 100 + 2 * pair + k}],
+                "reason": "Cycle times read again from the generator log",
+            }
+            for k in (0, 1)
+        ]
+        statuses = _put_together(url, payloads, [coordinator, clinician])
+        assert sorted(statuses) == [200, 409], f"pair {pair}: {statuses}"
+    stored = Procedure.objects.get(pk=procedure.pk)
+    assert stored.version == 1 + PAIRS
+    assert stored.cycles.count() == 1

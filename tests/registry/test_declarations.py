@@ -7,7 +7,8 @@ consumer is ever written out by hand again and misses a field, its test here fai
 import pytest
 
 from thermablate.audit.exports import csv_export, records
-from thermablate.registry import api, forms, imports
+from thermablate.registry import api, api_records, forms, imports
+from thermablate.registry import api_record_corrections as corrections
 from thermablate.registry import declarations as d
 from thermablate.registry.declarations import RecordFields
 
@@ -28,7 +29,7 @@ API_INPUT = {
     d.MDT_DECISION: api.MdtIn,
     d.CONSENT: api.ConsentIn,
     d.PROCEDURE: api.ProcedureIn,
-    d.ABLATION_CYCLE: api.CycleIn,
+    d.ABLATION_CYCLE: api_records.CycleIn,
     d.ASSESSMENT: api.AssessmentIn,
     d.ANALGESIC: api.AnalgesicIn,
     d.ADVERSE_EVENT: api.AdverseEventIn,
@@ -36,11 +37,20 @@ API_INPUT = {
 API_OUTPUT = {
     d.PATIENT: api.PatientOut,
     d.LESION: api.LesionOut,
-    d.PROCEDURE: api.ProcedureOut,
-    d.ABLATION_CYCLE: api.CycleOut,
+    d.PROCEDURE: api_records.ProcedureOut,
+    d.ABLATION_CYCLE: api_records.CycleOut,
     d.ASSESSMENT: api.AssessmentOut,
     d.ANALGESIC: api.AnalgesicOut,
     d.ADVERSE_EVENT: api.AdverseEventOut,
+}
+
+# A correction sends the whole record, read and returned whole.
+API_CORRECTION = {
+    d.LESION: (corrections.LesionCorrection, corrections.LesionRecord),
+    d.MDT_DECISION: (corrections.MdtCorrection, corrections.MdtDecisionOut),
+    d.CONSENT: (corrections.ConsentCorrection, corrections.ConsentOut),
+    d.PROCEDURE: (corrections.ProcedureCorrection, api_records.ProcedureOut),
+    d.ADVERSE_EVENT: (corrections.AdverseEventCorrection, corrections.AdverseEventRecord),
 }
 
 
@@ -85,6 +95,19 @@ def test_the_api_requires_what_the_page_requires(record):
         has_default = f.has_default() and not callable(f.default)
         if record.is_required(name) and not has_default:
             assert schema.model_fields[key].is_required(), name
+
+
+@pytest.mark.parametrize("record", list(API_CORRECTION), ids=named)
+def test_an_api_correction_takes_and_returns_every_declared_field_as_recording_does(record):
+    given, returned = API_CORRECTION[record]
+    assert api_names(record) <= set(given.model_fields)
+    assert api_names(record) <= set(returned.model_fields)
+    for name in api_names(record):
+        assert given.model_fields[name].is_required() == (
+            API_INPUT[record].model_fields[name].is_required()
+        ), name
+    assert given.model_fields["reason"].is_required()
+    assert given.model_fields["version"].is_required()
 
 
 IMPORTED = {

@@ -14,6 +14,8 @@ PERSONAS = ("clinician", "coordinator", "governance", "analyst", "administrator"
 READ = (200, 200, 200, 200, 403, 404)
 LIST = (200, 200, 200, 200, 403, 200)  # the outsider gets its own site's (empty) list
 WRITE = (201, 201, 403, 403, 403, 404)
+CORRECT = (200, 200, 403, 403, 403, 404)  # those who record the journey put it right
+CORRECTION = {"reason": "Transcribed from the wrong letter", "version": 1}
 
 
 def body_for(operation, procedure, lesion):
@@ -88,6 +90,54 @@ def body_for(operation, procedure, lesion):
             "reason": "Too unwell to answer",
             "version": 1,
         },
+        # Corrections (docs/corrections.md): the whole record, the reason, the version read.
+        ("put", "/api/lesions/{lesion_id}"): {
+            "spinal_levels": "L3",
+            "diagnosis": "spinal_metastasis",
+            "lesion_type": "lytic",
+            **CORRECTION,
+        },
+        ("put", "/api/mdt-decisions/{decision_id}"): {
+            "meeting_date": "2024-01-01",
+            "lesion_id": lesion.pk,
+            "member_roles": ["spinal_surgeon", "clinical_oncologist"],
+            "decision": "proceed",
+            **CORRECTION,
+        },
+        ("put", "/api/consents/{consent_id}"): {
+            "consent_date": str(day),
+            "leaflet_title": "RFA",
+            "leaflet_version": "2",
+            **CORRECTION,
+        },
+        ("put", "/api/procedures/{procedure_id}"): {
+            "lesion_id": lesion.pk,
+            "procedure_date": str(day),
+            "operators": ["alice"],
+            "procedure_type": "rfa_spinal_metastasis",
+            "setting": "day_case",
+            "anaesthesia": "general",
+            "access": "percutaneous",
+            "image_guidance": ["ct"],
+            "device_manufacturer": "X",
+            "device_model": "Y",
+            "polarity": "bipolar",
+            "active_tip_mm": 10,
+            "thermal_protection": ["none"],
+            "duration_min": 60,
+            "cycles": [{"target_temp_c": 70, "time_at_target_s": 300}],
+            **CORRECTION,
+        },
+        ("put", "/api/adverse-events/{event_id}"): {
+            "procedure_id": procedure.pk,
+            "event_type": "haematoma",
+            "onset_date": str(day),
+            "severity": 2,
+            "device_related": "no",
+            "outcome": "resolved",
+            "description": "Haematoma",
+            **CORRECTION,
+        },
         ("post", "/api/lesions/{lesion_id}/plans"): {
             "device_id": "monopolar-sharp-cannula",
             "level": lesion.level_list[0],
@@ -126,6 +176,15 @@ EXPECTED = {
     ),
     ("put", "/api/patients/{registry_number}/status"): (200, 200, 403, 403, 403, 404),
     ("post", "/api/assessments/{assessment_id}/not-done"): (200, 200, 403, 403, 403, 404),
+    ("get", "/api/lesions/{lesion_id}"): READ,
+    ("put", "/api/lesions/{lesion_id}"): CORRECT,
+    ("get", "/api/mdt-decisions/{decision_id}"): READ,
+    ("put", "/api/mdt-decisions/{decision_id}"): CORRECT,
+    ("get", "/api/consents/{consent_id}"): READ,
+    ("put", "/api/consents/{consent_id}"): CORRECT,
+    ("put", "/api/procedures/{procedure_id}"): CORRECT,
+    ("get", "/api/adverse-events/{event_id}"): READ,
+    ("put", "/api/adverse-events/{event_id}"): CORRECT,
     # Plans (thermablate.plans): clinicians plan; all who read records read.
     ("post", "/api/lesions/{lesion_id}/plans"): (201, 403, 403, 403, 403, 404),
     ("get", "/api/plans/{plan_id}"): READ,
@@ -154,6 +213,11 @@ def test_each_persona_gets_what_the_matrix_says(
         .replace("{pk}", str(procedure.pk))
         .replace("{lesion_id}", str(lesion.pk))
     )
+    url = url.replace("{decision_id}", str(decided.pk))
+    if "{consent_id}" in url:
+        url = url.replace("{consent_id}", str(_consent(procedure).pk))
+    if "{event_id}" in url:
+        url = url.replace("{event_id}", str(_event(procedure).pk))
     if "{plan_id}" in url:
         plan = queued_plan(lesion, request.getfixturevalue("clinician"), name="matrix")
         url = url.replace("{plan_id}", str(plan.pk))
@@ -170,3 +234,31 @@ def test_each_persona_gets_what_the_matrix_says(
         assert status == expected, (
             f"{method} {path} as {persona}: {status} {response.content[:200]!r}"
         )
+
+
+def _consent(procedure):
+    from thermablate.registry import actions
+
+    return actions.record_consent(
+        procedure.patient,
+        acting_user=procedure.operators.get(),
+        consent_date=procedure.procedure_date,
+        leaflet_title="RFA",
+        leaflet_version="1",
+    )
+
+
+def _event(procedure):
+    from thermablate.registry import actions
+
+    return actions.record_adverse_event(
+        procedure.patient,
+        acting_user=procedure.operators.get(),
+        procedure=procedure,
+        event_type="haematoma",
+        onset_date=procedure.procedure_date,
+        severity=1,
+        device_related="no",
+        outcome="resolved",
+        description="Bruise",
+    )

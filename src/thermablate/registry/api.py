@@ -12,7 +12,7 @@ from typing import Annotated
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from ninja import NinjaAPI, Query, Schema, Status
+from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import Field
@@ -20,9 +20,19 @@ from pydantic import Field
 from thermablate.registry import access, actions, token_lifecycle
 from thermablate.registry import declarations as d
 from thermablate.registry.api_corrections import router as corrections_router
+from thermablate.registry.api_record_corrections import router as record_corrections_router
+from thermablate.registry.api_records import (
+    OPERATORS,
+    PROCEDURE_FIELDS,
+    VERSION,
+    AssessmentSummary,
+    ProcedureOut,
+    assessment_summary,
+    procedure_out,
+    site_operators,
+)
 from thermablate.registry.api_schemas import (
     ERRORS,
-    ShortText,
     Text,
     input_fields,
     output_fields,
@@ -33,7 +43,6 @@ from thermablate.registry.audit_trail import record_identifiers_shown
 from thermablate.registry.models import (
     Assessment,
     Patient,
-    Procedure,
 )
 from thermablate.registry.sign_in import pending_second_factor
 from thermablate.registry.validators import normalise_nhs_number
@@ -155,31 +164,10 @@ LesionOut = schema("LesionOut", {"id": (int, ...), **output_fields(d.LESION)})
 MdtIn = schema("MdtIn", input_fields(d.MDT_DECISION))
 ConsentIn = schema("ConsentIn", input_fields(d.CONSENT))
 
-CycleIn = schema("CycleIn", input_fields(d.ABLATION_CYCLE))
-CycleOut = schema("CycleOut", {"order": (int, ...), **output_fields(d.ABLATION_CYCLE)})
-
-
-class AssessmentSummary(Schema):
-    id: int
-    timepoint: str
-    due_date: date
-    window_opens: date
-    window_closes: date
-    assessed_on: date | None
-    status: str
-
-
-_OPERATORS = "operators"
 ProcedureIn = schema(
     "ProcedureIn",
     {
-        **input_fields(
-            d.PROCEDURE,
-            overrides={
-                _OPERATORS: (list[ShortText], Field(description="User names of the operators"))
-            },
-        ),
-        "cycles": (list[CycleIn], ...),
+        **PROCEDURE_FIELDS,
         "override_reason": (
             Text,
             Field(
@@ -198,35 +186,15 @@ ProcedureIn = schema(
         ),
     },
 )
-ProcedureOut = schema(
-    "ProcedureOut",
-    {
-        "id": (int, ...),
-        "patient": (str, ...),
-        **output_fields(d.PROCEDURE, overrides={_OPERATORS: (list[str], ...)}),
-        "cycles": (list[CycleOut], ...),
-        "assessments": (list[AssessmentSummary], ...),
-        "entered_in_error": (bool, ...),
-        "version": (int, ...),
-    },
-)
 
 AnalgesicIn = schema("AnalgesicIn", input_fields(d.ANALGESIC))
 AnalgesicOut = schema("AnalgesicOut", output_fields(d.ANALGESIC))
-_VERSION = (
-    int,
-    Field(
-        ge=1,
-        description="The version of the record you read (GET); if it has changed since, "
-        "nothing is saved and the answer is 409 with who changed what",
-    ),
-)
 AssessmentIn = schema(
     "AssessmentIn",
     {
         **input_fields(d.ASSESSMENT),
         "analgesics": (list[AnalgesicIn], Field(default=[])),
-        "version": _VERSION,
+        "version": VERSION,
         "correction_reason": (
             str,
             Field(
@@ -277,36 +245,9 @@ def _patient_out(patient: Patient, user) -> dict:
     }
 
 
-def _assessment_summary(a: Assessment) -> dict:
-    return {
-        "id": a.pk,
-        "timepoint": a.timepoint,
-        "due_date": a.due_date,
-        "window_opens": a.window_opens,
-        "window_closes": a.window_closes,
-        "assessed_on": a.assessed_on,
-        "status": str(a.status()),
-    }
-
-
-def _procedure_out(p: Procedure) -> dict:
-    return {
-        "id": p.pk,
-        "patient": p.patient.registry_number,
-        **record_values(d.PROCEDURE, p),
-        _OPERATORS: [u.username for u in p.operators.all()],
-        "cycles": [
-            {"order": x.order, **record_values(d.ABLATION_CYCLE, x)} for x in p.cycles.all()
-        ],
-        "assessments": [_assessment_summary(a) for a in p.assessments.all()],
-        "entered_in_error": p.entered_in_error,
-        "version": p.version,
-    }
-
-
 def _assessment_out(a: Assessment) -> dict:
     return {
-        **_assessment_summary(a),
+        **assessment_summary(a),
         **record_values(d.ASSESSMENT, a),
         "patient": a.patient.registry_number,
         "procedure_id": a.procedure_id,
@@ -394,7 +335,7 @@ def _own_lesion(patient: Patient, lesion_id: int):
 def list_procedures(request, registry_number: str):
     patient = access.get_patient(request.user, registry_number, "registry.view_procedure")
     return [
-        _procedure_out(p)
+        procedure_out(p)
         for p in patient.procedures.live().prefetch_related("operators", "cycles", "assessments")
     ]
 
@@ -405,27 +346,15 @@ def list_procedures(request, registry_number: str):
     tags=["procedures"],
 )
 def create_procedure(request, registry_number: str, payload: ProcedureIn):
-    from django.contrib.auth import get_user_model
-
     patient = access.get_patient(request.user, registry_number, "registry.add_procedure")
     data = payload.dict()
     cycles = data.pop("cycles")
-    usernames = data.pop("operators")
-    operators = list(
-        get_user_model().objects.filter(username__in=usernames, staff__site=patient.site)
-    )
-    if len(operators) != len(set(usernames)):
-        raise ValidationError({"operators": "Unknown operator, or not staff of this site."})
+    operators = site_operators(patient, data.pop(OPERATORS))
     data["lesion"] = _own_lesion(patient, data.pop("lesion_id"))
     procedure = actions.record_governed_procedure(
         patient, acting_user=request.user, operators=operators, cycles=cycles, **data
     )
-    return Status(201, _procedure_out(procedure))
-
-
-@api.get("/procedures/{procedure_id}", response={200: ProcedureOut, **ERRORS}, tags=["procedures"])
-def get_procedure(request, procedure_id: int):
-    return _procedure_out(access.get_procedure(request.user, procedure_id))
+    return Status(201, procedure_out(procedure))
 
 
 @api.get(
@@ -481,5 +410,7 @@ def create_adverse_event(request, registry_number: str, payload: AdverseEventIn)
     return Status(201, _event_out(event))
 
 
-# Corrections, "entered in error" and patient status: registry/api_corrections.py.
+# Corrections, "entered in error" and patient status: registry/api_corrections.py; the
+# corrections of each record: registry/api_record_corrections.py.
 api.add_router("/", corrections_router)
+api.add_router("/", record_corrections_router)

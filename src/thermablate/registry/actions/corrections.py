@@ -55,7 +55,7 @@ def correct_record(
         raise ValidationError(
             "This record is marked entered in error: undo the mark before correcting it."
         )
-    return update_audited(
+    corrected = update_audited(
         record,
         fields,
         acting_user=acting_user,
@@ -63,6 +63,10 @@ def correct_record(
         expected_version=expected_version,
         reason=reason,
     )
+    if isinstance(corrected, AdverseEvent):
+        # An event corrected to grade 5 is a death, as one recorded so (docs/corrections.md).
+        record_death_from_adverse_event(corrected, acting_user=acting_user)
+    return corrected
 
 
 # What must be marked in error first, so that nothing that counts points at a record in error.

@@ -224,15 +224,17 @@ def correct_procedure(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for the correction."})
-    if procedure.entered_in_error:
+    # Locked and checked against the version read before anything is compared or written.
+    stored = locked_current(procedure, expected_version)
+    if stored.entered_in_error:
         raise ValidationError(
             "This procedure is marked entered in error: undo the mark before correcting it."
         )
+    old_date, old_version = stored.procedure_date, stored.version
     patient = procedure.patient
     operators = _checked_operators(patient, operators)
     if not cycles:
         raise ValidationError({"cycles": "Record at least one ablation cycle."})
-    old_date = Procedure.objects.values_list("procedure_date", flat=True).get(pk=procedure.pk)
     update_audited(
         procedure,
         fields,
@@ -243,7 +245,9 @@ def correct_procedure(
     )
     old_names = sorted(procedure.operators.values_list("username", flat=True))
     new_names = sorted(op.username for op in operators)
+    list_changed = False  # operators or cycles, which update_audited does not see
     if old_names != new_names:
+        list_changed = True
         procedure.operators.set(operators)
         record_audit(
             acting_user,
@@ -257,6 +261,7 @@ def correct_procedure(
     if [_cycle_values(c) for c in old_cycles] != [_cycle_values(c) for c in new_cycles]:
         # The cycles are read and corrected as one list, part of the procedure's record; the
         # trail keeps the old list.
+        list_changed = True
         procedure.cycles.all().delete()
         AblationCycle.objects.bulk_create(new_cycles)
         record_audit(
@@ -272,6 +277,11 @@ def correct_procedure(
                 "reason": reason,
             },
         )
+    if list_changed and procedure.version == old_version:
+        # The operators and cycles are the procedure's record too: a correction of them alone
+        # is a new version, so a correction made from the version before is refused as stale.
+        procedure.version = old_version + 1
+        procedure.save(update_fields=["version"])
     if procedure.procedure_date != old_date:
         _reschedule(procedure, acting_user=acting_user, reason=reason)
     return procedure
