@@ -49,6 +49,8 @@ CATALOGUE_PAGES = {
     "approval_withdraw",
     "approval_supersede",
     "credential_withdraw",
+    "approval_correct",
+    "credential_correct",
 }
 PUBLIC_PAGES = {"login", "logout"}
 # The second sign-in step (thermablate.web.two_factor): tested in tests/web/test_two_factor.py.

@@ -285,3 +285,61 @@ def test_a_death_dated_before_a_recorded_procedure_is_refused(path, client, proc
     patient.refresh_from_db()
     assert patient.status == "alive"
     assert changes_audited() == before
+
+
+# A record marked "entered in error" is no link for a new one (found by the API corrections'
+# review: the create operations accepted a lesion or a procedure marked in error).
+
+
+@pytest.mark.parametrize("path", PROCEDURE_PATHS)
+def test_a_procedure_on_a_lesion_marked_in_error_is_refused(
+    path, client, patient, lesion, clinician, coordinator, approved_site
+):
+    actions.mark_entered_in_error(lesion, reason="Wrong level", acting_user=clinician)
+    before = changes_audited()
+    outcome = submit_procedure(
+        path, client, patient, lesion, clinician, coordinator,
+        procedure_type="rfa_vertebroplasty", cement="vertebroplasty", cement_volume_ml=3,
+        pathway_override_reason="Emergency",
+    )  # fmt: skip
+    saved, shown = outcome
+    assert not saved
+    # The page and the import offer only the patient's live lesions; the API names the mark.
+    assert any(
+        words in shown for words in ("entered in error", "valid choice", "no lesion at 'L2'")
+    ), shown[-2000:]
+    assert not Procedure.objects.exists()
+    assert changes_audited() == before
+
+
+def test_an_mdt_decision_on_a_lesion_marked_in_error_is_refused_by_the_api(
+    client, patient, lesion, clinician
+):
+    actions.mark_entered_in_error(lesion, reason="Wrong level", acting_user=clinician)
+    login(client, clinician)
+    response = client.post(
+        f"/api/patients/{patient.registry_number}/mdt-decisions",
+        data={
+            "meeting_date": str(day_of_procedure()),
+            "lesion_id": lesion.pk,
+            "member_roles": ["spinal_surgeon", "clinical_oncologist"],
+            "decision": "proceed",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 422, response.content
+    assert "entered in error" in response.content.decode()
+    assert not patient.mdt_decisions.exists()
+
+
+@pytest.mark.parametrize("path", ["page", "api"])
+def test_an_adverse_event_of_a_procedure_marked_in_error_is_refused(
+    path, client, procedure, clinician
+):
+    actions.mark_entered_in_error(procedure, reason="Wrong patient", acting_user=clinician)
+    before = changes_audited()
+    saved, shown = submit_adverse_event(path, client, procedure, clinician)
+    assert not saved
+    assert "entered in error" in shown or "valid choice" in shown
+    assert not AdverseEvent.objects.exists()
+    assert changes_audited() == before

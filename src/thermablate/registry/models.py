@@ -461,6 +461,17 @@ class Lesion(Correctable):
                 )
 
 
+def linked_in_error(record: "Correctable", link: str, noun: str) -> dict[str, str]:
+    """The refusal of a live record that points at one marked "entered in error" (a new MDT
+    decision on a lesion in error, say): what counts must not hang on what does not."""
+    target = getattr(record, link) if getattr(record, f"{link}_id") else None
+    if target is None or not target.entered_in_error or record.entered_in_error:
+        return {}
+    return {
+        link: f"This {noun} is marked entered in error: choose another, or undo the mark first."
+    }
+
+
 class MdtDecisionRecord(Correctable):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="mdt_decisions")
     lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, null=True, blank=True)
@@ -484,6 +495,9 @@ class MdtDecisionRecord(Correctable):
         return f"MDT decision of {self.meeting_date:%d %b %Y}: {self.get_decision_display()}"
 
     def clean(self):
+        linked = linked_in_error(self, "lesion", "lesion")
+        if linked:
+            raise ValidationError(linked)
         allowed = set(c.MdtMemberRole.values)
         if not self.member_roles or not set(self.member_roles) <= allowed:
             raise ValidationError({"member_roles": "Choose the roles of the members present."})
@@ -612,7 +626,7 @@ class Procedure(Correctable):
         return self.procedure_type in c.SPINAL_PROCEDURES
 
     def clean(self):
-        errors: dict[str, str] = {}
+        errors: dict[str, str] = linked_in_error(self, "lesion", "lesion")
         if not self.image_guidance or not set(self.image_guidance) <= set(c.Imaging.values):
             errors["image_guidance"] = "Choose the image guidance used."
         if not self.thermal_protection or not set(self.thermal_protection) <= set(
@@ -1031,7 +1045,7 @@ class AdverseEvent(Correctable):
         return f"{self.get_event_type_display()} (grade {self.severity})"
 
     def clean(self):
-        errors = {}
+        errors = linked_in_error(self, "procedure", "procedure")
         if (
             self.procedure_id
             and self.onset_date
