@@ -128,8 +128,9 @@ class Simulation:
         # the needle chain, whose shafts conduct heat along the steel (physics/needle.py).
         contacts = contact_parts(self.masks)
         # The contacts' true surfaces on the faces beside them (physics/embedded.py): in the
-        # held cells' coupling and in the contact nodes' (below), and in the potential if the
-        # scenario asks (electrode_surface_in_potential).
+        # held cells' coupling and in the contact nodes' (below), and in the potential unless
+        # the scenario turns it off (electrode_surface_in_potential, on by default since
+        # issue 13).
         self.embedded = embedded_faces(g, s.electrodes, self.masks)
         shafts = []
         if s.needle_conduction:
