@@ -28,7 +28,10 @@ Measured 2026-12-07 (load 0.90 -> 1.27, boiling and k(T) on): plan_s 10.63 s (10
 engine_s 9.72 s (the journey around the physics 9 %), largest gap between progress writes
 0.71 s, 1,576,800 cells. The 10 s target is missed by 6 %; at load 3-5 the same plan took
 13.5 s. Of the simulation, the step kernel took about 60 % and the nine potential solves
-about 25 % (cProfile at load 4.5).
+about 25 % (cProfile at load 4.5). With the contact's true surface in the potential by default
+and the conductivity following the water boiled off (issue 13), alternating with the code
+before at load 3.0: plan_s 22.54 s before, 22.83 s after (engine 22.28, 20.87 s): no
+measurable change, as nothing boils in this plan and its 9 potential solves cost the same.
 """
 
 from __future__ import annotations

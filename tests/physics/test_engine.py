@@ -78,8 +78,9 @@ def test_electric_update_schedule_does_not_change_the_answer():
     }
     coarse = simulate(scenario_from_dict(base))
     fine = simulate(
-        scenario_from_dict({**base, "solver": {"electric_update_k": 1.0, "electric_update_s": 5.0}})
-    )
+        scenario_from_dict({**base, "solver": {"electric_update_k": 1.0, "electric_update_s": 5.0,
+                                               "electric_update_water": 0.02}})
+    )  # fmt: skip
     assert fine.electric_solves > 2 * coarse.electric_solves
     assert coarse.zone.volume_ml == pytest.approx(fine.zone.volume_ml, rel=0.05)
 
@@ -108,11 +109,11 @@ def test_power_mode_stops_on_roll_off_or_boiling_with_a_message():
     assert result.time_s[-1] < 120.0
 
 
-def test_energy_balances_with_the_true_surface_in_the_potential_too():
-    # electrode_surface_in_potential (off by default, docs/thermal-engine.md): the potential's
-    # embedded faces change the Joule pattern, not the conservation.
+def test_energy_balances_with_the_voxelised_contact_in_the_potential():
+    # electrode_surface_in_potential (on by default since issue 13, docs/thermal-engine.md)
+    # off: the potential's voxel faces change the Joule pattern, not the conservation.
     s = _sphere("temperature", target_temp_c=80.0, max_power_w=10.0)
-    s.electrode_surface_in_potential = True
+    s.electrode_surface_in_potential = False
     b = simulate(s, track_energy=True).energy_balance
     removed = b["stored_j"] + b["perfusion_j"] + b["boundary_j"]
     assert b["delivered_j"] > 10.0

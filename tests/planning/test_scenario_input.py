@@ -54,6 +54,15 @@ def test_memory_error_states_the_estimate():
     assert "10000x10000x10000" in text and "coarser spacing_mm" in text
 
 
+def test_the_true_contact_surface_in_the_potential_is_the_default_and_can_be_turned_off():
+    assert scenario_from_dict(_base()).electrode_surface_in_potential is True
+    off = scenario_from_dict(_base(solver={"electrode_surface_in_potential": False}))
+    assert off.electrode_surface_in_potential is False
+    assert scenario_from_dict(_base()).electric_update_water == 0.1
+    tighter = scenario_from_dict(_base(solver={"electric_update_water": 0.02}))
+    assert tighter.electric_update_water == 0.02
+
+
 @pytest.mark.parametrize("name", ["osteoid-osteoma.toml", "lumbar-metastasis.toml"])
 def test_example_files_load(name):
     s = load_scenario(EXAMPLES / name)

@@ -61,6 +61,9 @@ CASES = [
     ({"duration_s": 1e8}, "duration_s 1e+08 s is longer than"),
     ({"solver": {"record_interval_s": NAN}}, "solver.record_interval_s must be a finite number"),
     ({"solver": {"time_step_s": INF}}, "solver.time_step_s must be a finite number"),
+    ({"solver": {"electric_update_water": NAN}}, "solver.electric_update_water must be a finite"),
+    ({"solver": {"electric_update_water": 0}}, "electric_update_water must be in (0, 1]"),
+    ({"solver": {"electric_update_water": 1.5}}, "electric_update_water must be in (0, 1]"),
 ]  # fmt: skip
 
 

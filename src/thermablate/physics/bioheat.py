@@ -50,6 +50,7 @@ from thermablate.physics.phase import (
     coupled_heat_capacity,
     dry_heat_capacity_j_m3k,
     latent_capacity_j_m3,
+    remaining_water_fraction,
     renormalise,
     stored_energy_sum,
 )
@@ -468,6 +469,23 @@ class BioheatState:
             self.latent_j_m3, self._latent_max, self._rhoc_cell, self._rhoc_dry,
             self._plane_min_dry_dt_s, self._column_boiling,
         )  # fmt: skip
+
+    def water_fraction(self) -> np.ndarray | None:
+        """Fraction of each cell's water not yet boiled off (``phase.remaining_water_fraction``),
+        or None without the boiling modelled. [-]"""
+        if not self.phase_change:
+            return None
+        return remaining_water_fraction(self.latent_j_m3, self._latent_max)
+
+    @property
+    def column_boiling(self) -> np.ndarray:
+        """Per x-plane and z-column, the number of cells holding latent heat (a live array). [-]"""
+        return self._column_boiling
+
+    @property
+    def latent_max_j_m3(self) -> np.ndarray:
+        """Latent heat each cell's water takes up to boil off (0: no water). [J/m^3]"""
+        return self._latent_max
 
     def _set_embedded(self, embedded: EmbeddedFaces | None, spacing_m: float) -> None:
         """Take the embedded faces out of the explicit kernel (they are stepped implicitly).

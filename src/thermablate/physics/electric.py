@@ -52,17 +52,40 @@ class ElectricSolution:
 
 
 DESICCATION_ONSET_C = 99.0
-"""Temperature at which the conductivity starts to fall as water boils off. [°C]"""
+"""Without the tissue's boiling modelled (``Scenario.phase_change`` false): temperature at
+which the conductivity starts to fall as water boils off, reaching ``DESICCATION_FACTOR`` of
+its value at 100 °C. [°C]"""
 
 DESICCATION_FACTOR = 1e-2
-"""Conductivity of desiccated tissue relative to its value at 99 °C: two orders of magnitude
-lower, reached at 100 °C (Haemmerich D et al. Hepatic radiofrequency ablation with internally
-cooled probes: effect of coolant temperature on lesion size. IEEE Trans Biomed Eng
-2003;50(4):493-500, doi:10.1109/TBME.2003.809488). [-]"""
+"""Conductivity of desiccated (dry) tissue relative to the same tissue wet at the same
+temperature: two orders of magnitude lower (Haemmerich D et al. Hepatic radiofrequency
+ablation with internally cooled probes: effect of coolant temperature on lesion size. IEEE
+Trans Biomed Eng 2003;50(4):493-500, doi:10.1109/TBME.2003.809488). [-]"""
+
+LINEAR_CAP_C = 100.0
+"""The linear rise ``1 + alpha (T - 37)`` stops here, where the water boils (with boiling
+modelled, a cell above 100 °C has no water left and its conductivity is the dry one). [°C]"""
 
 
-def conductivity_factor(temperature_c, alpha_per_k):
-    """sigma(T) / sigma(37 °C): linear rise with ``alpha_per_k``, then the desiccation drop.
+def conductivity_factor(temperature_c, alpha_per_k, water_fraction=None):
+    """sigma / sigma(37 °C) of tissue at ``temperature_c`` holding ``water_fraction`` of its
+    water. [-]
+
+    ``linear(T) * (DESICCATION_FACTOR + (1 - DESICCATION_FACTOR) * water_fraction)``, with
+    ``linear(T) = 1 + alpha (min(T, 100) - 37)`` (at least 0.1).
+
+    The conductivity of tissue is carried by its water, and as the water vaporises the tissue
+    stops conducting: this is how RF-ablation models with an enthalpy treatment of boiling
+    couple the electrical problem to the water content (Zhu Q et al. Numerical study of the
+    influence of water evaporation on radiofrequency ablation. Biomed Eng Online 2013;12:127,
+    doi:10.1186/1475-925X-12-127: the dehydrated tissue blocks the current). Linear in the
+    remaining water fraction, from the wet value down to the dry one two orders of magnitude
+    lower (Haemmerich 2003, :data:`DESICCATION_FACTOR`), is a modelling choice: the simplest
+    law with those two ends. Tied to the water actually boiled off (``physics/phase.py``'s
+    latent heat, ``water_fraction = 1 - L / L_max``), the drop follows the heat delivered:
+    water boils off at a rate the power bounds, so the conductance changes smoothly in time,
+    where the former drop over 99-100 °C fell a hundredfold within one kelvin of a cell that
+    had not yet boiled anything.
 
     Parameters
     ----------
@@ -70,13 +93,21 @@ def conductivity_factor(temperature_c, alpha_per_k):
         Tissue temperature. [°C]
     alpha_per_k : ndarray or float
         Relative temperature coefficient. [1/K]
+    water_fraction : ndarray or None
+        The fraction of each cell's water not yet boiled off (1: all of it; 1 for tissue
+        without water). None: the tissue's boiling is not modelled, and the drop is taken
+        from the temperature alone, a hundredfold between ``DESICCATION_ONSET_C`` and 100 °C.
     """
     t = np.asarray(temperature_c, float)
-    linear = 1.0 + alpha_per_k * (np.minimum(t, DESICCATION_ONSET_C) - 37.0)
-    drop = np.clip(
-        1.0 - (1.0 - DESICCATION_FACTOR) * (t - DESICCATION_ONSET_C), DESICCATION_FACTOR, 1.0
-    )
-    return np.maximum(linear, 0.1) * drop
+    if water_fraction is None:
+        linear = 1.0 + alpha_per_k * (np.minimum(t, DESICCATION_ONSET_C) - 37.0)
+        drop = np.clip(
+            1.0 - (1.0 - DESICCATION_FACTOR) * (t - DESICCATION_ONSET_C), DESICCATION_FACTOR, 1.0
+        )
+        return np.maximum(linear, 0.1) * drop
+    linear = 1.0 + alpha_per_k * (np.minimum(t, LINEAR_CAP_C) - 37.0)
+    wet = np.clip(np.asarray(water_fraction, float), 0.0, 1.0)
+    return np.maximum(linear, 0.1) * (DESICCATION_FACTOR + (1.0 - DESICCATION_FACTOR) * wet)
 
 
 def solve_potential(

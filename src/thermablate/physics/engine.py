@@ -4,11 +4,13 @@
 the caller decides what to record and when to stop. :func:`simulate` runs it to the end,
 records the probes and returns a :class:`~thermablate.physics.results.Result`.
 
-Coupling: the potential is re-solved with the conductivity of the current temperatures
-(``sigma = sigma_37 (1 + alpha (T - 37))``, with the desiccation drop near 100 °C) whenever
-some cell has changed by ``electric_update_k`` kelvin since the last solve (checked every
-``record_interval_s``), and at least every ``electric_update_s`` seconds, with the previous
-potential as starting guess. Between updates the Joule-heat pattern is kept and only its
+Coupling: the potential is re-solved with the conductivity of the current temperatures and
+water (``sigma = sigma_37 (1 + alpha (T - 37))`` times the desiccation drop as the water boils
+off, ``electric.conductivity_factor``) whenever some cell has changed by ``electric_update_k``
+kelvin since the last solve (checked every ``record_interval_s``), whenever some cell's water
+has boiled off (or condensed) by ``electric_update_water`` of its content (checked every step),
+and at least every ``electric_update_s`` seconds, with the previous potential as starting
+guess. Between updates the Joule-heat pattern is kept and only its
 amplitude follows the generator. The test suite checks that the ablation zone moves by less than
 a few per cent against a 1 K update (tests/physics/test_engine.py).
 """
@@ -126,8 +128,9 @@ class Simulation:
         # the needle chain, whose shafts conduct heat along the steel (physics/needle.py).
         contacts = contact_parts(self.masks)
         # The contacts' true surfaces on the faces beside them (physics/embedded.py): in the
-        # held cells' coupling and in the contact nodes' (below), and in the potential if the
-        # scenario asks (electrode_surface_in_potential).
+        # held cells' coupling and in the contact nodes' (below), and in the potential unless
+        # the scenario turns it off (electrode_surface_in_potential, on by default since
+        # issue 13).
         self.embedded = embedded_faces(g, s.electrodes, self.masks)
         shafts = []
         if s.needle_conduction:
@@ -157,8 +160,11 @@ class Simulation:
         rate = np.max(electric.joule_unit_w_m3 * self.inv_rhoc) / electric.power_unit_w
         return float(rate) if math.isfinite(rate) else math.inf
 
-    def solve_electric(self, temperature_c, previous: ElectricSolution | None) -> ElectricSolution:
-        sigma = self.sigma37 * conductivity_factor(temperature_c, self.alpha)
+    def solve_electric(self, temperature_c, previous: ElectricSolution | None,
+                       water_fraction=None) -> ElectricSolution:  # fmt: skip
+        """The potential with the conductivity of ``temperature_c`` and, with the tissue's
+        boiling modelled, of the water each cell has left (``electric.conductivity_factor``)."""
+        sigma = self.sigma37 * conductivity_factor(temperature_c, self.alpha, water_fraction)
         return solve_potential(
             self.scenario.grid, sigma, self.fixed, self.fixed_value_v,
             self.masks.boundary_grounded,
@@ -201,6 +207,29 @@ def _scan(t_pad_c, t_at_solve_c, onset_c):
                 drift = max(drift, abs(t - ref[k]))
                 above += t > onset_c
     return drift, above
+
+
+@numba.njit(cache=True, nogil=True)
+def _water_drift(column_boiling, column_at_solve, latent, latent_at_solve, inv_latent_max):
+    """Largest fraction of any cell's water boiled off (or condensed) since the last potential
+    solve, ``max |L - L_solve| / L_max``. [-]
+
+    Only the z-columns that hold latent heat now or held some at the solve
+    (``column_boiling``, the kernel's count, and its copy at the solve) are visited: boiling is
+    confined to a few cells beside the contacts, so this costs a pass over the small
+    (x, z) count arrays, and can run after every step.
+    """
+    nx, ny, nz = latent.shape
+    moved = 0.0
+    for i in range(nx):
+        for k in range(nz):
+            if column_boiling[i, k] == 0 and column_at_solve[i, k] == 0:
+                continue
+            for j in range(ny):
+                moved = max(
+                    moved, abs(latent[i, j, k] - latent_at_solve[i, j, k]) * inv_latent_max[i, j, k]
+                )
+    return moved
 
 
 def iterate(scenario: Scenario, track_energy: bool = False) -> Iterator[tuple[float, State]]:
@@ -260,7 +289,7 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
         electric = None
         peak_rate = 0.0
     else:
-        electric = sim.solve_electric(bio.temperature_c, None)
+        electric = sim.solve_electric(bio.temperature_c, None, bio.water_fraction())
         state.electric_solves = 1
         q_unit = electric.joule_unit_w_m3
         peak_rate = sim.peak_heating_rate_k_per_ws(electric)
@@ -268,10 +297,15 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
     next_electric_t = s.electric_update_s
     t_at_solve = bio.temperature_c.copy()
     desiccated_at_solve = 0
+    boiling = bio.phase_change
+    if boiling:
+        latent_at_solve = bio.latent_j_m3.copy()
+        column_at_solve = bio.column_boiling.copy()
+        lm = bio.latent_max_j_m3
+        inv_latent_max = np.divide(1.0, lm, out=np.zeros(lm.shape), where=lm > 0.0)
     min_impedance = state.impedance_ohm
     e0 = bio.stored_energy_j(s.initial_temp_c) if track_energy else 0.0
     check_every = max(1, int(round(s.record_interval_s / dt)))
-    near_boiling = False
     ti = sim.thermocouple_index
     held = sim.held if sim.mode == "held" else None
     chain = sim.chain.arrays()
@@ -360,40 +394,65 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
             yield t, state
             return
         n, into_step = divmod(tick, ticks)
-        near_boiling = bio.hottest_c >= DESICCATION_ONSET_C - 4.0
-        if near_boiling or (into_step == 0 and (n % check_every == 0 or n == sim.n_steps)):
-            # Near boiling the checks run every step: desiccation moves the current quickly.
+        at_check = into_step == 0 and (n % check_every == 0 or n == sim.n_steps)
+        water_moved = False
+        if boiling:
+            # The conductivity follows the water boiled off (electric.conductivity_factor),
+            # which the power bounds: re-solve once some cell's water has moved by
+            # electric_update_water since the last solve (checked every step, cheaply).
+            water_moved = electric is not None and (
+                _water_drift(
+                    bio.column_boiling,
+                    column_at_solve,
+                    bio.latent_j_m3,
+                    latent_at_solve,
+                    inv_latent_max,
+                )  # fmt: skip
+                >= s.electric_update_water
+            )
+            checking = at_check or water_moved
+        else:
+            # Without the boiling modelled, the conductivity drops a hundredfold between 99 and
+            # 100 °C: near boiling the checks run every step, and the potential is re-solved
+            # whenever the number of cells above 99 °C changes.
+            checking = at_check or bio.hottest_c >= DESICCATION_ONSET_C - 4.0
+        if checking:
             drift, desiccated = _scan(bio.temperature_padded_c, t_at_solve, DESICCATION_ONSET_C)
-            if (
-                sim.mode == "power"
-                and state.impedance_ohm > ROLL_OFF_IMPEDANCE_RATIO * min_impedance
-            ):
-                state.stopped_reason = (
-                    f"impedance roll-off at t = {t:.0f} s: the load rose from {min_impedance:.0f} to "
-                    f"{state.impedance_ohm:.0f} ohm as tissue desiccated; the generator cuts power here"
-                )
-                yield t, state
-                return
-            # Desiccating cells change conductivity a hundredfold: re-solve when their number
-            # changes, so that the impedance rises and current moves away from them.
             if (
                 electric is not None
                 and tick < end_tick
                 and (
-                    drift >= s.electric_update_k
+                    water_moved
+                    or drift >= s.electric_update_k
                     or t >= next_electric_t - 1e-9
-                    or desiccated != desiccated_at_solve
+                    or (not boiling and desiccated != desiccated_at_solve)
                 )
             ):
                 desiccated_at_solve = desiccated
-                electric = sim.solve_electric(bio.temperature_c, electric)
+                electric = sim.solve_electric(bio.temperature_c, electric, bio.water_fraction())
                 t_at_solve[...] = bio.temperature_c
+                if boiling:
+                    latent_at_solve[...] = bio.latent_j_m3
+                    column_at_solve[...] = bio.column_boiling
                 q_unit = electric.joule_unit_w_m3
                 peak_rate = sim.peak_heating_rate_k_per_ws(electric)
                 state.impedance_ohm = electric.impedance_ohm
                 min_impedance = min(min_impedance, state.impedance_ohm)
                 state.electric_solves += 1
                 next_electric_t = t + s.electric_update_s
+                # The impedance changes only here: the roll-off and the cut-off act on the step
+                # that revealed them.
+                if (
+                    sim.mode == "power"
+                    and state.impedance_ohm > ROLL_OFF_IMPEDANCE_RATIO * min_impedance
+                ):
+                    state.stopped_reason = (
+                        f"impedance roll-off at t = {t:.0f} s: the load rose from "
+                        f"{min_impedance:.0f} to {state.impedance_ohm:.0f} ohm as tissue "
+                        "desiccated; the generator cuts power here"
+                    )
+                    yield t, state
+                    return
                 if (cut_off := _impedance_cut_off(gen, state.impedance_ohm, t)) is not None:
                     state.stopped_reason = cut_off
                     yield t, state

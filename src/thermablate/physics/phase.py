@@ -81,6 +81,15 @@ def face_factor(t_a_c, t_b_c, beta_per_k=CONDUCTIVITY_COEFFICIENT_PER_K):
     return 0.5 * (conductivity_factor(t_a_c, beta_per_k) + conductivity_factor(t_b_c, beta_per_k))
 
 
+def remaining_water_fraction(latent_j_m3, latent_max_j_m3):
+    """Fraction of each cell's water not yet boiled off, ``1 - L / L_max`` (1 for a cell
+    without water). [-]"""
+    latent = np.asarray(latent_j_m3, float)
+    latent_max = np.asarray(latent_max_j_m3, float)
+    boiled = np.divide(latent, latent_max, out=np.zeros(latent.shape), where=latent_max > 0.0)
+    return 1.0 - boiled
+
+
 def latent_capacity_j_m3(water_mass_fraction, density_kg_m3):
     """Latent heat the water of a unit volume takes up to boil off, ``w rho h_fg``. [J/m^3]"""
     return (

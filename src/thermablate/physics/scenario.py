@@ -101,12 +101,15 @@ class Scenario:
     needle_conduction : bool
         Conduct heat along the needles' steel (``physics/needle.py``); off only to compare
         with the model without it.
+    electric_update_water : float
+        Fraction of any cell's water boiled off (or condensed) since the last solve that
+        triggers a re-solve of the potential (with ``phase_change``): the cell's conductivity
+        has then moved by 0.99 times that fraction of its wet value
+        (``electric.conductivity_factor``). [-]
     electrode_surface_in_potential : bool
         Give the potential, too, the contacts' true surfaces (``physics/embedded.py``); the
-        heat equation always has them. Off by default: with it, the osteoid-osteoma preset's
-        ramp drives tissue beside the contact's proximal end to 99-102 °C, and following its
-        desiccation re-solves the potential almost every step (196 solves instead of 10, 7.9 s
-        instead of 1.6; see docs/thermal-engine.md).
+        heat equation always has them. On by default (issue 13; see docs/thermal-engine.md,
+        "The contact's true surface"); off only to compare with the voxelised contact.
     phase_change : bool
         The tissue's water boils at 100 °C, taking up its latent heat, and the thermal
         conductivity rises with temperature (``physics/phase.py``). On for every plan; off
@@ -128,7 +131,8 @@ class Scenario:
     record_interval_s: float = 1.0
     initial_temp_c: float = BODY_TEMPERATURE_C
     needle_conduction: bool = True
-    electrode_surface_in_potential: bool = False
+    electric_update_water: float = 0.1
+    electrode_surface_in_potential: bool = True
     phase_change: bool = True
 
     def validate(self) -> None:
@@ -141,6 +145,7 @@ class Scenario:
         _finite(
             duration_s=self.duration_s, initial_temp_c=self.initial_temp_c,
             electric_update_s=self.electric_update_s, electric_update_k=self.electric_update_k,
+            electric_update_water=self.electric_update_water,
             record_interval_s=self.record_interval_s,
             **({} if self.time_step_s is None else {"time_step_s": self.time_step_s}),
         )  # fmt: skip
@@ -237,6 +242,10 @@ class Scenario:
         if min(self.electric_update_s, self.electric_update_k, self.record_interval_s) <= 0:
             raise ScenarioError(
                 "electric_update_s, electric_update_k and record_interval_s must be positive"
+            )
+        if not 0 < self.electric_update_water <= 1:
+            raise ScenarioError(
+                f"electric_update_water must be in (0, 1], got {self.electric_update_water}"
             )
         self._check_run_time()
 

@@ -154,8 +154,13 @@ class Vertebra:
     patient lies prone for a vertebral ablation and the roots of the cauda equina settle to the
     dependent, anterior side of the sac, towards the vertebral body: the bundle is drawn
     ``anterior_csf_mm`` behind the anterior dura, the conservative choice. The dura is drawn
-    at least one voxel thick so that it is always judged (thicker than it is on grids coarser
-    than the dura).
+    at least one voxel thick so that it is always judged: on a grid coarser than the dura it
+    grows outwards, into the epidural fat, so that the CSF and the cauda equina (or cord) keep
+    their places at every grid, and the dura, drawn nearer the heat, errs on the hot side.
+    (Until issue 13's grid-error measurements it grew inwards, which moved the CSF and the
+    cauda equina back by the spacing less the dura's thickness: from 0.5 to 0.75 mm, 0.25 mm,
+    which was most of the lumbar preset's estimated grid error in their peaks, 2.5 and 1.3 K,
+    against 0.3 and 0.8 K now; docs/thermal-engine.md, "Grid error".)
     """
 
     body_width_mm: float = 45.0
@@ -238,14 +243,14 @@ class Vertebra:
         back = cy - cd + self.epidural_posterior_mm
         return cx, 0.5 * (front + back), cw - self.epidural_lateral_mm, 0.5 * (front - back)
 
-    def neural_centre_mm(self, spacing_mm: float) -> tuple[float, float]:
+    def neural_centre_mm(self) -> tuple[float, float]:
         """Centre (x, y) of the cord (at L1, centred in the sac) or the cauda equina (against
-        the anterior dura, prone)."""
+        the anterior dura, prone), the same at every grid. [mm]"""
         sx, sy, _, sd = self.thecal_sac_mm
         if self.holds_the_cord:
             return sx, sy
-        dura = max(self.dura_thickness_mm, spacing_mm)
-        return sx, sy + sd - dura - self.anterior_csf_mm - 0.5 * self.cauda_equina_diameter_mm
+        front = sy + sd - self.dura_thickness_mm - self.anterior_csf_mm
+        return sx, front - 0.5 * self.cauda_equina_diameter_mm
 
     @property
     def posterior_wall_y_mm(self) -> float:
@@ -363,11 +368,13 @@ class Vertebra:
         canal = canal & along
         lab[canal] = L["epidural-fat"]
         sx, sy, sw, sd = self.thecal_sac_mm
-        dura = max(self.dura_thickness_mm, grid.spacing_mm)
-        lab[(((x - sx) / sw) ** 2 + ((y - sy) / sd) ** 2 <= 1) & along] = L["dura"]
+        # At least one voxel of dura, grown outwards (see the class docstring).
+        out = max(self.dura_thickness_mm, grid.spacing_mm) - self.dura_thickness_mm
+        lab[(((x - sx) / (sw + out)) ** 2 + ((y - sy) / (sd + out)) ** 2 <= 1) & along] = L["dura"]
+        dura = self.dura_thickness_mm
         inner = ((x - sx) / (sw - dura)) ** 2 + ((y - sy) / (sd - dura)) ** 2 <= 1
         lab[inner & along] = L["csf"]
-        nx_, ny_ = self.neural_centre_mm(grid.spacing_mm)
+        nx_, ny_ = self.neural_centre_mm()
         if self.holds_the_cord:
             rx, ry, neural = 0.5 * self.cord_diameter_mm, 0.5 * self.cord_depth, "spinal-cord"
         else:

@@ -1,9 +1,12 @@
 """Grid convergence of a result: the same scenario on a coarser grid, Richardson-style.
 
-A result on a voxel grid depends on the voxel size: tissue layers (and, in the potential, the
-electrode) are drawn in whole voxels, so the error falls only about linearly with the spacing,
-and not steadily (issue 13 found the
-lumbar preset's 1 mm zone about 23 % smaller than at 0.33 mm). Every plan therefore carries an
+A result on a voxel grid depends on the voxel size: tissue layers are drawn in whole voxels
+(the electrode is not: its true surface is in the heat equation and, by default since issue
+13, in the potential), so the error falls only about linearly with the spacing, and not
+steadily (issue 13 found the lumbar preset's 1 mm zone about 23 % smaller than at 0.33 mm with
+the voxelised electrode; a neural structure's peak, the largest temperature over its
+voxels, moves by up to a voxel's worth of its gradient, a few kelvin per millimetre,
+depending on how the grid aligns with it, docs/thermal-engine.md). Every plan therefore carries an
 estimate of that error: the scenario is run again at ``COARSENING`` times the spacing (about a
 seventh of the work), and the difference between the two answers, scaled as Richardson
 extrapolation scales it for a method of order ``ASSUMED_ORDER``, estimates the error of the
@@ -12,7 +15,8 @@ finer one:
     error(h) ~ |Q(h) - Q(c h)| / (c**p - 1)
 
 With p = 1 and c = 1.5 that is twice the difference: deliberately cautious, since two grids
-cannot measure the order, and the order observed for voxelised electrodes is about 1. The
+cannot measure the order, and the order observed for voxelised layers and electrodes is about
+1. The
 estimate is compared with stated tolerances; a result that exceeds one carries a warning,
 and a neural structure whose peak is within its error of the 45 °C threshold cannot be judged
 "below thresholds" (see :func:`thermablate.planning.safety.neural_safety`).
@@ -37,7 +41,8 @@ COARSENING = 1.5
 """Ratio of the coarser grid's spacing to the result's. [-]"""
 
 ASSUMED_ORDER = 1.0
-"""Order of accuracy assumed for the Richardson estimate (voxelised electrodes: ~1). [-]"""
+"""Order of accuracy assumed for the Richardson estimate (voxelised tissue layers: ~1; the
+electrode's true surface is second order, but a plan's figures also depend on the layers). [-]"""
 
 ZONE_VOLUME_TOLERANCE = 0.10
 """Largest estimated relative error of the ablation-zone volume that passes without a

@@ -303,7 +303,7 @@ def _vertebra_draft(facts: LesionFacts, options: PlanOptions) -> PlanDraft:
         model = anatomy_model("spinal-metastasis", params)
     except ValueError as exc:
         raise CannotPlan(f"{options.level}: {exc}") from None
-    gap = _wall_to_neural_mm(model, options.spacing_mm)
+    gap = _wall_to_neural_mm(model)
     if facts.posterior_wall_intact is False:
         caveats.append(
             "the posterior wall is recorded as breached, but the model draws the tumour inside "
@@ -362,9 +362,9 @@ def _vertebra_draft(facts: LesionFacts, options: PlanOptions) -> PlanDraft:
     return PlanDraft(scenario, tuple(caveats), tuple(notes), "vertebra", extra)
 
 
-def _wall_to_neural_mm(model: Vertebra, spacing_mm: float) -> float:
-    """Distance from the posterior wall to the nearest neural tissue in the drawn canal. [mm]"""
-    _, ny = model.neural_centre_mm(spacing_mm)
+def _wall_to_neural_mm(model: Vertebra) -> float:
+    """Distance from the posterior wall to the nearest neural tissue in the canal. [mm]"""
+    _, ny = model.neural_centre_mm()
     half = 0.5 * (model.cord_depth if model.holds_the_cord else model.cauda_equina_diameter_mm)
     return model.posterior_wall_y_mm - (ny + half)
 

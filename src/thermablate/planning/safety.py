@@ -88,7 +88,7 @@ MODEL_LIMITATIONS = (
     "electrode's true surface stays at its 37 °C value",
     "large vessels as heat sinks (basivertebral vein, segmental arteries, epidural veins)",
     "sub-voxel tissue geometry: layers and interfaces between tissues are drawn in whole voxels, "
-    "and the electric potential sees the electrode in whole voxels (see the grid error)",
+    "and a structure's peak is its hottest voxel's (see the grid error)",
 )
 """What the engine does not model yet (issue 13), stated with every verdict: each would
 change the temperatures the verdict rests on."""

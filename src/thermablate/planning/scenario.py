@@ -22,8 +22,10 @@ File format (see docs/thermal-engine.md for the full description)::
     [probes]      name = [x, y, z]
     [tissues.<name>] property overrides, e.g. electrical_conductivity_s_m = 0.05
     [solver]      time_step_s, electric_update_s, electric_update_k, record_interval_s,
-                  criterion, needle_conduction (true), phase_change (true: tissue water
-                  boils at 100 °C and k rises with T; false only to compare)
+                  electric_update_water, criterion, needle_conduction (true),
+                  phase_change (true: tissue water boils at 100 °C and k rises with T; false
+                  only to compare), electrode_surface_in_potential (true: the contacts' true
+                  surface in the potential too; false only to compare)
 """
 
 from __future__ import annotations
@@ -275,10 +277,14 @@ def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
         time_step_s=None if dt is None else _number(solver, "time_step_s", what="solver."),
         electric_update_s=_number(solver, "electric_update_s", 60.0, "solver."),
         electric_update_k=_number(solver, "electric_update_k", 10.0, "solver."),
+        electric_update_water=_number(solver, "electric_update_water", 0.1, "solver."),
         record_interval_s=_number(solver, "record_interval_s", 1.0, "solver."),
         initial_temp_c=_number(data, "initial_temp_c", BODY_TEMPERATURE_C),
         needle_conduction=_flag(solver, "needle_conduction", True, "solver."),
         phase_change=_flag(solver, "phase_change", True, "solver."),
+        electrode_surface_in_potential=_flag(
+            solver, "electrode_surface_in_potential", True, "solver."
+        ),
     )
     scenario.validate()
     return scenario
