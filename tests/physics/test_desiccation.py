@@ -97,8 +97,9 @@ def _boiling_sphere(**changes) -> Scenario:
 
 
 def test_the_potential_follows_the_water_and_a_finer_trigger_changes_little():
-    coarse = simulate(_boiling_sphere())
-    fine = simulate(_boiling_sphere(electric_update_water=0.02))
+    water_only = {"electric_update_conductance": 1.0}  # the load trigger never fires
+    coarse = simulate(_boiling_sphere(electric_update_water=0.1, **water_only))
+    fine = simulate(_boiling_sphere(electric_update_water=0.02, **water_only))
     assert "roll-off" in coarse.stopped_reason and "roll-off" in fine.stopped_reason
     # Measured: the roll-off at 18.47 s with a re-solve per 10 % of a cell's water boiled off
     # (14 solves), 18.06 s per 2 % (37 solves), 17.92 s per 1 % (57). The roll-off shows at
@@ -106,3 +107,44 @@ def test_the_potential_follows_the_water_and_a_finer_trigger_changes_little():
     # at most the time one trigger's worth of a cell's water takes to boil: 2.3 % here.
     assert coarse.time_s[-1] == pytest.approx(fine.time_s[-1], rel=0.03)
     assert coarse.electric_solves < fine.electric_solves
+
+
+def test_the_load_trigger_finds_the_roll_off_on_time():
+    """The default re-solves when the water boiled off has moved the load's conductance by
+    1 % (to first order, weighted by where the current flows): the roll-off, a change of the
+    load, is found when the finest per-cell trigger finds it, not one trigger's worth late."""
+    finest = simulate(_boiling_sphere(electric_update_water=0.01, electric_update_conductance=1.0))
+    default = simulate(_boiling_sphere())
+    per_cell_10 = simulate(
+        _boiling_sphere(electric_update_water=0.1, electric_update_conductance=1.0)
+    )
+    assert "roll-off" in default.stopped_reason
+    # Measured: 17.92 s with the load trigger (44 solves), 17.92 s per 1 % of a cell's water
+    # (57), 18.47 s per 10 % (14, the default before).
+    assert default.time_s[-1] == pytest.approx(finest.time_s[-1], rel=0.005)
+    assert abs(default.time_s[-1] - finest.time_s[-1]) < abs(
+        per_cell_10.time_s[-1] - finest.time_s[-1]
+    )
+    assert default.electric_solves < finest.electric_solves
+
+
+@pytest.mark.slow
+def test_the_load_trigger_re_solves_only_when_the_load_moves():
+    """In temperature mode the controller backs the power off as cells boil beside the
+    contact: their water moves a little and the load hardly at all. The osteoid-osteoma
+    preset (0.5 mm, 300 s) needs 11 solves with the defaults, against 28 with a re-solve per
+    10 % of any cell's water (the default before) and 94 per 2 %; its zone moves by 0.1 %."""
+    from dataclasses import replace
+
+    from thermablate.planning import scenario_from_dict
+
+    base = scenario_from_dict(
+        {"anatomy": {"preset": "osteoid-osteoma"}, "grid": {"spacing_mm": 0.5}, "duration_s": 300}
+    )
+    default = simulate(base)
+    fine = simulate(replace(base, electric_update_water=0.02, electric_update_conductance=1.0))
+    per_cell_10 = simulate(
+        replace(base, electric_update_water=0.1, electric_update_conductance=1.0)
+    )
+    assert default.electric_solves < per_cell_10.electric_solves < fine.electric_solves
+    assert default.zone.volume_ml == pytest.approx(fine.zone.volume_ml, rel=0.002)

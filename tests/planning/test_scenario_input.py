@@ -58,9 +58,15 @@ def test_the_true_contact_surface_in_the_potential_is_the_default_and_can_be_tur
     assert scenario_from_dict(_base()).electrode_surface_in_potential is True
     off = scenario_from_dict(_base(solver={"electrode_surface_in_potential": False}))
     assert off.electrode_surface_in_potential is False
-    assert scenario_from_dict(_base()).electric_update_water == 0.1
-    tighter = scenario_from_dict(_base(solver={"electric_update_water": 0.02}))
-    assert tighter.electric_update_water == 0.02
+
+
+def test_the_re_solve_triggers_of_boiling_are_read_from_the_solver_table():
+    default = scenario_from_dict(_base())
+    assert (default.electric_update_water, default.electric_update_conductance) == (0.5, 0.01)
+    tighter = scenario_from_dict(
+        _base(solver={"electric_update_water": 0.02, "electric_update_conductance": 0.002})
+    )
+    assert (tighter.electric_update_water, tighter.electric_update_conductance) == (0.02, 0.002)
 
 
 @pytest.mark.parametrize("name", ["osteoid-osteoma.toml", "lumbar-metastasis.toml"])

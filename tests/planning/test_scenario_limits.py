@@ -64,6 +64,8 @@ CASES = [
     ({"solver": {"electric_update_water": NAN}}, "solver.electric_update_water must be a finite"),
     ({"solver": {"electric_update_water": 0}}, "electric_update_water must be in (0, 1]"),
     ({"solver": {"electric_update_water": 1.5}}, "electric_update_water must be in (0, 1]"),
+    ({"solver": {"electric_update_conductance": NAN}}, "electric_update_conductance must be a finite"),
+    ({"solver": {"electric_update_conductance": 0}}, "electric_update_conductance must be in (0, 1]"),
 ]  # fmt: skip
 
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from thermablate.physics.bioheat import BioheatState
 from thermablate.physics.electric import (
+    DESICCATION_FACTOR,
     DESICCATION_ONSET_C,
     ElectricSolution,
     conductivity_factor,
@@ -210,9 +211,19 @@ def _scan(t_pad_c, t_at_solve_c, onset_c):
 
 
 @numba.njit(cache=True, nogil=True)
-def _water_drift(column_boiling, column_at_solve, latent, latent_at_solve, inv_latent_max):
-    """Largest fraction of any cell's water boiled off (or condensed) since the last potential
-    solve, ``max |L - L_solve| / L_max``. [-]
+def _water_drift(column_boiling, column_at_solve, latent, latent_at_solve, inv_latent_max,
+                 q_at_solve, dry_factor):  # fmt: skip
+    """How far the water boiled off (or condensed) since the last potential solve has moved
+    the conductivity: ``(largest, load)``. [-], [-]
+
+    ``largest`` is the largest fraction of any cell's water moved, ``max |L - L_solve| /
+    L_max``. ``load`` is the first-order change of the load's conductance,
+    ``sum q_i dsigma_i / sigma_i``, to be divided by ``sum q_i``: by the variational
+    principle of the potential (the conductance is the minimum of ``sum sigma |grad V|^2``
+    at unit voltage), ``dG / dsigma_i`` is cell ``i``'s Joule heat at unit voltage, ``q_i``
+    at the last solve. A cell beside the contact, where the current crowds, moves the load
+    more than one where little current flows, so the load changes the delivered power before
+    any one cell has dried much, and a cell far from the current can dry without it.
 
     Only the z-columns that hold latent heat now or held some at the solve
     (``column_boiling``, the kernel's count, and its copy at the solve) are visited: boiling is
@@ -221,15 +232,20 @@ def _water_drift(column_boiling, column_at_solve, latent, latent_at_solve, inv_l
     """
     nx, ny, nz = latent.shape
     moved = 0.0
+    load = 0.0
     for i in range(nx):
         for k in range(nz):
             if column_boiling[i, k] == 0 and column_at_solve[i, k] == 0:
                 continue
             for j in range(ny):
-                moved = max(
-                    moved, abs(latent[i, j, k] - latent_at_solve[i, j, k]) * inv_latent_max[i, j, k]
-                )
-    return moved
+                inv = inv_latent_max[i, j, k]
+                now = latent[i, j, k] * inv
+                then = latent_at_solve[i, j, k] * inv
+                moved = max(moved, abs(now - then))
+                # sigma follows dry + (1 - dry) w, with w = 1 - L / L_max the water left.
+                sigma_then = dry_factor + (1.0 - dry_factor) * (1.0 - then)
+                load += q_at_solve[i, j, k] * (1.0 - dry_factor) * (then - now) / sigma_then
+    return moved, load
 
 
 def iterate(scenario: Scenario, track_energy: bool = False) -> Iterator[tuple[float, State]]:
@@ -294,6 +310,7 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
         q_unit = electric.joule_unit_w_m3
         peak_rate = sim.peak_heating_rate_k_per_ws(electric)
         state.impedance_ohm = electric.impedance_ohm
+    q_unit_total = float(np.sum(q_unit))
     next_electric_t = s.electric_update_s
     t_at_solve = bio.temperature_c.copy()
     desiccated_at_solve = 0
@@ -400,16 +417,15 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
             # The conductivity follows the water boiled off (electric.conductivity_factor),
             # which the power bounds: re-solve once some cell's water has moved by
             # electric_update_water since the last solve (checked every step, cheaply).
-            water_moved = electric is not None and (
-                _water_drift(
-                    bio.column_boiling,
-                    column_at_solve,
-                    bio.latent_j_m3,
-                    latent_at_solve,
-                    inv_latent_max,
+            if electric is not None:
+                largest, load = _water_drift(
+                    bio.column_boiling, column_at_solve, bio.latent_j_m3, latent_at_solve,
+                    inv_latent_max, q_unit, DESICCATION_FACTOR,
                 )  # fmt: skip
-                >= s.electric_update_water
-            )
+                water_moved = (
+                    largest >= s.electric_update_water
+                    or abs(load) >= s.electric_update_conductance * q_unit_total
+                )
             checking = at_check or water_moved
         else:
             # Without the boiling modelled, the conductivity drops a hundredfold between 99 and
@@ -435,6 +451,7 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
                     latent_at_solve[...] = bio.latent_j_m3
                     column_at_solve[...] = bio.column_boiling
                 q_unit = electric.joule_unit_w_m3
+                q_unit_total = float(np.sum(q_unit))
                 peak_rate = sim.peak_heating_rate_k_per_ws(electric)
                 state.impedance_ohm = electric.impedance_ohm
                 min_impedance = min(min_impedance, state.impedance_ohm)

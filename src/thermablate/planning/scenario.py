@@ -22,7 +22,7 @@ File format (see docs/thermal-engine.md for the full description)::
     [probes]      name = [x, y, z]
     [tissues.<name>] property overrides, e.g. electrical_conductivity_s_m = 0.05
     [solver]      time_step_s, electric_update_s, electric_update_k, record_interval_s,
-                  electric_update_water, criterion, needle_conduction (true),
+                  electric_update_water, electric_update_conductance, criterion, needle_conduction (true),
                   phase_change (true: tissue water boils at 100 °C and k rises with T; false
                   only to compare), electrode_surface_in_potential (true: the contacts' true
                   surface in the potential too; false only to compare)
@@ -277,7 +277,15 @@ def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
         time_step_s=None if dt is None else _number(solver, "time_step_s", what="solver."),
         electric_update_s=_number(solver, "electric_update_s", 60.0, "solver."),
         electric_update_k=_number(solver, "electric_update_k", 10.0, "solver."),
-        electric_update_water=_number(solver, "electric_update_water", 0.1, "solver."),
+        electric_update_water=_number(
+            solver, "electric_update_water", Scenario.electric_update_water, "solver."
+        ),
+        electric_update_conductance=_number(
+            solver,
+            "electric_update_conductance",
+            Scenario.electric_update_conductance,
+            "solver.",
+        ),
         record_interval_s=_number(solver, "record_interval_s", 1.0, "solver."),
         initial_temp_c=_number(data, "initial_temp_c", BODY_TEMPERATURE_C),
         needle_conduction=_flag(solver, "needle_conduction", True, "solver."),
