@@ -122,3 +122,30 @@ def test_a_record_after_the_death_cannot_come_back_from_entered_in_error(
         actions.undo_entered_in_error(record, reason="It was right", acting_user=clinician)
     record.refresh_from_db()
     assert record.entered_in_error
+
+
+def test_a_procedure_brought_back_brings_its_adverse_events_and_they_must_hold(
+    procedure, lesion, clinician
+):
+    """An adverse event of a procedure in error leaves with it, so it does not block a death
+    dated before its onset; undoing the procedure's mark would bring it back after the death."""
+    patient = procedure.patient
+    onset = procedure.procedure_date + timedelta(days=20)
+    _haematoma(procedure, clinician, onset)
+    actions.mark_entered_in_error(procedure, reason="Wrong patient", acting_user=clinician)
+    _died(patient, clinician, onset - timedelta(days=5))  # the event does not count now
+    with pytest.raises(ValidationError, match="after the patient's death"):
+        actions.undo_entered_in_error(procedure, reason="It was right", acting_user=clinician)
+    procedure.refresh_from_db()
+    assert procedure.entered_in_error
+
+
+def test_a_procedure_with_adverse_events_comes_back_when_nothing_contradicts_it(
+    procedure, clinician
+):
+    event = _haematoma(procedure, clinician, procedure.procedure_date + timedelta(days=2))
+    actions.mark_entered_in_error(procedure, reason="Wrong patient", acting_user=clinician)
+    actions.undo_entered_in_error(procedure, reason="It was right", acting_user=clinician)
+    procedure.refresh_from_db()
+    event.refresh_from_db()
+    assert not procedure.entered_in_error and not event.entered_in_error

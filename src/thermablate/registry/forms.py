@@ -402,7 +402,7 @@ def reason_field(label: str = "Reason for the correction") -> forms.CharField:
     )
 
 
-class ApprovalCorrectionForm(VersionedFormMixin, ApprovalForm):
+class ApprovalCorrectionForm(ApprovalForm, VersionedFormMixin):
     """What was recorded of the committee's decision, put right with a reason (the procedure
     is not corrected: registry.actions.governance_corrections)."""
 

@@ -118,6 +118,11 @@ def undo_entered_in_error(
     # dated before it, for one), as if it were recorded now.
     stored.entered_in_error = False
     validate(stored)
+    if isinstance(stored, Procedure):
+        # Its adverse events come back with it.
+        for event in stored.adverse_events.live():
+            event.procedure = stored  # as it will be: no longer in error
+            validate(event)
     stored.entered_in_error = True
     return _set_mark(stored, False, reason, acting_user, "restored")
 
@@ -195,7 +200,8 @@ def record_patient_status(
                 )
             event = (
                 patient.adverse_events.live()
-                .filter(onset_date__gt=status_date)
+                # An event of a procedure in error left with it (docs/corrections.md).
+                .filter(onset_date__gt=status_date, procedure__entered_in_error=False)
                 .order_by("-onset_date")
                 .first()
             )
