@@ -7,10 +7,11 @@ records the probes and returns a :class:`~thermablate.physics.results.Result`.
 Coupling: the potential is re-solved with the conductivity of the current temperatures and
 water (``sigma = sigma_37 (1 + alpha (T - 37))`` times the desiccation drop as the water boils
 off, ``electric.conductivity_factor``) whenever some cell has changed by ``electric_update_k``
-kelvin since the last solve (checked every ``record_interval_s``), whenever some cell's water
-has boiled off (or condensed) by ``electric_update_water`` of its content (checked every step),
-and at least every ``electric_update_s`` seconds, with the previous potential as starting
-guess. Between updates the Joule-heat pattern is kept and only its
+kelvin since the last solve (checked every ``record_interval_s``), whenever the water boiled
+off (or condensed) has moved the load's conductance by ``electric_update_conductance`` or some
+cell's water by ``electric_update_water`` of its content (both checked every step,
+:func:`_water_drift`), and at least every ``electric_update_s`` seconds, with the previous
+potential as starting guess. Between updates the Joule-heat pattern is kept and only its
 amplitude follows the generator. The test suite checks that the ablation zone moves by less than
 a few per cent against a 1 K update (tests/physics/test_engine.py).
 """
@@ -415,8 +416,9 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
         water_moved = False
         if boiling:
             # The conductivity follows the water boiled off (electric.conductivity_factor),
-            # which the power bounds: re-solve once some cell's water has moved by
-            # electric_update_water since the last solve (checked every step, cheaply).
+            # which the power bounds: re-solve once it has moved the load's conductance by
+            # electric_update_conductance, or one cell's by electric_update_water, since the
+            # last solve (checked every step, cheaply: see _water_drift).
             if electric is not None:
                 largest, load = _water_drift(
                     bio.column_boiling, column_at_solve, bio.latent_j_m3, latent_at_solve,
