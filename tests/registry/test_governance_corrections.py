@@ -207,3 +207,51 @@ def test_a_clinician_cannot_correct_governance_records(client, vertebroplasty, c
     ):
         assert client.get(url).status_code == 403
         assert client.post(url, {"committee": "X", "reason": "Mine"}).status_code == 403
+
+
+def test_an_approval_whose_clinical_lead_has_left_can_still_be_corrected(
+    client, vertebroplasty, governance, clinician
+):
+    """Found in review: the lead had to work at the site still, so a typo in an old approval
+    could only be fixed by naming someone else as the lead."""
+    clinician.is_active = False
+    clinician.save()
+    actions.correct_approval(
+        vertebroplasty, {"committee": "NIPC"}, reason="Name mistyped", acting_user=governance,
+        expected_version=1,
+    )  # fmt: skip
+    login(client, governance)
+    url = reverse("approval_correct", args=[vertebroplasty.pk])
+    saved = client.post(
+        url,
+        {
+            "guidance": vertebroplasty.guidance.pk,
+            "decision": vertebroplasty.decision,
+            "committee": "NIPC (again)",
+            "decision_date": str(vertebroplasty.decision_date),
+            "clinical_lead": clinician.pk,  # the lead who has left, unchanged
+            "conditions": "",
+            "review_date": str(vertebroplasty.review_date),
+            "version": "2",
+            "reason": "Name mistyped again",
+        },
+    )
+    assert saved.status_code == 302, saved.content.decode()[-2000:]
+    stored = LocalApproval.objects.get(pk=vertebroplasty.pk)
+    assert stored.committee == "NIPC (again)" and stored.clinical_lead == clinician
+
+
+def test_a_credential_correction_is_not_refused_for_procedures_it_does_not_move(
+    vertebroplasty, governance, clinician, procedure
+):
+    """Found in review: a procedure dated before the credential (recorded as covered, since
+    the approval's check does not read the credential's date) made every correction of the
+    credential refused, a typo in its training included."""
+    credential = vertebroplasty.operators.get(user=clinician)
+    credential.credentialed_on = procedure.procedure_date + timedelta(days=5)
+    credential.save()
+    actions.correct_credential(
+        credential, {"training": "Vertebroplasty, 60 cases"}, reason="Typo",
+        acting_user=governance, expected_version=1,
+    )  # fmt: skip
+    assert CredentialedOperator.objects.get(pk=credential.pk).training == "Vertebroplasty, 60 cases"

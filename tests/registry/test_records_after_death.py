@@ -149,3 +149,17 @@ def test_a_procedure_with_adverse_events_comes_back_when_nothing_contradicts_it(
     procedure.refresh_from_db()
     event.refresh_from_db()
     assert not procedure.entered_in_error and not event.entered_in_error
+
+
+def test_an_assessment_of_a_procedure_in_error_does_not_block_a_death(procedure, clinician):
+    """Found in review: it left with its procedure, as the procedure's adverse events do."""
+    patient = procedure.patient
+    month = procedure.assessments.get(timepoint="1m")
+    assessed_on = procedure.procedure_date + timedelta(days=30)
+    actions.record_assessment(
+        month, acting_user=clinician, analgesics=[], expected_version=month.version,
+        assessed_on=assessed_on, pain_worst=3,
+    )  # fmt: skip
+    actions.mark_entered_in_error(procedure, reason="Wrong patient", acting_user=clinician)
+    patient = _died(patient, clinician, assessed_on - timedelta(days=3))
+    assert patient.status == "died"

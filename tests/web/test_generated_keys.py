@@ -88,3 +88,21 @@ def test_it_refuses_an_emptied_key_rather_than_make_a_new_one(tmp_path):
     with pytest.raises(ImproperlyConfigured, match="restore it from the backup"):
         read_or_create_secret(key_file, lambda: "third-key")
     assert key_file.read_text() == ""
+
+
+def test_it_creates_the_key_where_the_filesystem_has_no_hard_links(tmp_path, monkeypatch):
+    """vfat and some SMB or FUSE mounts refuse os.link (EPERM, EOPNOTSUPP): the key is then
+    created under its name exclusively, still readable by its owner only."""
+    import os
+
+    from thermablate.web import secret_files
+
+    def no_hard_links(source, target):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(secret_files.os, "link", no_hard_links)
+    key_file = tmp_path / "hash_key"
+    assert secret_files.read_or_create_secret(key_file, lambda: "k" * 43) == "k" * 43
+    assert secret_files.read_or_create_secret(key_file, lambda: "other") == "k" * 43
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert sorted(os.listdir(tmp_path)) == ["hash_key"]

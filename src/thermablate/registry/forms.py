@@ -411,6 +411,16 @@ class ApprovalCorrectionForm(ApprovalForm, VersionedFormMixin):
 
     reason = reason_field()
 
+    def __init__(self, *args, site, **kwargs):
+        super().__init__(*args, site=site, **kwargs)
+        # The lead the committee named stays a choice after they have left the site: a
+        # correction of another field must not rewrite who led the decision.
+        lead = self.instance.clinical_lead_id if self.instance.pk else None
+        if lead is not None:
+            self.fields["clinical_lead"].queryset = (
+                get_user_model().objects.filter(pk=lead) | _site_clinicians(site)
+            ).distinct()
+
 
 class CredentialCorrectionForm(NhsFormMixin, VersionedFormMixin, forms.ModelForm):
     class Meta:

@@ -11,13 +11,17 @@ the winners and the losers alike, reads back what is under the name. A reader ne
 half-written file, and the file is readable by its owner only from the moment it exists.
 """
 
-import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+
+# 40 x 50 ms: how long a reader waits for a writer that has created a key's name but not yet
+# written it (only where the filesystem has no hard links).
+HALF_WRITTEN_RETRIES = 40
 
 
 def read_or_create_secret(path: Path, generate: Callable[[], str]) -> str:
@@ -30,6 +34,13 @@ def read_or_create_secret(path: Path, generate: Callable[[], str]) -> str:
     if not path.exists():
         _create(path, generate())
     secret = path.read_text().strip()
+    for _ in range(HALF_WRITTEN_RETRIES):
+        if secret:
+            break
+        # Without hard links (below) another process may be between creating the name and
+        # writing it: give it a moment before calling the file lost.
+        time.sleep(0.05)
+        secret = path.read_text().strip()
     if not secret:
         raise ImproperlyConfigured(
             f"{path} is empty: restore it from the backup of the data folder "
@@ -46,8 +57,25 @@ def _create(path: Path, secret: str) -> None:
             handle.write(secret)
             handle.flush()
             os.fsync(handle.fileno())
-        # Another process got there first if the name exists: its secret is the one.
-        with contextlib.suppress(FileExistsError):
+        try:
             os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process got there first: its secret is the one
+        except OSError:
+            # A filesystem without hard links (vfat, some SMB and FUSE mounts): create the
+            # name exclusively, so one process still wins, and write it; a reader that finds
+            # it still empty waits for the writer (read_or_create_secret).
+            _create_exclusively(path, secret)
     finally:
         os.unlink(temporary)
+
+
+def _create_exclusively(path: Path, secret: str) -> None:
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret)
+        handle.flush()
+        os.fsync(handle.fileno())

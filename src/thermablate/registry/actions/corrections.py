@@ -187,7 +187,12 @@ def record_patient_status(
             # still come in (the patient returns, and the status is undone).
             answered = (
                 Assessment.objects.live()
-                .filter(patient=patient, assessed_on__gt=status_date)
+                # An assessment of a procedure in error left with it, as its events did.
+                .filter(
+                    patient=patient,
+                    assessed_on__gt=status_date,
+                    procedure__entered_in_error=False,
+                )
                 .order_by("-assessed_on")
                 .first()
             )

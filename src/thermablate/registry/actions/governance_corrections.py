@@ -101,6 +101,10 @@ def correct_approval(
     for name, value in fields.items():
         setattr(candidate, name, value)
     errors = approval_errors(candidate)
+    if candidate.clinical_lead_id == stored.clinical_lead_id:
+        # The lead the committee named may have left the site since: that is no reason to
+        # refuse correcting another field, nor to name someone else.
+        errors.pop("clinical_lead", None)
     if "guidance" in fields and candidate.guidance_id != stored.guidance_id:
         # What NICE says now is what the corrected citation points at.
         fields = {
@@ -167,10 +171,16 @@ def correct_credential(
             "been given after that."
         ]
     else:
-        # Procedures by the operator that the credential covered when they were recorded.
+        # Procedures by the operator that the credential covered when they were recorded and
+        # that a later date would leave before it (those already before it are not this
+        # correction's doing: the approval's check does not read the credential's date).
         covered = (
             _recorded_under(stored.approval)
-            .filter(operators=stored.user, procedure_date__lt=credentialed_on)
+            .filter(
+                operators=stored.user,
+                procedure_date__gte=stored.credentialed_on,
+                procedure_date__lt=credentialed_on,
+            )
             .select_related("governance")
             .order_by("procedure_date")
         )
