@@ -11,14 +11,13 @@ import math
 import numpy as np
 import pytest
 
+from tests.physics.test_phase_change import _sphere_boiling
 from thermablate.physics import Scenario, simulate
 from thermablate.physics.bioheat import BioheatState, MaterialTables
 from thermablate.physics.electric import DESICCATION_FACTOR, conductivity_factor
-from thermablate.physics.electrodes import Sphere
 from thermablate.physics.generator import Generator
 from thermablate.physics.grid import Grid
 from thermablate.physics.phase import LATENT_HEAT_J_KG
-from thermablate.physics.tissues import TISSUES
 
 ALPHA = 0.015  # 1/K, the tissues' sigma(T) coefficient (Berjano 2006)
 RHOC, DENSITY, WATER = 4.0e6, 1000.0, 0.5  # J/(m^3 K), kg/m^3, -
@@ -82,18 +81,9 @@ def test_a_boiling_cell_loses_conductivity_only_as_its_water_boils_off():
 def _boiling_sphere(**changes) -> Scenario:
     # The sphere of test_phase_change at 4 W: the muscle around the fat shell boils from a few
     # seconds on and dries; the impedance doubles (the roll-off) at about 19 s.
-    grid = Grid.from_extent_mm((12.0, 12.0, 12.0), 1.0)
-    r_mm = np.sqrt(sum(c**2 for c in grid.centres_m())) * 1e3
-    settings = {
-        "grid": grid,
-        "labels": ((r_mm > 2.0) & (r_mm < 3.0)).astype(np.uint8),
-        "tissues": [TISSUES["muscle"], TISSUES["fat"]],
-        "electrodes": [Sphere((0.0, 0.0, 0.0), 1.5)],
-        "generator": Generator(mode="power", max_power_w=4.0, ramp_s=0.0),
-        "duration_s": 60.0,
-        "record_interval_s": 0.5,
-    }
-    return Scenario(**{**settings, **changes})
+    return _sphere_boiling(
+        **{"generator": Generator(mode="power", max_power_w=4.0, ramp_s=0.0), **changes}
+    )
 
 
 def test_the_potential_follows_the_water_and_a_finer_trigger_changes_little():

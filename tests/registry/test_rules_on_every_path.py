@@ -15,10 +15,16 @@ from datetime import date, timedelta
 import pytest
 from django.urls import reverse
 
-from tests.factories import login, procedure_fields
+from tests.factories import login
 from tests.registry.test_approvals import approve
 from tests.registry.test_journey import assessment_post, procedure_post
-from tests.registry.test_pathway_rules import api_body, consent, import_rows, mdt
+from tests.registry.test_pathway_rules import (
+    api_body,
+    consent,
+    day_of_procedure,
+    import_rows,
+    mdt,
+)
 from thermablate.registry import actions
 from thermablate.registry.imports import import_assessments, import_procedures
 from thermablate.registry.models import AdverseEvent, Assessment, AuditEvent, Procedure
@@ -32,10 +38,6 @@ def changes_audited() -> int:
     """Audit entries of changes to records (a refused page still records the sign-in and that
     its patient was viewed)."""
     return AuditEvent.objects.filter(action__in=["create", "update", "delete", "override"]).count()
-
-
-def day_of_procedure():
-    return procedure_fields(None)["procedure_date"]
 
 
 def submit_procedure(path, client, patient, lesion, clinician, coordinator, **fields):

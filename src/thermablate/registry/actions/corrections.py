@@ -32,7 +32,7 @@ from thermablate.registry.models import (
 )
 
 
-def _reason(reason: str, what: str) -> str:
+def required_reason(reason: str, what: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": f"Give the reason for {what}."})
@@ -50,7 +50,7 @@ def correct_record(
 ) -> Correctable:
     """Correct a lesion, MDT decision, consent or adverse event (procedures: ``correct_procedure``;
     assessments are corrected by recording them again)."""
-    reason = _reason(reason, "the correction")
+    reason = required_reason(reason, "the correction")
     if record.entered_in_error:
         raise ValidationError(
             "This record is marked entered in error: undo the mark before correcting it."
@@ -90,7 +90,7 @@ def mark_entered_in_error(
     A procedure takes its follow-up schedule and adverse events out with it (they are of the
     procedure); an assessment's time point opens again, as if never recorded.
     """
-    reason = _reason(reason, 'marking the record "entered in error"')
+    reason = required_reason(reason, 'marking the record "entered in error"')
     stored = locked_current(record, expected_version)
     if stored.entered_in_error:
         raise ValidationError('This record is already marked "entered in error".')
@@ -108,7 +108,7 @@ def undo_entered_in_error(
     record: Correctable, *, reason: str, acting_user, expected_version: int | None = None
 ) -> Correctable:
     """Bring a record marked "entered in error" back into everything that counts."""
-    reason = _reason(reason, "undoing the mark")
+    reason = required_reason(reason, "undoing the mark")
     stored = locked_current(record, expected_version)
     if not stored.entered_in_error:
         raise ValidationError('This record is not marked "entered in error".')
@@ -166,7 +166,7 @@ def record_patient_status(
     undoing the status reopens them); the audit counts them as docs/audit.md says.
     """
     if status == c.PatientStatus.ALIVE and patient.status != c.PatientStatus.ALIVE:
-        reason = _reason(reason, "returning the patient to follow-up")
+        reason = required_reason(reason, "returning the patient to follow-up")
     if status == c.PatientStatus.ALIVE:
         status_date, death_related = None, ""
     if status_date is not None:
@@ -260,7 +260,7 @@ def record_not_done(
 ) -> Assessment:
     """Close a time point that could not be done, with the reason; or reopen a closed one
     (``reopen``, the reason for reopening kept in the audit entry)."""
-    reason = _reason(reason, "reopening it" if reopen else "closing it")
+    reason = required_reason(reason, "reopening it" if reopen else "closing it")
     if assessment.is_done:
         raise ValidationError(
             "This assessment is recorded: correct it, or mark it entered in error, instead."

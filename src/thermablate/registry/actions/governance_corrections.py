@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from thermablate.registry.actions.base import locked_current, update_audited
+from thermablate.registry.actions.corrections import required_reason
 from thermablate.registry.actions.governance import approval_errors, lock_governance_of
 from thermablate.registry.choices import APPROVED_DECISIONS
 from thermablate.registry.models import CredentialedOperator, LocalApproval, Procedure
@@ -35,13 +36,6 @@ APPROVAL_FIELDS = frozenset(
     }
 )
 CREDENTIAL_FIELDS = frozenset({"training", "credentialed_on"})
-
-
-def _required_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "Give the reason for the correction."})
-    return reason
 
 
 def _only(fields: dict, allowed: frozenset, what: str) -> None:
@@ -94,7 +88,7 @@ def correct_approval(
 ) -> LocalApproval:
     """Correct what was recorded of the committee's decision (``APPROVAL_FIELDS``)."""
     _only(fields, APPROVAL_FIELDS, "An approval's procedure or its end")
-    reason = _required_reason(reason)
+    reason = required_reason(reason, "the correction")
     lock_governance_of(approval.site)
     stored = locked_current(approval, expected_version)
     candidate = copy.copy(stored)
@@ -159,7 +153,7 @@ def correct_credential(
     (``CREDENTIAL_FIELDS``); the operator and the approval are not corrected (withdraw the
     credential, with that reason, and credential the right one)."""
     _only(fields, CREDENTIAL_FIELDS, "A credential's operator, approval or withdrawal")
-    reason = _required_reason(reason)
+    reason = required_reason(reason, "the correction")
     stored = locked_current(credential, expected_version)
     credentialed_on = fields.get("credentialed_on", stored.credentialed_on)
     errors = {}
