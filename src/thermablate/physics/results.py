@@ -6,6 +6,7 @@ per-tissue maxima of temperature and dose recorded here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +15,7 @@ from thermablate.physics.damage import ablated
 from thermablate.physics.electrodes import Needle
 from thermablate.physics.grid import trilinear, trilinear_weights
 from thermablate.physics.scenario import Scenario
+from thermablate.physics.true_surface import exact_labels_on_grid, peaks_over_exact_shape
 
 
 @dataclass
@@ -57,7 +59,11 @@ class Result:
     zone : Zone
     tissues : dict
         Tissue name -> {"max_temp_c", "max_cem43_min"} over the tissue's cells (electrode
-        cells excluded), for the tissues present, in the order of ``scenario.tissues``.
+        cells excluded), for the tissues present, in the order of ``scenario.tissues``; a
+        neural tissue's over its exact shape when ``neural_peaks_over_exact_shapes``.
+    neural_peaks_over_exact_shapes : bool
+        The scenario gave the exact shapes its labels were drawn from (a preset), and the
+        neural tissues' peaks were read over them (``physics/true_surface.py``).
     energy_delivered_j : float
         Electrical energy into the tissue (held mode: heat supplied by the held surface). [J]
     power_limited_s : dict
@@ -83,6 +89,7 @@ class Result:
     energy_delivered_j: float
     energy_balance: dict[str, float]
     stopped_reason: str | None
+    neural_peaks_over_exact_shapes: bool = False
     electric_solves: int = 0
     shortened_steps: int = 0
     power_limited_s: dict[str, float] = field(default_factory=dict)
@@ -123,6 +130,9 @@ class Result:
                 }
                 for k, v in self.tissues.items()
             },
+            "neural_peaks_read_over": "exact shapes"
+            if self.neural_peaks_over_exact_shapes
+            else "voxels",
             "energy_delivered_j": round(self.energy_delivered_j, 1),
             "mean_power_w": round(self.energy_delivered_j / max(self.time_s[-1], 1e-12), 3),
             "power_limited_s": {k: round(v, 3) for k, v in self.power_limited_s.items()},
@@ -159,6 +169,10 @@ def zone_metrics(grid, mask: np.ndarray, electrode, criterion: str) -> Zone:
     return Zone(criterion, axial, transverse, n * grid.cell_volume_m3 * 1e6)
 
 
+SMALLEST_DOSE_MIN = 1e-300
+"""Floor of the thermal dose before its logarithm is taken (a cell's dose can be 0). [min]"""
+
+
 class Recorder:
     """Collects probe samples during a run and assembles the :class:`Result`."""
 
@@ -183,6 +197,37 @@ class Recorder:
         for k, (index, weights) in self.probe_weights.items():
             self.probe_t[k].append(float(weights @ state.temperature_c[index]))
 
+    def _tissue_peaks(self, state) -> dict[str, dict[str, float]]:
+        """Each tissue's peak temperature and dose over its cells (the electrodes' excluded);
+        a neural tissue's over its exact shape when the scenario has one
+        (``physics/true_surface.py``)."""
+        s, sim = self.sim.scenario, self.sim
+        fields = [state.max_temperature_c, state.cem43_min]
+        # The dose is interpolated as its logarithm: it grows exponentially with the
+        # temperature, so between a cool cell and a hot one its linear interpolant would
+        # overstate it (twice over, at the lumbar preset's dura at 0.5 mm).
+        exact = log_dose = None
+        if s.exact_labels_at is not None:
+            exact = exact_labels_on_grid(s.grid, s.exact_labels_at)
+        tissues = {}
+        for i, t in enumerate(s.tissues):
+            cells = (sim.labels == i) & sim.tissue_cells
+            if not cells.any():
+                continue
+            peaks = [float(f[cells].max()) for f in fields]
+            # A value that is not finite stays as the voxels give it, for the verdict to see.
+            if exact is not None and t.neural and all(map(math.isfinite, peaks)):
+                if log_dose is None:
+                    log_dose = np.log(np.maximum(state.cem43_min, SMALLEST_DOSE_MIN))
+                temperature, dose = peaks_over_exact_shape(
+                    s.grid, i, [state.max_temperature_c, log_dose], s.exact_labels_at, exact,
+                    near=cells | (exact == i), excluded=~sim.tissue_cells,
+                )  # fmt: skip
+                if math.isfinite(temperature) and math.isfinite(dose):  # else none in the shapes
+                    peaks = [temperature, math.exp(dose)]
+            tissues[t.name] = {"max_temp_c": peaks[0], "max_cem43_min": peaks[1]}
+        return tissues
+
     def result(self, state, wall_time_s: float) -> Result:
         sim = self.sim
         s = sim.scenario
@@ -202,15 +247,7 @@ class Recorder:
             )
         mask = ablated(s.criterion, state.damage, state.cem43_min, state.max_temperature_c)
         zone = zone_metrics(g, mask, s.electrodes[0], s.criterion)
-        tissues = {}
-        tissue_cells = sim.tissue_cells
-        for i, t in enumerate(s.tissues):
-            cells = (sim.labels == i) & tissue_cells
-            if not cells.any():
-                continue
-            tmax = float(state.max_temperature_c[cells].max())
-            dmax = float(state.cem43_min[cells].max())
-            tissues[t.name] = {"max_temp_c": tmax, "max_cem43_min": dmax}
+        tissues = self._tissue_peaks(state)
         balance = {
             "delivered_j": state.energy_delivered_j,
             "stored_j": state.stored_energy_j,
@@ -234,6 +271,7 @@ class Recorder:
             probes=probes,
             zone=zone,
             tissues=tissues,
+            neural_peaks_over_exact_shapes=s.exact_labels_at is not None,
             energy_delivered_j=state.energy_delivered_j,
             energy_balance=balance,
             stopped_reason=state.stopped_reason,

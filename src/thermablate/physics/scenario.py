@@ -12,6 +12,7 @@ states them; the grid is in metres, as the physics needs it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,6 +120,11 @@ class Scenario:
         The tissue's water boils at 100 °C, taking up its latent heat, and the thermal
         conductivity rises with temperature (``physics/phase.py``). On for every plan; off
         only for the verifications against exact solutions with constant properties.
+    exact_labels_at : callable or None
+        The labels of the exact shapes ``labels`` was drawn from, at points given as x, y, z
+        arrays in mm (a preset's anatomy; None for a segmented image). With it, each neural
+        tissue's peak temperature and dose are read over its exact shape, not over its voxels
+        (``physics/true_surface.py``).
     """
 
     grid: Grid
@@ -142,6 +148,9 @@ class Scenario:
     electric_update_conductance: float = 0.01
     electrode_surface_in_potential: bool = True
     phase_change: bool = True
+    exact_labels_at: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def validate(self) -> None:
         """Raise :class:`ScenarioError` on anything that cannot be simulated.

@@ -76,6 +76,12 @@ def _mm(grid: Grid):
     return x * 1e3, y * 1e3, z * 1e3
 
 
+def _on_grid(labels_at, grid: Grid) -> np.ndarray:
+    """A model's labels at the grid's cell centres, drawn as the grid's spacing asks."""
+    lab = labels_at(*_mm(grid), spacing_mm=grid.spacing_mm)
+    return np.ascontiguousarray(np.broadcast_to(lab, grid.shape))
+
+
 def _capsule_distance(x, y, z, a, b):
     a = np.asarray(a, float)
     b = np.asarray(b, float)
@@ -119,8 +125,14 @@ class OsteoidOsteoma:
         return -(self.bone_outer_radius_mm - self.depth_mm)
 
     def labels(self, grid: Grid) -> np.ndarray:
-        x, y, z = _mm(grid)
-        lab = np.full(grid.shape, L["muscle"], np.uint8)
+        return _on_grid(self.labels_at, grid)
+
+    def labels_at(self, x, y, z, spacing_mm: float = 0.0) -> np.ndarray:
+        """Labels at points (mm, broadcastable arrays) from the exact shapes; no layer here
+        depends on the grid, so ``spacing_mm`` is unused."""
+        lab = np.full(
+            np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(z)), L["muscle"], np.uint8
+        )
         rb = np.sqrt(x**2 + (y - self.bone_axis_y_mm) ** 2) + 0 * z
         lab[rb <= self.bone_outer_radius_mm] = L["cortical-bone"]
         lab[rb <= self.bone_outer_radius_mm - self.cortical_thickness_mm] = L[self.marrow_tissue]
@@ -330,8 +342,15 @@ class Vertebra:
         return False
 
     def labels(self, grid: Grid) -> np.ndarray:
-        x, y, z = _mm(grid)
-        lab = np.full(grid.shape, L["muscle"], np.uint8)
+        return _on_grid(self.labels_at, grid)
+
+    def labels_at(self, x, y, z, spacing_mm: float = 0.0) -> np.ndarray:
+        """Labels at points (mm, broadcastable arrays). ``spacing_mm`` is the grid's: the dura
+        is drawn at least that thick (see the class docstring); 0 gives the exact shapes, at
+        which :func:`thermablate.physics.true_surface` reads the neural structures' peaks."""
+        lab = np.full(
+            np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(z)), L["muscle"], np.uint8
+        )
         ax, ay = 0.5 * self.body_width_mm, 0.5 * self.body_depth_mm
         hz = 0.5 * self.body_height_mm
         ell = (x / ax) ** 2 + (y / ay) ** 2 + 0 * z
@@ -369,7 +388,7 @@ class Vertebra:
         lab[canal] = L["epidural-fat"]
         sx, sy, sw, sd = self.thecal_sac_mm
         # At least one voxel of dura, grown outwards (see the class docstring).
-        out = max(self.dura_thickness_mm, grid.spacing_mm) - self.dura_thickness_mm
+        out = max(self.dura_thickness_mm, spacing_mm) - self.dura_thickness_mm
         lab[(((x - sx) / (sw + out)) ** 2 + ((y - sy) / (sd + out)) ** 2 <= 1) & along] = L["dura"]
         dura = self.dura_thickness_mm
         inner = ((x - sx) / (sw - dura)) ** 2 + ((y - sy) / (sd - dura)) ** 2 <= 1

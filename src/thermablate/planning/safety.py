@@ -87,8 +87,9 @@ MODEL_LIMITATIONS = (
     "hyperaemia; the heat capacity's change with temperature below boiling; k at the "
     "electrode's true surface stays at its 37 °C value",
     "large vessels as heat sinks (basivertebral vein, segmental arteries, epidural veins)",
-    "sub-voxel tissue geometry: layers and interfaces between tissues are drawn in whole voxels, "
-    "and a structure's peak is its hottest voxel's (see the grid error)",
+    "sub-voxel tissue geometry: layers and interfaces between tissues are drawn in whole voxels "
+    "in the heat and potential equations (a preset's neural peaks are read over its exact "
+    "shapes, a segmented image's over its voxels; see the grid error)",
 )
 """What the engine does not model yet (issue 13), stated with every verdict: each would
 change the temperatures the verdict rests on."""

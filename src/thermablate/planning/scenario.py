@@ -30,6 +30,7 @@ File format (see docs/thermal-engine.md for the full description)::
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import fields
 from pathlib import Path
@@ -42,6 +43,7 @@ from thermablate.physics.generator import Generator
 from thermablate.physics.grid import Grid
 from thermablate.physics.scenario import Scenario, ScenarioError, check_fits_in_memory
 from thermablate.physics.tissues import BODY_TEMPERATURE_C, TISSUES, Tissue, unknown_tissue
+from thermablate.physics.true_surface import ExactLabels
 from thermablate.planning import anatomy as anat
 from thermablate.planning import presets
 
@@ -166,8 +168,9 @@ def _merge(base: dict, override: dict) -> dict:
 
 def _grid_and_labels(
     anatomy: dict, grid_t: dict, tissues: list[Tissue], overrides: dict, base_dir: Path | None
-) -> tuple[Grid, np.ndarray]:
-    """The grid and its label volume from the [anatomy] and [grid] tables.
+) -> tuple[Grid, np.ndarray, ExactLabels | None]:
+    """The grid, its label volume and the exact shapes it was drawn from (a preset's; None
+    for a segmented image or a uniform tissue) from the [anatomy] and [grid] tables.
 
     A uniform anatomy may override its tissue's properties: ``tissues`` is updated in place.
     """
@@ -182,7 +185,7 @@ def _grid_and_labels(
         except ValueError:
             raise ScenarioError("[anatomy.labels] keys must be integer label values") from None
         try:
-            return anat.labels_from_nifti(path, table)
+            return (*anat.labels_from_nifti(path, table), None)
         except anat.NiftiError as exc:
             raise ScenarioError(str(exc)) from None
     spacing = _number(grid_t, "spacing_mm", what="grid.")
@@ -198,7 +201,8 @@ def _grid_and_labels(
     preset = anatomy.get("preset")
     if preset is not None:
         try:
-            return grid, presets.anatomy_model(preset, anatomy.get("parameters", {})).labels(grid)
+            model = presets.anatomy_model(preset, anatomy.get("parameters", {}))
+            return grid, model.labels(grid), functools.partial(model.labels_at, spacing_mm=0.0)
         except KeyError as exc:
             raise ScenarioError(f"preset {preset!r}: unknown tissue {exc}") from None
     if "uniform" in anatomy:
@@ -208,7 +212,7 @@ def _grid_and_labels(
         props = anatomy.get("properties", {})
         i = anat.TISSUE_ORDER.index(name)
         tissues[i] = _tissue_with_overrides(name, {**overrides.get(name, {}), **props})
-        return grid, anat.uniform_labels(grid, name)
+        return grid, anat.uniform_labels(grid, name), None
     raise ScenarioError("[anatomy] needs one of: preset, uniform, label_volume")
 
 
@@ -240,7 +244,9 @@ def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
     for name in overrides:
         if name not in TISSUES:
             raise ScenarioError(unknown_tissue(name))
-    grid, labels = _grid_and_labels(anatomy, data.get("grid", {}), tissues, overrides, base_dir)
+    grid, labels, exact_labels_at = _grid_and_labels(
+        anatomy, data.get("grid", {}), tissues, overrides, base_dir
+    )
 
     electrodes_t = data.get("electrodes", [])
     if not isinstance(electrodes_t, list):
@@ -267,6 +273,7 @@ def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
     scenario = Scenario(
         grid=grid,
         labels=labels,
+        exact_labels_at=exact_labels_at,
         tissues=tissues,
         electrodes=electrodes,
         generator=generator,
