@@ -8,17 +8,19 @@ now corrects it, with a reason, through one writer that audits the old and new v
 refuses a stale page; a correction that would take the approval away from procedures already
 recorded under it is refused, naming them."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import login
 from tests.registry.test_approvals import approve
 from tests.registry.test_pathway_rules import governed
 from thermablate.guidance.models import Guidance
 from thermablate.registry import actions
+from thermablate.registry.approvals import review_flags
 from thermablate.registry.models import AuditEvent, CredentialedOperator, LocalApproval
 
 
@@ -255,3 +257,64 @@ def test_a_credential_correction_is_not_refused_for_procedures_it_does_not_move(
         acting_user=governance, expected_version=1,
     )  # fmt: skip
     assert CredentialedOperator.objects.get(pk=credential.pk).training == "Vertebroplasty, 60 cases"
+
+
+def _nice_changed(key: str, recommendation: str, *, first_held: date, changed: date):
+    """NICE changed ``key``'s recommendation: the catalogue first held it on ``first_held`` and
+    imported the change on ``changed``."""
+    from thermablate.guidance.models import GuidanceVersion
+    from thermablate.guidance.record import GuidanceRecord
+
+    guidance = Guidance.objects.get(key=key)
+    before = guidance.recommendation
+    assert before != recommendation
+    actions.import_record(
+        GuidanceRecord.from_dict({**guidance.record, "recommendation": recommendation}), key=key
+    )
+    for version, day in ((1, first_held), (2, changed)):
+        GuidanceVersion.objects.filter(guidance=guidance, version=version).update(
+            imported_at=timezone.make_aware(datetime.combine(day, time(12)))
+        )
+    return before
+
+
+def test_a_corrected_citation_rests_on_what_nice_said_when_the_committee_decided(
+    approved_site, governance
+):
+    # Found in session 14's review: a corrected citation took NICE's current version, so a
+    # recommendation changed since the decision raised no review flag.
+    idet = next(a for a in approved_site if a.procedure_type == "idet")  # cites IPG544
+    assert idet.decision_date == date(2025, 1, 15)
+    before = _nice_changed(
+        "IPG319", "do_not_use", first_held=date(2024, 1, 1), changed=date(2025, 6, 1)
+    )
+    actions.correct_approval(
+        idet, {"guidance": Guidance.objects.get(key="IPG319")},
+        reason="The committee cited IPG319", acting_user=governance, expected_version=1,
+    )  # fmt: skip
+    idet.refresh_from_db()
+    assert (idet.guidance_version, idet.guidance_recommendation) == (1, before)
+    assert "recommendation_changed" in [f.code for f in review_flags(idet, today=date(2026, 1, 1))]
+    # The decision's date corrected to after NICE's change: the approval rests on the change.
+    actions.correct_approval(
+        idet, {"decision_date": date(2025, 7, 1)}, reason="Date mistyped",
+        acting_user=governance, expected_version=2,
+    )  # fmt: skip
+    idet.refresh_from_db()
+    assert (idet.guidance_version, idet.guidance_recommendation) == (2, "do_not_use")
+    assert "recommendation_changed" not in [
+        f.code for f in review_flags(idet, today=date(2026, 1, 1))
+    ]
+
+
+def test_a_decision_recorded_late_rests_on_what_nice_said_on_its_date(
+    site_a, governance, clinician
+):
+    before = _nice_changed(
+        "HTG670", "special", first_held=date(2024, 1, 1), changed=date(2025, 6, 1)
+    )
+    late = approve(site_a, governance, clinician)  # decided 1 May 2025, recorded today
+    assert (late.guidance_version, late.guidance_recommendation) == (1, before)
+    assert [f.code for f in review_flags(late, today=date(2026, 1, 1))] == [
+        "recommendation_changed"
+    ]

@@ -3,6 +3,8 @@
 What a site decides under a document (local approval, credentialed operators) is the site's
 own record and lives in the registry."""
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -45,6 +47,23 @@ class Guidance(models.Model):
     @property
     def condition_labels(self) -> list[tuple[str, str]]:
         return [(c, CONDITIONS.get(c, c)) for c in self.record.get("conditions", [])]
+
+    def as_known_on(self, day: date | None) -> tuple[int, str]:
+        """The version and recommendation the catalogue held at the end of ``day``.
+
+        That is the last version imported by then. The catalogue cannot know what NICE said
+        before it first held the document, so a day before that gets the first version it
+        held; without a day (or a history), the current one. A site's approval records this
+        for its decision date, so that a later change of recommendation is flagged for review
+        (``registry.approvals.review_flags``) even when the decision is recorded, or its
+        citation corrected, after NICE changed it.
+        """
+        versions = self.versions.order_by("version")
+        held = versions.filter(imported_at__date__lte=day).last() if day else None
+        chosen = held or (versions.first() if day else None)
+        if chosen is None:
+            return self.version, self.recommendation
+        return chosen.version, chosen.record.get("recommendation") or ""
 
 
 class GuidanceVersion(models.Model):

@@ -164,11 +164,15 @@ def lock_governance_of(site: Site) -> None:
 
 def _new_approval(site, acting_user, fields: dict, *, supersedes) -> LocalApproval:
     guidance = fields.get("guidance")
+    # What NICE said when the committee decided, which a decision recorded late may predate.
+    version, recommendation = (
+        guidance.as_known_on(fields.get("decision_date")) if guidance else (0, "")
+    )
     return LocalApproval(
         site=site,
         recorded_by=acting_user,
-        guidance_version=guidance.version if guidance else 0,
-        guidance_recommendation=guidance.recommendation if guidance else "",
+        guidance_version=version,
+        guidance_recommendation=recommendation,
         supersedes=supersedes,
         **fields,
     )

@@ -99,12 +99,17 @@ def correct_approval(
         # The lead the committee named may have left the site since: that is no reason to
         # refuse correcting another field, nor to name someone else.
         errors.pop("clinical_lead", None)
-    if "guidance" in fields and candidate.guidance_id != stored.guidance_id:
-        # What NICE says now is what the corrected citation points at.
+    if (candidate.guidance_id, candidate.decision_date) != (
+        stored.guidance_id,
+        stored.decision_date,
+    ) and not errors.get("guidance"):
+        # The corrected citation, or date, rests on what NICE said when the committee decided
+        # (not what it says now: a change since then must still flag the approval for review).
+        version, recommendation = candidate.guidance.as_known_on(candidate.decision_date)
         fields = {
             **fields,
-            "guidance_version": candidate.guidance.version,
-            "guidance_recommendation": candidate.guidance.recommendation,
+            "guidance_version": version,
+            "guidance_recommendation": recommendation,
         }
     ended = stored.ended_on
     if candidate.decision_date and ended and candidate.decision_date > ended:
