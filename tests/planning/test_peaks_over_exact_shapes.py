@@ -15,6 +15,7 @@ import pytest
 from thermablate.physics.true_surface import exact_labels_on_grid
 from thermablate.planning import scenario_from_dict, simulate
 from thermablate.planning.anatomy import L
+from thermablate.planning.report import summary
 
 NEURAL = ("csf", "dura", "epidural-fat", "cauda-equina", "nerve-root-left", "nerve-root-right")
 
@@ -41,7 +42,7 @@ def test_the_label_volume_is_the_exact_shapes_at_the_cell_centres_but_for_the_gr
 def test_a_uniform_anatomy_has_no_exact_shapes_and_its_peaks_say_voxels():
     uniform = scenario_from_dict(
         {
-            "anatomy": {"uniform": "muscle"},
+            "anatomy": {"uniform": "csf"},  # a neural tissue, so the verdict judges it
             "grid": {"spacing_mm": 1.0, "extent_mm": [20, 20, 20]},
             "electrodes": [{"geometry": "sphere", "centre_mm": [0, 0, 0], "radius_mm": 2.0}],
             "generator": {"mode": "held", "target_temp_c": 60.0},
@@ -52,6 +53,7 @@ def test_a_uniform_anatomy_has_no_exact_shapes_and_its_peaks_say_voxels():
     result = simulate(uniform)
     assert not result.neural_peaks_over_exact_shapes
     assert result.to_dict()["neural_peaks_read_over"] == "voxels"
+    assert "Neural peaks are each structure's hottest voxel" in summary(result)
 
 
 @pytest.mark.slow
@@ -65,6 +67,7 @@ def test_at_1_mm_the_exact_read_is_nearer_the_fine_grid_than_the_voxels_read():
     voxels = simulate(dataclasses.replace(lumbar(1.0), exact_labels_at=None))
     assert fine.neural_peaks_over_exact_shapes and exact.neural_peaks_over_exact_shapes
     assert fine.to_dict()["neural_peaks_read_over"] == "exact shapes"
+    assert "Neural peaks are read over the anatomy's exact shapes" in summary(fine)
     assert not voxels.neural_peaks_over_exact_shapes
     for name in NEURAL:
         reference = fine.tissues[name]["max_temp_c"]

@@ -105,6 +105,13 @@ def summary(result: Result, convergence: GridConvergence | None = None) -> str:
             f"{name:<28}{v['max_temp_c']:>10.1f}{v['max_cem43_min']:>16.3g}"
             + (f"  {_structure_verdict(judged[name])}" if name in judged else "")
         )
+    if judged:
+        lines.append(
+            "Neural peaks are read over the anatomy's exact shapes (the preset's geometry)."
+            if result.neural_peaks_over_exact_shapes
+            else "Neural peaks are each structure's hottest voxel (the anatomy, a segmented image "
+            "or one tissue, has no exact shapes)."
+        )
     if judged.keys() & set(NERVE_ROOT_OF_SIDE.values()):
         lines.append(
             "Left and right are the patient's: nerve-root-left is the exiting nerve root on "
