@@ -84,6 +84,7 @@ def test_it_plans_a_lesion_from_the_patient_page_and_runs_it_in_the_background(
     assert client.get(reverse("plan_status", args=[plan.pk])).json()["finished"]
     page = client.get(reverse("plan_detail", args=[plan.pk])).content.decode()
     assert 'id="verdict"' in page and "Ablation zone" in page and 'id="structures"' in page
+    assert result["neural_peaks_read_over"] == "exact shapes" and 'id="peaks-read"' in page
     figure = client.get(reverse("plan_figure", args=[plan.pk]))
     assert figure.status_code == 200 and figure.content[:8] == b"\x89PNG\r\n\x1a\n"
     timeline = client.get(reverse("patient_detail", args=[lesion.patient.registry_number]))
