@@ -106,3 +106,53 @@ def test_it_creates_the_key_where_the_filesystem_has_no_hard_links(tmp_path, mon
     assert secret_files.read_or_create_secret(key_file, lambda: "other") == "k" * 43
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert sorted(os.listdir(tmp_path)) == ["hash_key"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("hash_key", "short", "holds a key shorter than 32 characters"),
+        (
+            "field_keys",
+            "not-a-fernet-key",
+            r"holds something that is not a Fernet key \(32 url-safe base64 bytes\)",
+        ),
+    ],
+)
+def test_a_damaged_key_file_is_named_and_refused_not_replaced(
+    tmp_path, monkeypatch, name, content, message
+):
+    # Before: a short hash_key got the environment variable's message (the file was not
+    # named), and a damaged field_keys file was not checked at all: start-up went on, and the
+    # first patient saved raised an error.
+    from django.core.exceptions import ImproperlyConfigured
+
+    from thermablate.web import settings
+
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    for variable in ("THERMABLATE_FIELD_KEYS", "THERMABLATE_HASH_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    settings._field_keys()  # a new folder: both keys generated and accepted
+    (tmp_path / name).write_text(content)
+    with pytest.raises(ImproperlyConfigured, match=f"{name} {message}: restore it"):
+        settings._field_keys()
+    assert (tmp_path / name).read_text() == content
+
+
+def test_the_key_s_name_is_synced_to_disk_with_its_folder(tmp_path, monkeypatch):
+    """After a power cut the folder must still hold the key's name, or data encrypted with it
+    could never be read again: the folder is synced after the name is created."""
+    import stat
+
+    from thermablate.web import secret_files
+
+    synced = []
+    real_fsync = os.fsync
+
+    def spy(descriptor):
+        synced.append(stat.S_ISDIR(os.fstat(descriptor).st_mode))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(secret_files.os, "fsync", spy)
+    secret_files.read_or_create_secret(tmp_path / "hash_key", lambda: "k" * 43)
+    assert synced == [False, True]  # the file's contents, then the folder

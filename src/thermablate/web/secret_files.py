@@ -24,12 +24,15 @@ from django.core.exceptions import ImproperlyConfigured
 HALF_WRITTEN_RETRIES = 40
 
 
-def read_or_create_secret(path: Path, generate: Callable[[], str]) -> str:
+def read_or_create_secret(
+    path: Path, generate: Callable[[], str], problem: Callable[[str], str | None] | None = None
+) -> str:
     """The secret stored at ``path``, generating it with ``generate()`` if there is none.
 
     Raises ``ImproperlyConfigured`` if the file exists but is empty (a secret lost from an
-    older install, or truncated by hand): making a new one would lock away every identifier
-    encrypted with the old.
+    older install, or truncated by hand), or if ``problem(secret)`` says what is wrong with
+    what it holds: making a new one would lock away every identifier encrypted with the old,
+    so the message names the file and asks for it back from the backup.
     """
     if not path.exists():
         _create(path, generate())
@@ -41,9 +44,10 @@ def read_or_create_secret(path: Path, generate: Callable[[], str]) -> str:
         # writing it: give it a moment before calling the file lost.
         time.sleep(0.05)
         secret = path.read_text().strip()
-    if not secret:
+    wrong = "is empty" if not secret else (problem(secret) if problem else None)
+    if wrong:
         raise ImproperlyConfigured(
-            f"{path} is empty: restore it from the backup of the data folder "
+            f"{path} {wrong}: restore it from the backup of the data folder "
             "(generating a new key would leave the data encrypted with the old one unreadable)"
         )
     return secret
@@ -68,6 +72,22 @@ def _create(path: Path, secret: str) -> None:
             _create_exclusively(path, secret)
     finally:
         os.unlink(temporary)
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the key's name as durable as its contents: after a power cut, data encrypted
+    with a key whose name the folder lost could never be read again."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # a platform that cannot open a folder (Windows) cannot sync one either
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some filesystems refuse to sync a folder; the file itself is synced
+    finally:
+        os.close(descriptor)
 
 
 def _create_exclusively(path: Path, secret: str) -> None:

@@ -92,15 +92,32 @@ def _field_keys() -> tuple[list[str], str]:
                 ) from None
     else:
         stored = read_or_create_secret(
-            DATA_DIR / "field_keys", lambda: Fernet.generate_key().decode()
+            DATA_DIR / "field_keys", lambda: Fernet.generate_key().decode(), _not_fernet_keys
         )
         keys = stored.split()
     hash_key = os.environ.get("THERMABLATE_HASH_KEY")
     if hash_key is None:
-        hash_key = read_or_create_secret(DATA_DIR / "hash_key", lambda: secrets.token_urlsafe(32))
+        hash_key = read_or_create_secret(
+            DATA_DIR / "hash_key", lambda: secrets.token_urlsafe(32), _short_hash_key
+        )
     if len(hash_key) < 32:
         raise ImproperlyConfigured("THERMABLATE_HASH_KEY must be at least 32 characters long")
     return keys, hash_key
+
+
+def _not_fernet_keys(stored: str) -> str | None:
+    from cryptography.fernet import Fernet
+
+    for key in stored.split():
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            return "holds something that is not a Fernet key (32 url-safe base64 bytes)"
+    return None
+
+
+def _short_hash_key(stored: str) -> str | None:
+    return "holds a key shorter than 32 characters" if len(stored) < 32 else None
 
 
 FIELD_ENCRYPTION_KEYS, IDENTIFIER_HASH_KEY = _field_keys()
