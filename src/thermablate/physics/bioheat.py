@@ -170,7 +170,10 @@ _LN2_LO = 1.90821492927058770002e-10
 _EXP_TAYLOR = tuple(1.0 / math.factorial(n) for n in range(14))
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+# fastmath "contract" (this function only: LLVM inlines it into the kernel with its own
+# instruction flags) lets each Horner step be one fused multiply-add, a third faster; it
+# rounds once instead of twice, and the result stays within 1 ulp of the library's.
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
 def _exp(x):
     """``exp(x)`` within 1 ulp of the C library's, in a form LLVM vectorises. [-]
 
