@@ -233,7 +233,7 @@ def _face(s1, s2, h):
     return 2.0 * s1 * s2 / den * h if den > 0.0 else 0.0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _assemble(coef, fixed, fixed_value, boundary_dirichlet, boundary_value, boundary_factor, h,
               sink, source, initial, gx, gy, gz, g_boundary, diag, rhs, free, x0):  # fmt: skip
     """Finite-volume system of ``-div(c grad u) + s u = f`` in one pass over the grid.
@@ -242,9 +242,13 @@ def _assemble(coef, fixed, fixed_value, boundary_dirichlet, boundary_value, boun
     boundary planes), the boundary conductance per cell, the diagonal (all couplings of the
     cell plus the sink), the right-hand side (couplings to fixed cells and the boundary plus
     the source), the free cells and the starting guess on them.
+
+    The loops over x-planes run in parallel: each cell's entries are written by its own plane
+    only and nothing is summed across cells, so the result does not depend on the threads
+    (run at every potential solve).
     """
     nx, ny, nz = coef.shape
-    for i in range(nx):
+    for i in numba.prange(nx):
         for j in range(ny):
             for k in range(nz):
                 c = coef[i, j, k]
@@ -260,7 +264,7 @@ def _assemble(coef, fixed, fixed_value, boundary_dirichlet, boundary_value, boun
     for i in range(nx):
         for j in range(ny):
             gz[i, j, nz] = 0.0
-    for i in range(nx):
+    for i in numba.prange(nx):
         for j in range(ny):
             for k in range(nz):
                 gb = 0.0

@@ -193,15 +193,19 @@ def _coarsen(gx, gy, gz, diag):
     return gxc, gyc, gzc, dc
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _finest(gx, gy, gz, diag, free):
     """The finest level: faces with non-free cells zeroed, diagonal and its inverse on the free
-    cells (0 elsewhere)."""
+    cells (0 elsewhere).
+
+    In parallel over x-planes (each writes only its own; no sums, so the result does not
+    depend on the threads): built at every potential solve, serially it took 5 ms of the 40.
+    """
     nx, ny, nz = free.shape
     mx, my, mz = np.zeros_like(gx), np.zeros_like(gy), np.zeros_like(gz)
     d = np.zeros(free.shape)
     inv_d = np.zeros(free.shape)
-    for i in range(nx):
+    for i in numba.prange(nx):
         for j in range(ny):
             for k in range(nz):
                 if not free[i, j, k]:
