@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from thermablate.physics import multigrid
 from thermablate.physics.bioheat import BioheatState
 from thermablate.physics.electric import (
     DESICCATION_FACTOR,
@@ -156,6 +157,8 @@ class Simulation:
         )
         self.chain = build_chain(g, contacts, shafts, rhoc, coupled)
         self.inv_rhoc = 1.0 / rhoc
+        # The potential's re-solves reuse the multigrid hierarchy's arrays (not its values).
+        self.electric_workspace = multigrid.Workspace()
 
     def peak_heating_rate_k_per_ws(self, electric: ElectricSolution) -> float:
         """Fastest Joule heating of any cell per watt delivered, ``max(q / (rho c)) / P``. [K/J]"""
@@ -172,6 +175,7 @@ class Simulation:
             self.masks.boundary_grounded,
             initial_v=None if previous is None else previous.potential_v, rtol=ELECTRIC_RTOL,
             embedded=self.embedded if self.scenario.electrode_surface_in_potential else None,
+            workspace=self.electric_workspace,
         )  # fmt: skip
 
 
