@@ -288,9 +288,11 @@ def step(t_pad_c, t_new_pad_c, gx, gy, gz, dt_over_rhoc, sink, q_unit_w_m3, q_sc
     ``plane_min_dry`` (``inf`` if none); ``column_boiling`` counts, per plane and z-column, the
     cells holding latent heat (:func:`_boil` keeps it).
 
-    Each (i, j) row is two inner loops: the stencil update, branch-free over contiguous memory
-    so that LLVM vectorises it, then the boiling, dose and damage, which only the heated cells
-    enter. The damage and CEM43 use the start-of-step temperature (left-rectangle rule).
+    Each (i, j) row is two inner loops, both branch-free over contiguous memory so that LLVM
+    vectorises them: the stencil update, then the dose and damage, which only rows holding a
+    heated cell enter (with :func:`_exp`); the boiling follows per plane, in the z-columns
+    that need it. The damage and CEM43 use the start-of-step temperature (left-rectangle
+    rule).
     """
     (k_a, k_b, cap_c, boil_c, k_factor_max, latent, latent_max, rhoc, rhoc_dry, plane_min_dry,
      column_boiling) = phase  # fmt: skip
