@@ -511,3 +511,26 @@ def test_time_stepper_reaches_the_steady_solution_with_the_embedded_surface():
         _, held_w = state.advance(held, value, q, 0.0, T_A, dt)
     assert np.abs(state.temperature_c - steady).max() < 1e-3
     assert np.abs(steady - exact)[~held].max() < 0.7  # and both near the exact solution
+
+
+def test_reused_multigrid_workspace_gives_the_same_solution_bit_for_bit():
+    # A coupled run re-solves the potential in the arrays of the previous hierarchy
+    # (multigrid.Workspace): the coarse operators are rebuilt, so nothing of the previous
+    # conductivities may leak into the next solve.
+    from thermablate.physics.multigrid import Workspace
+
+    grid = Grid.from_extent_mm((12, 12, 12), 1.0)
+    fixed = np.zeros(grid.shape, bool)
+    fixed[5:7, 5:7, 5:7] = True
+    rng = np.random.default_rng(7)
+    workspace = Workspace()
+    for _ in range(3):
+        sigma = rng.uniform(0.02, 0.6, grid.shape)
+        sigma[:2, :3] = 0.0  # an insulator, so the free cells change too
+        reused = solve_potential(
+            grid, sigma, fixed, fixed.astype(float), True, rtol=1e-10, workspace=workspace
+        )
+        fresh = solve_potential(grid, sigma, fixed, fixed.astype(float), True, rtol=1e-10)
+        assert np.array_equal(reused.potential_v, fresh.potential_v)
+        assert reused.power_unit_w == fresh.power_unit_w
+        assert reused.iterations == fresh.iterations

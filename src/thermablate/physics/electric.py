@@ -120,6 +120,7 @@ def solve_potential(
     initial_v: np.ndarray | None = None,
     rtol: float = 1e-8,
     embedded: EmbeddedFaces | None = None,
+    workspace: multigrid.Workspace | None = None,
 ) -> ElectricSolution:
     """Solve ``div(sigma grad V) = 0`` with Dirichlet cells and boundary.
 
@@ -145,10 +146,12 @@ def solve_potential(
     embedded : EmbeddedFaces, optional
         The faces between tissue and the contacts, with where the contact's true surface cuts
         them (``physics/embedded.py``): their conductance is ``sigma h / theta``.
+    workspace : multigrid.Workspace, optional
+        Arrays kept for the caller's next solve on this grid (re-solves in a coupled run).
     """
     v, g_faces, g_boundary, iterations = solve_diffusion(
         grid, sigma_s_m, fixed, fixed_value_v, boundary_grounded, boundary_value_v, initial_v,
-        rtol, embedded=embedded,
+        rtol, embedded=embedded, workspace=workspace,
     )  # fmt: skip
     joule, power = joule_heat(grid, v, g_faces, g_boundary, boundary_value_v)
     return ElectricSolution(v, joule, power, iterations)
@@ -233,7 +236,7 @@ def _face(s1, s2, h):
     return 2.0 * s1 * s2 / den * h if den > 0.0 else 0.0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _assemble(coef, fixed, fixed_value, boundary_dirichlet, boundary_value, boundary_factor, h,
               sink, source, initial, gx, gy, gz, g_boundary, diag, rhs, free, x0):  # fmt: skip
     """Finite-volume system of ``-div(c grad u) + s u = f`` in one pass over the grid.
@@ -242,9 +245,13 @@ def _assemble(coef, fixed, fixed_value, boundary_dirichlet, boundary_value, boun
     boundary planes), the boundary conductance per cell, the diagonal (all couplings of the
     cell plus the sink), the right-hand side (couplings to fixed cells and the boundary plus
     the source), the free cells and the starting guess on them.
+
+    The loops over x-planes run in parallel: each cell's entries are written by its own plane
+    only and nothing is summed across cells, so the result does not depend on the threads
+    (run at every potential solve).
     """
     nx, ny, nz = coef.shape
-    for i in range(nx):
+    for i in numba.prange(nx):
         for j in range(ny):
             for k in range(nz):
                 c = coef[i, j, k]
@@ -260,7 +267,7 @@ def _assemble(coef, fixed, fixed_value, boundary_dirichlet, boundary_value, boun
     for i in range(nx):
         for j in range(ny):
             gz[i, j, nz] = 0.0
-    for i in range(nx):
+    for i in numba.prange(nx):
         for j in range(ny):
             for k in range(nz):
                 gb = 0.0
@@ -305,6 +312,7 @@ def solve_diffusion(
     source_per_cell: np.ndarray | None = None,
     boundary_factor: float = 2.0,
     embedded: EmbeddedFaces | None = None,
+    workspace: multigrid.Workspace | None = None,
 ):
     """Solve ``-div(c grad u) + s u = f`` by finite volumes and multigrid-preconditioned CG.
 
@@ -318,7 +326,8 @@ def solve_diffusion(
     ghost node at distance h/2 (``boundary_factor`` 2) or h (1) holding ``boundary_value``.
     ``embedded`` faces (between a free cell and a fixed contact cell) take the conductance
     ``c h / theta`` from the tissue cell's centre to the contact's true surface (see
-    :mod:`thermablate.physics.embedded`).
+    :mod:`thermablate.physics.embedded`). ``workspace`` keeps the multigrid hierarchy's arrays
+    for the caller's next solve on this grid.
     Returns ``(u, face_conductances, g_boundary, iterations)``, the faces in the owned layout
     (``gx`` of shape ``(nx + 1, ny, nz)``, ``gx[i]`` between cells ``i - 1`` and ``i``).
     """
@@ -347,7 +356,7 @@ def solve_diffusion(
             embedded.axis, embedded.theta, gx, gy, gz, diag, rhs,
         )  # fmt: skip
     x, iterations, converged = multigrid.solve(
-        (gx, gy, gz), diag, free, rhs, x0, rtol, MAX_ITERATIONS
+        (gx, gy, gz), diag, free, rhs, x0, rtol, MAX_ITERATIONS, workspace
     )
     if not converged:
         raise RuntimeError(
