@@ -207,8 +207,6 @@ class Recorder:
         # temperature, so between a cool cell and a hot one its linear interpolant would
         # overstate it (twice over, at the lumbar preset's dura at 0.5 mm).
         exact = log_dose = None
-        if s.exact_labels_at is not None:
-            exact = exact_labels_on_grid(s.grid, s.exact_labels_at)
         tissues = {}
         for i, t in enumerate(s.tissues):
             cells = (sim.labels == i) & sim.tissue_cells
@@ -216,7 +214,9 @@ class Recorder:
                 continue
             peaks = [float(f[cells].max()) for f in fields]
             # A value that is not finite stays as the voxels give it, for the verdict to see.
-            if exact is not None and t.neural and all(map(math.isfinite, peaks)):
+            if s.exact_labels_at is not None and t.neural and all(map(math.isfinite, peaks)):
+                if exact is None:  # once, and only for an anatomy with a neural structure
+                    exact = exact_labels_on_grid(s.grid, s.exact_labels_at)
                 if log_dose is None:
                     log_dose = np.log(np.maximum(state.cem43_min, SMALLEST_DOSE_MIN))
                 temperature, dose = peaks_over_exact_shape(
