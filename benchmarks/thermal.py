@@ -20,7 +20,9 @@
    controllers, the peer is driven by the power the engine's controller delivered (averaged
    over each peer step). FiPy has no model of the needle's steel, nor of tissue boiling and
    k(T) (``physics/phase.py``), so this comparison runs the engine without them
-   (``needle_conduction = false``, ``phase_change = false``); the timed runs above include them.
+   (``needle_conduction = false``, ``phase_change = false``), and with FiPy's harmonic-mean
+   faces at tissue interfaces (``subvoxel_interfaces = false``, ``physics/interfaces.py``);
+   the timed runs above include all three.
 3. The ``lumbar-metastasis`` preset at its default grid (0.5 mm, 1.7 million cells), timed
    once (``lumbar_s``; ``--no-lumbar`` skips it).
 4. A memory-copy bandwidth measured in the same run, and the engine's memory traffic
@@ -62,13 +64,17 @@ def copy_bandwidth_gbs(n_bytes: int = 512 * 2**20, repeats: int = 5) -> float:
 
 
 def scenario(spacing_mm: float, duration_s: float, needle_conduction: bool = True,
-             phase_change: bool = True):  # fmt: skip
+             phase_change: bool = True, subvoxel_interfaces: bool = True):  # fmt: skip
     return scenario_from_dict(
         {
             "anatomy": {"preset": "osteoid-osteoma"},
             "grid": {"spacing_mm": spacing_mm},
             "duration_s": duration_s,
-            "solver": {"needle_conduction": needle_conduction, "phase_change": phase_change},
+            "solver": {
+                "needle_conduction": needle_conduction,
+                "phase_change": phase_change,
+                "subvoxel_interfaces": subvoxel_interfaces,
+            },
         }
     )
 
@@ -311,7 +317,8 @@ def main() -> None:
         # FiPy has no model of the needle's steel, nor of boiling and k(T): the solutions are
         # compared without them (the timed engine runs above include them, so the speed-up is
         # the full model's).
-        s = scenario(args.spacing_mm, args.duration_s, needle_conduction=False, phase_change=False)
+        s = scenario(args.spacing_mm, args.duration_s, needle_conduction=False, phase_change=False,
+                     subvoxel_interfaces=False)  # fmt: skip
         times, powers, solves, t_engine = engine_trace(s)
         t_peer, peer_s, peer_steps = peer_fipy(s, times, powers, solves, args.peer_dt_s)
         diff = np.abs(t_engine - t_peer)

@@ -17,7 +17,9 @@ def test_the_fipy_peer_runs_and_agrees_with_the_engine():
     spec = importlib.util.spec_from_file_location("thermal_benchmark", BENCHMARK)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    s = bench.scenario(1.5, 20.0, needle_conduction=False, phase_change=False)
+    s = bench.scenario(
+        1.5, 20.0, needle_conduction=False, phase_change=False, subvoxel_interfaces=False
+    )
     times, powers, solves, t_engine = bench.engine_trace(s)
     t_peer, _, steps = bench.peer_fipy(s, times, powers, solves, 0.5)
     assert steps == 40

@@ -144,6 +144,18 @@ class MaterialTables:
         return float(np.min(self.rhoc[label] / rate))
 
 
+def stable_time_step_of_faces_s(faces: tuple[np.ndarray, ...], label: np.ndarray,
+                                tables: MaterialTables) -> float:  # fmt: skip
+    """:meth:`MaterialTables.stable_time_step_s` for face coefficients that are not all the
+    label pairs' (``physics/interfaces.py`` moves some): the same bound, read from the faces
+    themselves (owned layout, boundary planes included). [s]"""
+    gx, gy, gz = faces
+    rate = tables.sink[label] + tables.k_factor_max * (
+        gx[:-1] + gx[1:] + gy[:, :-1] + gy[:, 1:] + gz[:, :, :-1] + gz[:, :, 1:]
+    )
+    return float(np.min(tables.rhoc[label] / rate))
+
+
 def face_coefficients(label: np.ndarray, tables: MaterialTables):
     """Face coefficients ``G/h^3`` of the heat operator along x, y, z. [W/(m^3 K)]
 
@@ -455,12 +467,13 @@ class BioheatState:
     def __init__(self, grid: Grid, label: np.ndarray, tables: MaterialTables,
                  initial_c: float | np.ndarray, t_boundary_c: float,
                  embedded: EmbeddedFaces | None = None, without_water: np.ndarray | None = None,
-                 chain=None):  # fmt: skip
+                 chain=None, faces: tuple[np.ndarray, ...] | None = None):  # fmt: skip
         padded = tuple(n + 2 for n in grid.shape)
         self.tables = tables
         self.t_boundary_c = float(t_boundary_c)
         self.label = np.asarray(label)
-        self.faces = face_coefficients(self.label, tables)
+        # ``faces``: the caller's, when it has moved some (physics/interfaces.py).
+        self.faces = face_coefficients(self.label, tables) if faces is None else faces
         self._set_embedded(embedded, grid.spacing_m)
         self.rhoc = tables.rhoc[self.label]
         self._inv_rhoc = 1.0 / self.rhoc
@@ -711,12 +724,15 @@ class BioheatState:
 
 
 def steady_state(grid: Grid, label, tables: MaterialTables, source_w_m3, held, held_value_c,
-                 t_boundary_c, t_arterial_c, rtol=1e-10, embedded=None):  # fmt: skip
+                 t_boundary_c, t_arterial_c, rtol=1e-10, embedded=None,
+                 interfaces=None):  # fmt: skip
     """Steady solution of Pennes' equation with the same spatial operator as :func:`step`.
 
     ``-div(k grad T) + W (T - T_a) = q`` with held cells and the boundary ghost node. [°C]
     ``embedded`` faces (``physics/embedded.py``) join the held electrode to the tissue at its
-    true surface, as in :class:`BioheatState`.
+    true surface, as in :class:`BioheatState`; ``interfaces`` (the thermal conductivity's
+    ``InterfaceConductances``, ``physics/interfaces.py``) conduct as the tissues between
+    their centres, as the engine's faces do.
     """
     vol = grid.cell_volume_m3
     k = tables.k[label]
@@ -725,6 +741,6 @@ def steady_state(grid: Grid, label, tables: MaterialTables, source_w_m3, held, h
     u, *_ = solve_diffusion(
         grid, k, held, held_value_c - t_arterial_c, True, t_boundary_c - t_arterial_c,
         rtol=rtol, sink_per_cell=w, source_per_cell=source_w_m3 * vol, boundary_factor=1.0,
-        embedded=embedded,
+        embedded=embedded, interfaces=interfaces,
     )  # fmt: skip
     return u + t_arterial_c

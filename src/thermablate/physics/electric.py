@@ -20,6 +20,7 @@ import numpy as np
 from thermablate.physics import multigrid
 from thermablate.physics.embedded import EmbeddedFaces
 from thermablate.physics.grid import Grid
+from thermablate.physics.interfaces import InterfaceConductances
 
 MAX_ITERATIONS = 500
 """Iteration limit of the multigrid-preconditioned CG (it needs 5-20). [-]"""
@@ -121,6 +122,7 @@ def solve_potential(
     rtol: float = 1e-8,
     embedded: EmbeddedFaces | None = None,
     workspace: multigrid.Workspace | None = None,
+    interfaces: InterfaceConductances | None = None,
 ) -> ElectricSolution:
     """Solve ``div(sigma grad V) = 0`` with Dirichlet cells and boundary.
 
@@ -148,10 +150,14 @@ def solve_potential(
         them (``physics/embedded.py``): their conductance is ``sigma h / theta``.
     workspace : multigrid.Workspace, optional
         Arrays kept for the caller's next solve on this grid (re-solves in a coupled run).
+    interfaces : InterfaceConductances, optional
+        The faces near a tissue interface, with the tissues between their cell centres
+        (``physics/interfaces.py``): their conductance is that of what lies between the
+        centres, each half scaled by its cell's conductivity factor.
     """
     v, g_faces, g_boundary, iterations = solve_diffusion(
         grid, sigma_s_m, fixed, fixed_value_v, boundary_grounded, boundary_value_v, initial_v,
-        rtol, embedded=embedded, workspace=workspace,
+        rtol, embedded=embedded, workspace=workspace, interfaces=interfaces,
     )  # fmt: skip
     joule, power = joule_heat(grid, v, g_faces, g_boundary, boundary_value_v)
     return ElectricSolution(v, joule, power, iterations)
@@ -313,6 +319,7 @@ def solve_diffusion(
     boundary_factor: float = 2.0,
     embedded: EmbeddedFaces | None = None,
     workspace: multigrid.Workspace | None = None,
+    interfaces: InterfaceConductances | None = None,
 ):
     """Solve ``-div(c grad u) + s u = f`` by finite volumes and multigrid-preconditioned CG.
 
@@ -326,7 +333,9 @@ def solve_diffusion(
     ghost node at distance h/2 (``boundary_factor`` 2) or h (1) holding ``boundary_value``.
     ``embedded`` faces (between a free cell and a fixed contact cell) take the conductance
     ``c h / theta`` from the tissue cell's centre to the contact's true surface (see
-    :mod:`thermablate.physics.embedded`). ``workspace`` keeps the multigrid hierarchy's arrays
+    :mod:`thermablate.physics.embedded`). ``interfaces`` faces take the conductance of the
+    tissues between their centres (:mod:`thermablate.physics.interfaces`). ``workspace`` keeps
+    the multigrid hierarchy's arrays
     for the caller's next solve on this grid.
     Returns ``(u, face_conductances, g_boundary, iterations)``, the faces in the owned layout
     (``gx`` of shape ``(nx + 1, ny, nz)``, ``gx[i]`` between cells ``i - 1`` and ``i``).
@@ -350,6 +359,8 @@ def solve_diffusion(
         coef, fixed, vfix, bool(boundary_dirichlet), bval, float(boundary_factor),
         float(grid.spacing_m), sink, source, initial, gx, gy, gz, g_boundary, diag, rhs, free, x0,
     )  # fmt: skip
+    if interfaces is not None:
+        interfaces.apply((gx, gy, gz), diag, coef, float(grid.spacing_m))
     if embedded is not None and embedded.n_faces:
         _embed(
             coef, fixed, vfix, free, float(grid.spacing_m), embedded.cells, embedded.neighbours,

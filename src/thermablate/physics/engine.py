@@ -27,7 +27,11 @@ import numba
 import numpy as np
 
 from thermablate.physics import multigrid
-from thermablate.physics.bioheat import BioheatState
+from thermablate.physics.bioheat import (
+    BioheatState,
+    face_coefficients,
+    stable_time_step_of_faces_s,
+)
 from thermablate.physics.electric import (
     DESICCATION_FACTOR,
     DESICCATION_ONSET_C,
@@ -38,6 +42,7 @@ from thermablate.physics.electric import (
 from thermablate.physics.electrodes import Needle, rasterise, shaft_cells, shaft_start_mm
 from thermablate.physics.embedded import contact_parts, embedded_faces
 from thermablate.physics.generator import MODEL_LIMIT_C, ROLL_OFF_IMPEDANCE_RATIO, PIController
+from thermablate.physics.interfaces import apply_thermal, interface_faces
 from thermablate.physics.needle import build_chain, conduct
 from thermablate.physics.scenario import TIME_STEP_SAFETY, Scenario
 
@@ -104,7 +109,10 @@ class Simulation:
             self.labels
         ]
         self.sigma37[self.masks.insulated] = 0.0
+        self._set_interfaces(s)
         stable = self.tables.stable_time_step_s(self.labels)
+        if self.thermal_faces is not None:
+            stable = stable_time_step_of_faces_s(self.thermal_faces, self.labels, self.tables)
         dt = s.time_step_s if s.time_step_s is not None else TIME_STEP_SAFETY * stable
         if dt > stable * (1 + 1e-9):
             raise ValueError(f"time_step_s {dt:g} s exceeds the stable limit {stable:.4g} s")
@@ -160,6 +168,23 @@ class Simulation:
         # The potential's re-solves reuse the multigrid hierarchy's arrays (not its values).
         self.electric_workspace = multigrid.Workspace()
 
+    def _set_interfaces(self, s: Scenario) -> None:
+        """With the exact shapes the labels were drawn from, the faces near a tissue interface
+        get the conductances of what lies between their centres (``physics/interfaces.py``),
+        in the heat equation (``thermal_faces``) and the potential (``electric_interfaces``);
+        without them both stay None and every face is the harmonic mean of its two cells."""
+        self.thermal_faces = self.electric_interfaces = None
+        if s.exact_labels_at is None or not s.subvoxel_interfaces:
+            return
+        faces = interface_faces(s.grid, self.labels, s.exact_labels_at, self.masks.metal)
+        if not faces.n_faces:
+            return
+        thermal = faces.for_property(self.tables.k, self.labels)
+        self.thermal_faces = face_coefficients(self.labels, self.tables)
+        apply_thermal(self.thermal_faces, thermal, self.tables.k[self.labels], s.grid.spacing_m)
+        sigma_by_label = np.array([t.electrical_conductivity_s_m for t in s.tissues])
+        self.electric_interfaces = faces.for_property(sigma_by_label, self.labels)
+
     def peak_heating_rate_k_per_ws(self, electric: ElectricSolution) -> float:
         """Fastest Joule heating of any cell per watt delivered, ``max(q / (rho c)) / P``. [K/J]"""
         rate = np.max(electric.joule_unit_w_m3 * self.inv_rhoc) / electric.power_unit_w
@@ -175,7 +200,7 @@ class Simulation:
             self.masks.boundary_grounded,
             initial_v=None if previous is None else previous.potential_v, rtol=ELECTRIC_RTOL,
             embedded=self.embedded if self.scenario.electrode_surface_in_potential else None,
-            workspace=self.electric_workspace,
+            workspace=self.electric_workspace, interfaces=self.electric_interfaces,
         )  # fmt: skip
 
 
@@ -309,6 +334,7 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
         sim.embedded,
         without_water=sim.masks.metal,
         chain=sim.chain,
+        faces=None if sim.thermal_faces is None else tuple(f.copy() for f in sim.thermal_faces),
     )
     state = State(0.0, bio.temperature_c, bio.damage, bio.cem43_min, bio.max_temperature_c)
     controller = PIController(gen)

@@ -120,6 +120,11 @@ class Scenario:
         The tissue's water boils at 100 °C, taking up its latent heat, and the thermal
         conductivity rises with temperature (``physics/phase.py``). On for every plan; off
         only for the verifications against exact solutions with constant properties.
+    subvoxel_interfaces : bool
+        With ``exact_labels_at``, the faces near a tissue interface take the thermal and
+        electrical conductance of what lies between their cell centres
+        (``physics/interfaces.py``). On by default; off only to compare with the voxelised
+        interfaces.
     exact_labels_at : callable or None
         The labels of the exact shapes ``labels`` was drawn from, at points given as x, y, z
         arrays in mm (a preset's anatomy; None for a segmented image). With it, each neural
@@ -148,6 +153,7 @@ class Scenario:
     electric_update_conductance: float = 0.01
     electrode_surface_in_potential: bool = True
     phase_change: bool = True
+    subvoxel_interfaces: bool = True
     exact_labels_at: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = field(
         default=None, repr=False, compare=False
     )

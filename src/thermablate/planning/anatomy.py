@@ -82,7 +82,20 @@ def _on_grid(labels_at, grid: Grid) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(lab, grid.shape))
 
 
-def _capsule_distance(x, y, z, a, b):
+def _capsule_distance(x, y, z, a, b, reach: float | None = None):
+    """Distance from the points to the segment ``a``-``b`` [mm]; with ``reach``, points
+    farther than that from the segment's bounding box get ``inf`` without the arithmetic (a
+    cloud of points, most of them far from a pedicle or a root, costs a fraction)."""
+    if reach is not None and np.ndim(x) == 1:
+        low = np.minimum(a, b) - reach
+        high = np.maximum(a, b) + reach
+        box = (
+            (x >= low[0]) & (x <= high[0]) & (y >= low[1]) & (y <= high[1])
+            & (z >= low[2]) & (z <= high[2])
+        )  # fmt: skip
+        out = np.full(np.shape(x), np.inf)
+        out[box] = _capsule_distance(x[box], y[box], z[box], a, b)
+        return out
     a = np.asarray(a, float)
     b = np.asarray(b, float)
     d = b - a
@@ -377,8 +390,8 @@ class Vertebra:
         # Pedicles: cortical tubes with a cancellous core.
         for sign in SIDE_SIGN.values():
             p, a = self.pedicle_axis_mm(sign)
-            d = _capsule_distance(x, y, z, p, a)
             r = 0.5 * self.pedicle_diameter_mm
+            d = _capsule_distance(x, y, z, p, a, reach=r)
             lab[d <= r] = L["cortical-bone"]
             lab[(d <= r - 1.5) & ~inner] = L["cancellous-bone"]
         # Spinal canal along the whole domain: epidural fat, the dural sac, CSF, then the cord
@@ -403,7 +416,7 @@ class Vertebra:
         # Exiting nerve roots in foraminal fat, each labelled with the patient's side it is on.
         for side, sign in SIDE_SIGN.items():
             a, b = self.nerve_root_axis_mm(sign)
-            d = _capsule_distance(x, y, z, a, b)
+            d = _capsule_distance(x, y, z, a, b, reach=0.5 * self.nerve_root_diameter_mm + 1.5)
             outside_canal = ~canal
             lab[
                 (d <= 0.5 * self.nerve_root_diameter_mm + 1.5)

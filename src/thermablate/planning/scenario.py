@@ -25,7 +25,9 @@ File format (see docs/thermal-engine.md for the full description)::
                   electric_update_water, electric_update_conductance, criterion, needle_conduction (true),
                   phase_change (true: tissue water boils at 100 °C and k rises with T; false
                   only to compare), electrode_surface_in_potential (true: the contacts' true
-                  surface in the potential too; false only to compare)
+                  surface in the potential too; false only to compare), subvoxel_interfaces
+                  (true: with a preset's exact shapes, faces near a tissue interface conduct as
+                  the tissues between their centres; false only to compare)
 """
 
 from __future__ import annotations
@@ -300,6 +302,7 @@ def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
         electrode_surface_in_potential=_flag(
             solver, "electrode_surface_in_potential", True, "solver."
         ),
+        subvoxel_interfaces=_flag(solver, "subvoxel_interfaces", True, "solver."),
     )
     scenario.validate()
     return scenario
