@@ -81,3 +81,14 @@ def test_at_1_mm_the_exact_read_is_nearer_the_fine_grid_than_the_voxels_read():
     )
     # Tissues that are not neural are read over their voxels, as before.
     assert exact.tissues["cortical-bone"] == voxels.tissues["cortical-bone"]
+
+
+def test_an_anatomy_without_a_neural_structure_says_no_peak_was_read():
+    result = simulate(
+        scenario_from_dict(
+            {"anatomy": {"preset": "osteoid-osteoma"}, "grid": {"spacing_mm": 1.0},
+             "duration_s": 20}
+        )
+    )  # fmt: skip
+    assert not result.neural_peaks_over_exact_shapes
+    assert result.to_dict()["neural_peaks_read_over"] is None

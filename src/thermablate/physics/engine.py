@@ -110,9 +110,12 @@ class Simulation:
         ]
         self.sigma37[self.masks.insulated] = 0.0
         self._set_interfaces(s)
-        stable = self.tables.stable_time_step_s(self.labels)
-        if self.thermal_faces is not None:
-            stable = stable_time_step_of_faces_s(self.thermal_faces, self.labels, self.tables)
+        stable = (
+            self.tables.stable_time_step_s(self.labels)
+            if self.thermal_faces is None
+            # Faces at an interface can be stiffer than their two cells' harmonic mean.
+            else stable_time_step_of_faces_s(self.thermal_faces, self.labels, self.tables)
+        )
         dt = s.time_step_s if s.time_step_s is not None else TIME_STEP_SAFETY * stable
         if dt > stable * (1 + 1e-9):
             raise ValueError(f"time_step_s {dt:g} s exceeds the stable limit {stable:.4g} s")

@@ -90,12 +90,6 @@ class InterfaceFaces:
             property_by_label[labels[lower]], property_by_label[labels[upper]],
         )  # fmt: skip
 
-    def owned_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The faces' place in the owned face arrays (``gx[i]`` couples ``i - 1`` and ``i``):
-        ``(axis, i, j, k)`` of the upper cell."""
-        upper = self.lower + np.eye(3, dtype=np.intp)[self.axis]
-        return self.axis, upper[:, 0], upper[:, 1], upper[:, 2]
-
 
 @dataclass(frozen=True)
 class InterfaceConductances:
@@ -128,18 +122,20 @@ class InterfaceConductances:
         """Replace the harmonic-mean conductances of these faces (owned layout, in place) and
         move the two cells' diagonal by the change. Faces the assembly left at 0 (a cell that
         conducts nothing) stay 0."""
-        new = self.conductance(coefficient, spacing_m)
+        for on, change in self.set_faces(faces, self.conductance(coefficient, spacing_m)):
+            np.add.at(diag, tuple(c[on] for c in self.lower), change)
+            np.add.at(diag, tuple(c[on] for c in self.upper), change)
+
+    def set_faces(self, faces: tuple[np.ndarray, ...], values: np.ndarray):
+        """Write ``values`` to these faces in the owned layout (``gx[i]`` couples cells
+        ``i - 1`` and ``i``, so a face is stored at its upper cell), leaving faces at 0 at 0;
+        yields, per axis, which of the faces it wrote and how much each changed."""
         for a in range(3):
             on = self.axis == a
-            if not on.any():
-                continue
             index = tuple(c[on] for c in self.upper)
             old = faces[a][index]
-            value = np.where(old != 0.0, new[on], 0.0)
-            faces[a][index] = value
-            change = value - old
-            np.add.at(diag, tuple(c[on] for c in self.lower), change)
-            np.add.at(diag, index, change)
+            faces[a][index] = np.where(old != 0.0, values[on], 0.0)
+            yield on, faces[a][index] - old
 
 
 def interface_faces(
@@ -244,9 +240,6 @@ def apply_thermal(faces: tuple[np.ndarray, ...], conductances: InterfaceConducta
     place) the conductance of what lies between the centres, ``1 / (h^2 (R_lo + R_hi))``,
     for the cells' thermal ``conductivity`` (its k(T) factor is applied per face by the
     kernel). Faces already at 0 stay 0."""
-    value = conductances.conductance(conductivity, spacing_m) / spacing_m**3
-    for a in range(3):
-        on = conductances.axis == a
-        index = tuple(c[on] for c in conductances.upper)
-        old = faces[a][index]
-        faces[a][index] = np.where(old != 0.0, value[on], 0.0)
+    per_volume = conductances.conductance(conductivity, spacing_m) / spacing_m**3
+    for _ in conductances.set_faces(faces, per_volume):
+        pass

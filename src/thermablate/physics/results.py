@@ -63,7 +63,8 @@ class Result:
         neural tissue's over its exact shape when ``neural_peaks_over_exact_shapes``.
     neural_peaks_over_exact_shapes : bool
         The scenario gave the exact shapes its labels were drawn from (a preset), and the
-        neural tissues' peaks were read over them (``physics/true_surface.py``).
+        neural tissues' peaks were read over them (``physics/true_surface.py``): false for a
+        segmented image, and for an anatomy with no neural structure.
     energy_delivered_j : float
         Electrical energy into the tissue (held mode: heat supplied by the held surface). [J]
     power_limited_s : dict
@@ -95,6 +96,13 @@ class Result:
     power_limited_s: dict[str, float] = field(default_factory=dict)
     fields: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     scenario: Scenario | None = field(repr=False, default=None)
+
+    def _neural_peaks_read_over(self) -> str | None:
+        """ "exact shapes", "voxels", or None when no neural structure was judged."""
+        if self.neural_peaks_over_exact_shapes:
+            return "exact shapes"
+        neural = {t.name for t in self.scenario.tissues if t.neural} if self.scenario else set()
+        return "voxels" if neural & self.tissues.keys() else None
 
     def to_dict(self) -> dict:
         """JSON-ready numbers (the ``--json`` output, less the planning layer's verdict)."""
@@ -130,9 +138,7 @@ class Result:
                 }
                 for k, v in self.tissues.items()
             },
-            "neural_peaks_read_over": "exact shapes"
-            if self.neural_peaks_over_exact_shapes
-            else "voxels",
+            "neural_peaks_read_over": self._neural_peaks_read_over(),
             "energy_delivered_j": round(self.energy_delivered_j, 1),
             "mean_power_w": round(self.energy_delivered_j / max(self.time_s[-1], 1e-12), 3),
             "power_limited_s": {k: round(v, 3) for k, v in self.power_limited_s.items()},
@@ -169,10 +175,6 @@ def zone_metrics(grid, mask: np.ndarray, electrode, criterion: str) -> Zone:
     return Zone(criterion, axial, transverse, n * grid.cell_volume_m3 * 1e6)
 
 
-SMALLEST_DOSE_MIN = 1e-300
-"""Floor of the thermal dose before its logarithm is taken (a cell's dose can be 0). [min]"""
-
-
 class Recorder:
     """Collects probe samples during a run and assembles the :class:`Result`."""
 
@@ -197,17 +199,14 @@ class Recorder:
         for k, (index, weights) in self.probe_weights.items():
             self.probe_t[k].append(float(weights @ state.temperature_c[index]))
 
-    def _tissue_peaks(self, state) -> dict[str, dict[str, float]]:
-        """Each tissue's peak temperature and dose over its cells (the electrodes' excluded);
+    def _tissue_peaks(self, state) -> tuple[dict[str, dict[str, float]], bool]:
+        """Each tissue's peak temperature and dose over its cells (the electrodes' excluded),
         a neural tissue's over its exact shape when the scenario has one
-        (``physics/true_surface.py``)."""
+        (``physics/true_surface.py``); and whether any was read over an exact shape."""
         s, sim = self.sim.scenario, self.sim
         fields = [state.max_temperature_c, state.cem43_min]
-        # The dose is interpolated as its logarithm: it grows exponentially with the
-        # temperature, so between a cool cell and a hot one its linear interpolant would
-        # overstate it (twice over, at the lumbar preset's dura at 0.5 mm).
-        exact = log_dose = None
-        tissues = {}
+        exact = None
+        tissues, over_shapes = {}, False
         for i, t in enumerate(s.tissues):
             cells = (sim.labels == i) & sim.tissue_cells
             if not cells.any():
@@ -217,16 +216,16 @@ class Recorder:
             if s.exact_labels_at is not None and t.neural and all(map(math.isfinite, peaks)):
                 if exact is None:  # once, and only for an anatomy with a neural structure
                     exact = exact_labels_on_grid(s.grid, s.exact_labels_at)
-                if log_dose is None:
-                    log_dose = np.log(np.maximum(state.cem43_min, SMALLEST_DOSE_MIN))
-                temperature, dose = peaks_over_exact_shape(
-                    s.grid, i, [state.max_temperature_c, log_dose], s.exact_labels_at, exact,
+                read = peaks_over_exact_shape(
+                    s.grid, i, fields, s.exact_labels_at, exact,
                     near=cells | (exact == i), excluded=~sim.tissue_cells,
                 )  # fmt: skip
-                if math.isfinite(temperature) and math.isfinite(dose):  # else none in the shapes
-                    peaks = [temperature, math.exp(dose)]
+                # -inf: the shapes hold none of it (then the voxels' read stands); NaN: a value
+                # that is not finite beside it, passed on for the verdict to see.
+                if -math.inf not in read:
+                    peaks, over_shapes = read, True
             tissues[t.name] = {"max_temp_c": peaks[0], "max_cem43_min": peaks[1]}
-        return tissues
+        return tissues, over_shapes
 
     def result(self, state, wall_time_s: float) -> Result:
         sim = self.sim
@@ -247,7 +246,7 @@ class Recorder:
             )
         mask = ablated(s.criterion, state.damage, state.cem43_min, state.max_temperature_c)
         zone = zone_metrics(g, mask, s.electrodes[0], s.criterion)
-        tissues = self._tissue_peaks(state)
+        tissues, over_shapes = self._tissue_peaks(state)
         balance = {
             "delivered_j": state.energy_delivered_j,
             "stored_j": state.stored_energy_j,
@@ -271,7 +270,7 @@ class Recorder:
             probes=probes,
             zone=zone,
             tissues=tissues,
-            neural_peaks_over_exact_shapes=s.exact_labels_at is not None,
+            neural_peaks_over_exact_shapes=over_shapes,
             energy_delivered_j=state.energy_delivered_j,
             energy_balance=balance,
             stopped_reason=state.stopped_reason,

@@ -36,15 +36,20 @@ def read_or_create_secret(
     """
     if not path.exists():
         _create(path, generate())
+
+    def wrong_with(secret: str) -> str | None:
+        return "is empty" if not secret else (problem(secret) if problem else None)
+
     secret = path.read_text().strip()
     for _ in range(HALF_WRITTEN_RETRIES):
-        if secret:
+        if not wrong_with(secret):
             break
         # Without hard links (below) another process may be between creating the name and
-        # writing it: give it a moment before calling the file lost.
+        # writing it, so the file may be empty or cut short: give it a moment before
+        # calling the file lost or damaged.
         time.sleep(0.05)
         secret = path.read_text().strip()
-    wrong = "is empty" if not secret else (problem(secret) if problem else None)
+    wrong = wrong_with(secret)
     if wrong:
         raise ImproperlyConfigured(
             f"{path} {wrong}: restore it from the backup of the data folder "
