@@ -59,12 +59,7 @@ def test_an_assessment_dated_after_the_death_is_refused_by_the_api(client, proce
 
 def test_a_death_dated_before_a_recorded_assessment_is_refused(procedure, clinician):
     patient = procedure.patient
-    month = procedure.assessments.get(timepoint="1m")
-    assessed_on = procedure.procedure_date + timedelta(days=30)
-    actions.record_assessment(
-        month, acting_user=clinician, analgesics=[], expected_version=month.version,
-        assessed_on=assessed_on, pain_worst=3,
-    )  # fmt: skip
+    assessed_on = _assessed_a_month_after(procedure, clinician)
     with pytest.raises(ValidationError) as refused:
         _died(patient, clinician, assessed_on - timedelta(days=1))
     assert refused.value.message_dict["status_date"] == [
@@ -72,6 +67,17 @@ def test_a_death_dated_before_a_recorded_assessment_is_refused(procedure, clinic
     ]
     patient.refresh_from_db()
     assert patient.status == "alive"
+
+
+def _assessed_a_month_after(procedure, clinician):
+    """Record the procedure's 1-month assessment 30 days after it; returns that date."""
+    month = procedure.assessments.get(timepoint="1m")
+    assessed_on = procedure.procedure_date + timedelta(days=30)
+    actions.record_assessment(
+        month, acting_user=clinician, analgesics=[], expected_version=month.version,
+        assessed_on=assessed_on, pain_worst=3,
+    )  # fmt: skip
+    return assessed_on
 
 
 def _haematoma(procedure, clinician, onset):
@@ -154,12 +160,7 @@ def test_a_procedure_with_adverse_events_comes_back_when_nothing_contradicts_it(
 def test_an_assessment_of_a_procedure_in_error_does_not_block_a_death(procedure, clinician):
     """Found in review: it left with its procedure, as the procedure's adverse events do."""
     patient = procedure.patient
-    month = procedure.assessments.get(timepoint="1m")
-    assessed_on = procedure.procedure_date + timedelta(days=30)
-    actions.record_assessment(
-        month, acting_user=clinician, analgesics=[], expected_version=month.version,
-        assessed_on=assessed_on, pain_worst=3,
-    )  # fmt: skip
+    assessed_on = _assessed_a_month_after(procedure, clinician)
     actions.mark_entered_in_error(procedure, reason="Wrong patient", acting_user=clinician)
     patient = _died(patient, clinician, assessed_on - timedelta(days=3))
     assert patient.status == "died"

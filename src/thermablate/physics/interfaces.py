@@ -147,12 +147,9 @@ def interface_faces(
     changes = np.zeros(labels.shape, bool)
     for axis in range(3):
         differ = np.diff(labels, axis=axis) != 0
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[axis] = slice(0, -1)
-        hi[axis] = slice(1, None)
-        changes[tuple(lo)] |= differ
-        changes[tuple(hi)] |= differ
+        lo, hi = _pairs_along(axis)
+        changes[lo] |= differ
+        changes[hi] |= differ
     # A layer drawn thicker than it is lies in the cells of a drawn change (the presets draw
     # every layer at least a cell thick).
     near = changes & ~excluded
@@ -162,14 +159,8 @@ def interface_faces(
     half = SAMPLES // 2
     axes, lowers, tissues, edges = [], [], [], []
     for axis in range(3):
-        n = labels.shape[axis]
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[axis] = slice(0, n - 1)
-        hi[axis] = slice(1, n)
-        candidate = (
-            (near[tuple(lo)] | near[tuple(hi)]) & ~excluded[tuple(lo)] & ~excluded[tuple(hi)]
-        )
+        lo, hi = _pairs_along(axis)
+        candidate = (near[lo] | near[hi]) & ~excluded[lo] & ~excluded[hi]
         lower = np.argwhere(candidate)
         if not len(lower):
             continue
@@ -201,6 +192,15 @@ def interface_faces(
         np.concatenate(axes), np.concatenate(lowers), np.concatenate(tissues),
         np.concatenate(edges),
     )  # fmt: skip
+
+
+def _pairs_along(axis: int) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
+    """Index of the lower and of the upper cell of every pair of neighbours along ``axis``."""
+    lo = [slice(None)] * 3
+    hi = [slice(None)] * 3
+    lo[axis] = slice(0, -1)
+    hi[axis] = slice(1, None)
+    return tuple(lo), tuple(hi)
 
 
 BISECTIONS = 30
