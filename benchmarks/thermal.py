@@ -93,10 +93,13 @@ def engine_trace(s):
     return np.asarray(times), np.asarray(powers), solves, np.array(state.temperature_c)
 
 
-def _face_joule(v, sigma, h, embedded=None):
+def _face_joule(v, sigma, h, fixed, embedded=None):
     """Face-wise Joule heat density sigma |grad V|^2 of a cell-centred potential. [W/m^3]
 
-    ``embedded`` faces (tissue cell to contact cell) conduct ``sigma_tissue h / theta``.
+    Each face's dissipation goes to its two cells in proportion to their halves' resistance
+    (``sigma_other / (sigma_lo + sigma_hi)`` each), evenly where one cell is ``fixed`` (a
+    contact). ``embedded`` faces (tissue cell to contact cell) conduct
+    ``sigma_tissue h / theta``.
     """
     p = np.zeros(v.shape)
     if embedded is not None:
@@ -116,9 +119,11 @@ def _face_joule(v, sigma, h, embedded=None):
         s1, s2 = sigma[lo], sigma[hi]
         den = s1 + s2
         g = np.divide(2 * s1 * s2, den, out=np.zeros_like(den), where=den > 0) * h
-        half = 0.5 * g * (v[hi] - v[lo]) ** 2
-        p[lo] += half
-        p[hi] += half
+        share = np.full(den.shape, 0.5)
+        np.divide(s2, den, out=share, where=(den > 0) & ~fixed[lo] & ~fixed[hi])
+        dissipated = g * (v[hi] - v[lo]) ** 2
+        p[lo] += share * dissipated
+        p[hi] += (1.0 - share) * dissipated
     return p / h**3
 
 
@@ -244,6 +249,7 @@ def peer_fipy(s, times, powers, solve_times, dt_peer_s: float):
                     from_fipy(potential.value),
                     sig,
                     h,
+                    sim.fixed,
                     eb if s.electrode_surface_in_potential else None,
                 )
             )

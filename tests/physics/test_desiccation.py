@@ -79,8 +79,8 @@ def test_a_boiling_cell_loses_conductivity_only_as_its_water_boils_off():
 
 
 def _boiling_sphere(**changes) -> Scenario:
-    # The sphere of test_phase_change at 4 W: the muscle around the fat shell boils from a few
-    # seconds on and dries; the impedance doubles (the roll-off) at about 19 s.
+    # The sphere of test_phase_change at 4 W: the fat shell boils from a few seconds on and
+    # dries; the impedance doubles (the roll-off) at about 12 s.
     return _sphere_boiling(
         **{"generator": Generator(mode="power", max_power_w=4.0, ramp_s=0.0), **changes}
     )
@@ -91,11 +91,14 @@ def test_the_potential_follows_the_water_and_a_finer_trigger_changes_little():
     coarse = simulate(_boiling_sphere(electric_update_water=0.1, **water_only))
     fine = simulate(_boiling_sphere(electric_update_water=0.02, **water_only))
     assert "roll-off" in coarse.stopped_reason and "roll-off" in fine.stopped_reason
-    # Measured: the roll-off at 18.47 s with a re-solve per 10 % of a cell's water boiled off
-    # (14 solves), 18.06 s per 2 % (37 solves), 17.92 s per 1 % (57). The roll-off shows at
-    # the re-solve that finds the impedance doubled, so a coarser trigger finds it later, by
-    # at most the time one trigger's worth of a cell's water takes to boil: 2.3 % here.
-    assert coarse.time_s[-1] == pytest.approx(fine.time_s[-1], rel=0.03)
+    # Measured: the roll-off at 12.5 s with a re-solve per 10 % of a cell's water boiled off
+    # (13 solves), 11.94 s per 2 % (37 solves) and per 1 % (52). The roll-off shows at the
+    # re-solve that finds the impedance doubled, so a coarser trigger finds it later, never
+    # earlier, by at most the time one trigger's worth of a cell's water takes to boil: 4.7 %
+    # here, where the fat shell that dries holds a sixth of the muscle's water per volume. (With
+    # the muscle drying first, before issue 13 split the Joule heat by resistance: 18.47,
+    # 18.06 and 17.92 s, 2.3 %.)
+    assert fine.time_s[-1] <= coarse.time_s[-1] <= 1.06 * fine.time_s[-1]
     assert coarse.electric_solves < fine.electric_solves
 
 

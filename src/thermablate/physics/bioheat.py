@@ -27,6 +27,7 @@ exponentials per heated cell, not DRAM bandwidth, set its speed (see docs/therma
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import numba
 import numpy as np
@@ -67,6 +68,12 @@ KERNEL_CHUNK_PLANES = 4
 """The kernel's threads take x-planes in chunks of this many, dynamically, rather than half the
 grid each: when another process holds a core, the thread that has one takes more chunks
 instead of waiting for the other at the end of the step (10-20 % faster under load). [-]"""
+
+
+class CellFractions(Protocol):
+    """Tissue fractions inside cells (:class:`physics.volume_fractions.TissueFractions`)."""
+
+    def per_cell(self, property_by_label: np.ndarray, labels: np.ndarray) -> np.ndarray: ...
 
 
 class MaterialTables:
@@ -145,15 +152,50 @@ class MaterialTables:
 
 
 def stable_time_step_of_faces_s(faces: tuple[np.ndarray, ...], label: np.ndarray,
-                                tables: MaterialTables) -> float:  # fmt: skip
+                                tables: MaterialTables,
+                                fractions: CellFractions | None = None) -> float:  # fmt: skip
     """:meth:`MaterialTables.stable_time_step_s` for face coefficients that are not all the
     label pairs' (``physics/interfaces.py`` moves some): the same bound, read from the faces
-    themselves (owned layout, boundary planes included). [s]"""
+    themselves (owned layout, boundary planes included), with the cells' heat capacity and
+    perfusion by their tissue ``fractions`` where given (``physics/volume_fractions.py``).
+    [s]"""
     gx, gy, gz = faces
-    rate = tables.sink[label] + tables.k_factor_max * (
+    cells = CellProperties.of(tables, label, fractions)
+    rate = cells.sink + tables.k_factor_max * (
         gx[:-1] + gx[1:] + gy[:, :-1] + gy[:, 1:] + gz[:, :, :-1] + gz[:, :, 1:]
     )
-    return float(np.min(tables.rhoc[label] / rate))
+    return float(np.min(cells.rhoc / rate))
+
+
+class CellProperties:
+    """Each cell's volumetric heat capacity and perfusion sink, and with boiling modelled its
+    water's latent heat and its dry heat capacity: its drawn tissue's, or with ``fractions``
+    the volume-weighted mean of the tissues the exact shapes put in it.
+    [J/(m^3 K)], [W/(m^3 K)], [J/m^3], [J/(m^3 K)]"""
+
+    def __init__(self, rhoc, sink, latent_max=None, rhoc_dry=None):
+        self.rhoc = rhoc
+        self.sink = sink
+        self.latent_max = latent_max
+        self.rhoc_dry = rhoc_dry
+
+    @classmethod
+    def of(cls, tables: MaterialTables, label: np.ndarray,
+           fractions: CellFractions | None = None) -> CellProperties:  # fmt: skip
+        n = len(tables.rhoc)  # the tissues (``sink`` also holds the ghost label's 0)
+
+        def per_cell(table):
+            table = np.asarray(table, float)[:n]
+            if fractions is None:
+                return table[label]
+            return fractions.per_cell(table, label)
+
+        if not tables.phase_change:
+            return cls(per_cell(tables.rhoc), per_cell(tables.sink))
+        return cls(
+            per_cell(tables.rhoc), per_cell(tables.sink), per_cell(tables.latent_max),
+            per_cell(tables.rhoc_dry),
+        )  # fmt: skip
 
 
 def face_coefficients(label: np.ndarray, tables: MaterialTables):
@@ -467,7 +509,8 @@ class BioheatState:
     def __init__(self, grid: Grid, label: np.ndarray, tables: MaterialTables,
                  initial_c: float | np.ndarray, t_boundary_c: float,
                  embedded: EmbeddedFaces | None = None, without_water: np.ndarray | None = None,
-                 chain=None, faces: tuple[np.ndarray, ...] | None = None):  # fmt: skip
+                 chain=None, faces: tuple[np.ndarray, ...] | None = None,
+                 fractions: CellFractions | None = None):  # fmt: skip
         padded = tuple(n + 2 for n in grid.shape)
         self.tables = tables
         self.t_boundary_c = float(t_boundary_c)
@@ -475,12 +518,14 @@ class BioheatState:
         # ``faces``: the caller's, when it has moved some (physics/interfaces.py).
         self.faces = face_coefficients(self.label, tables) if faces is None else faces
         self._set_embedded(embedded, grid.spacing_m)
-        self.rhoc = tables.rhoc[self.label]
+        # ``fractions``: the tissues inside the cells (physics/volume_fractions.py).
+        cells = CellProperties.of(tables, self.label, fractions)
+        self.rhoc = cells.rhoc
         self._inv_rhoc = 1.0 / self.rhoc
         self._dt_over_rhoc = None
         self._dt_over_rhoc_cache = {}
         self._dt_s = None
-        self.sink = np.ascontiguousarray(tables.sink[self.label])
+        self.sink = np.ascontiguousarray(cells.sink)
         self._t = np.full(padded, self.t_boundary_c)
         self._t[1:-1, 1:-1, 1:-1] = initial_c
         self._t_new = self._t.copy()
@@ -497,7 +542,7 @@ class BioheatState:
         self._row_check = np.empty((grid.shape[0], grid.shape[2]))
         self._plane_hottest_c = np.empty(grid.shape[0])
         self._plane_nonfinite = np.zeros(grid.shape[0], np.int64)
-        self._set_phase(grid, without_water, chain)
+        self._set_phase(grid, without_water, chain, cells)
         self.boundary_loss_j = 0.0
         """Heat that left through the domain boundary during the last :meth:`advance` (summed
         only when it integrates the perfusion). [J]"""
@@ -508,7 +553,7 @@ class BioheatState:
         self.nonfinite_columns = 0
         """z-columns of cells where some temperature was not finite after the last step."""
 
-    def _set_phase(self, grid: Grid, without_water, chain) -> None:
+    def _set_phase(self, grid: Grid, without_water, chain, cells: CellProperties) -> None:
         """The per-cell boiling arrays and the kernel's k(T) coefficients (see :func:`step`)."""
         tables = self.tables
         self.phase_change = tables.phase_change
@@ -524,8 +569,8 @@ class BioheatState:
             self._k_a, self._k_b, self._cap_c, self._boil_c = 1.0, 0.0, np.inf, np.inf
             return
         self.latent_j_m3 = np.zeros(grid.shape)
-        self._latent_max = tables.latent_max[self.label].astype(float)
-        self._rhoc_dry = tables.rhoc_dry[self.label].astype(float)
+        self._latent_max = np.array(cells.latent_max, float)
+        self._rhoc_dry = np.array(cells.rhoc_dry, float)
         if without_water is not None:
             self._latent_max[without_water] = 0.0
             self._rhoc_dry[without_water] = self.rhoc[without_water]

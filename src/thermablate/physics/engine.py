@@ -29,6 +29,7 @@ import numpy as np
 from thermablate.physics import multigrid
 from thermablate.physics.bioheat import (
     BioheatState,
+    CellProperties,
     face_coefficients,
     stable_time_step_of_faces_s,
 )
@@ -45,6 +46,7 @@ from thermablate.physics.generator import MODEL_LIMIT_C, ROLL_OFF_IMPEDANCE_RATI
 from thermablate.physics.interfaces import apply_thermal, interface_faces
 from thermablate.physics.needle import build_chain, conduct
 from thermablate.physics.scenario import TIME_STEP_SAFETY, Scenario
+from thermablate.physics.volume_fractions import tissue_fractions
 
 ELECTRIC_RTOL = 1e-5
 """Relative residual of the potential solve; the power it implies is then accurate to far
@@ -114,7 +116,9 @@ class Simulation:
             self.tables.stable_time_step_s(self.labels)
             if self.thermal_faces is None
             # Faces at an interface can be stiffer than their two cells' harmonic mean.
-            else stable_time_step_of_faces_s(self.thermal_faces, self.labels, self.tables)
+            else stable_time_step_of_faces_s(
+                self.thermal_faces, self.labels, self.tables, self.fractions
+            )
         )
         dt = s.time_step_s if s.time_step_s is not None else TIME_STEP_SAFETY * stable
         if dt > stable * (1 + 1e-9):
@@ -158,7 +162,7 @@ class Simulation:
                     )
                     joined = _nearest_contact(contacts, inside)
                     shafts.append((joined, shaft, s_m, math.pi * (e.radius_mm * 1e-3) ** 2))
-        rhoc = self.tables.rhoc[self.labels]
+        rhoc = CellProperties.of(self.tables, self.labels, self.fractions).rhoc
         rows, starts = self.embedded.cell_rows()
         g_faces = self.embedded.conductance_per_volume(self.tables.k[self.labels], g.spacing_m)
         coupled = (
@@ -174,11 +178,16 @@ class Simulation:
     def _set_interfaces(self, s: Scenario) -> None:
         """With the exact shapes the labels were drawn from, the faces near a tissue interface
         get the conductances of what lies between their centres (``physics/interfaces.py``),
-        in the heat equation (``thermal_faces``) and the potential (``electric_interfaces``);
-        without them both stay None and every face is the harmonic mean of its two cells."""
-        self.thermal_faces = self.electric_interfaces = None
+        in the heat equation (``thermal_faces``) and the potential (``electric_interfaces``),
+        and the cells beside one the heat capacity, perfusion and water of the tissues inside
+        them (``fractions``, ``physics/volume_fractions.py``); without them all three stay
+        None, every face is the harmonic mean of its two cells and every cell is its label."""
+        self.thermal_faces = self.electric_interfaces = self.fractions = None
         if s.exact_labels_at is None or not s.subvoxel_interfaces:
             return
+        self.fractions = tissue_fractions(
+            s.grid, self.labels, s.exact_labels_at, self.masks.metal, len(s.tissues)
+        )
         faces = interface_faces(s.grid, self.labels, s.exact_labels_at, self.masks.metal)
         if not faces.n_faces:
             return
@@ -259,10 +268,11 @@ def _water_drift(column_boiling, column_at_solve, latent, latent_at_solve, inv_l
     at the last solve. A cell beside the contact, where the current crowds, moves the load
     more than one where little current flows, so the load changes the delivered power before
     any one cell has dried much, and a cell far from the current can dry without it.
-    On the grid this is an estimate, not the exact discrete sensitivity: each face's
-    dissipation is split half to each of its cells, so beside a contact (whose half carries
-    no water) a tissue cell's ``q_i`` is about half its sensitivity, and there the trigger
-    fires at up to twice ``electric_update_conductance``. Measured against re-solving per
+    Each face's dissipation goes to its two cells by their halves' resistance
+    (``electric.lower_shares``), so between tissue cells ``q_i`` is the discrete
+    sensitivity itself; beside a contact the face is split evenly (its half heats the contact
+    node, which carries no water), so there a tissue cell's ``q_i`` is about half its
+    sensitivity and the trigger fires at up to twice ``electric_update_conductance``. Measured against re-solving per
     1-2 % of any cell's water, the zone moves by 0.1 % and a roll-off is found on time
     (tests/physics/test_desiccation.py).
 
@@ -309,6 +319,13 @@ def _lowest_bit(n: int) -> int:
     return n & -n
 
 
+def _time_of(tick: int, end_tick: int, duration_s: float) -> float:
+    """The time reached after ``tick`` of ``end_tick`` ticks, the last exactly ``duration_s``
+    (``tick / ticks * dt`` ended a 240 s run at 239.99999999999997 s with some step counts,
+    and a recording or a caller waiting for the duration would miss it). [s]"""
+    return duration_s if tick == end_tick else tick * duration_s / end_tick
+
+
 def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
     """The time loop (see :func:`iterate`).
 
@@ -338,6 +355,7 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
         without_water=sim.masks.metal,
         chain=sim.chain,
         faces=None if sim.thermal_faces is None else tuple(f.copy() for f in sim.thermal_faces),
+        fractions=sim.fractions,
     )
     state = State(0.0, bio.temperature_c, bio.damage, bio.cem43_min, bio.max_temperature_c)
     controller = PIController(gen)
@@ -378,7 +396,7 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
     end_tick = sim.n_steps * ticks
     tick = 0
     while tick < end_tick:
-        t0 = tick / ticks * dt
+        t0 = _time_of(tick, end_tick, s.duration_s)
         into_step = tick % ticks
         size = _lowest_bit(into_step) if into_step else ticks
         allowed_rise_k = max(STOP_OVERSHOOT_MARGIN_K, MODEL_LIMIT_C - bio.hottest_c)
@@ -428,7 +446,7 @@ def _run(sim: Simulation, track_energy: bool) -> Iterator[tuple[float, State]]:
             if track_energy:
                 state.boundary_loss_j += lost_j
         tick += size
-        t = tick / ticks * dt
+        t = _time_of(tick, end_tick, s.duration_s)
         state.steps += 1
         state.time_s = t
         state.temperature_c = bio.temperature_c

@@ -144,15 +144,9 @@ def interface_faces(
     """The faces between two cells, neither ``excluded`` (the electrodes' metal), within a
     cell of a change of tissue, whose segment's pieces are not the two cells' own tissues half
     and half."""
-    changes = np.zeros(labels.shape, bool)
-    for axis in range(3):
-        differ = np.diff(labels, axis=axis) != 0
-        lo, hi = _pairs_along(axis)
-        changes[lo] |= differ
-        changes[hi] |= differ
     # A layer drawn thicker than it is lies in the cells of a drawn change (the presets draw
     # every layer at least a cell thick).
-    near = changes & ~excluded
+    near = cells_at_a_change(labels) & ~excluded
     origin_mm = np.asarray(grid.origin_m) * 1e3
     h = grid.spacing_mm
     along = np.arange(SAMPLES + 1) / SAMPLES  # both centres and the points between
@@ -192,6 +186,17 @@ def interface_faces(
         np.concatenate(axes), np.concatenate(lowers), np.concatenate(tissues),
         np.concatenate(edges),
     )  # fmt: skip
+
+
+def cells_at_a_change(labels: np.ndarray) -> np.ndarray:
+    """The cells with a face neighbour of another drawn tissue. [bool]"""
+    changes = np.zeros(labels.shape, bool)
+    for axis in range(3):
+        differ = np.diff(labels, axis=axis) != 0
+        lo, hi = _pairs_along(axis)
+        changes[lo] |= differ
+        changes[hi] |= differ
+    return changes
 
 
 def _pairs_along(axis: int) -> tuple[tuple[slice, ...], tuple[slice, ...]]:

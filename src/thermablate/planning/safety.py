@@ -87,9 +87,10 @@ MODEL_LIMITATIONS = (
     "hyperaemia; the heat capacity's change with temperature below boiling; k at the "
     "electrode's true surface stays at its 37 °C value",
     "large vessels as heat sinks (basivertebral vein, segmental arteries, epidural veins)",
-    "sub-voxel tissue geometry: each cell's heat capacity, perfusion and water are its "
-    "tissue's (a preset's conductances at tissue interfaces and its neural peaks follow its "
-    "exact shapes; a segmented image is whole voxels throughout; see the grid error)",
+    "sub-voxel tissue geometry: where the Joule heat is deposited beside a tissue interface, "
+    "and the needle's insulated shaft, follow the voxels (a preset's conductances at tissue "
+    "interfaces, its cells' heat capacity, perfusion and water, and its neural peaks follow "
+    "its exact shapes; a segmented image is whole voxels throughout; see the grid error)",
 )
 """What the engine does not model yet (issue 13), stated with every verdict: each would
 change the temperatures the verdict rests on."""
