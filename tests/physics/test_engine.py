@@ -118,3 +118,13 @@ def test_energy_balances_with_the_voxelised_contact_in_the_potential():
     removed = b["stored_j"] + b["perfusion_j"] + b["boundary_j"]
     assert b["delivered_j"] > 10.0
     assert removed == pytest.approx(b["delivered_j"], rel=1e-9)
+
+
+@pytest.mark.parametrize("duration_s", [1.7, 10.3, 59.9, 240.0])
+def test_a_run_ends_exactly_at_its_duration(duration_s):
+    # The time was tick / ticks * dt, with dt = duration / steps: a 240 s run ended at
+    # 239.99999999999997 s with some step counts, and a caller waiting for the duration (a
+    # recording, a test of the end time) missed it.
+    result = simulate(_sphere("power", duration_s=duration_s, max_power_w=0.5))
+    assert result.time_s[-1] == duration_s
+    assert result.steps * result.time_step_s == pytest.approx(duration_s, rel=1e-12)

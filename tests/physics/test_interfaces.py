@@ -139,3 +139,61 @@ def test_a_preset_s_run_uses_the_exact_interfaces_unless_told_not_to():
     assert simulation.stable_dt_s == stable_time_step_of_faces_s(
         simulation.thermal_faces, simulation.labels, simulation.tables, simulation.fractions
     )
+
+
+@pytest.mark.parametrize("boundary_mm", [3.8, 4.0, 4.3])
+def test_a_peak_at_an_interface_follows_the_flux_where_a_straight_line_reads_it_low(
+    boundary_mm,
+):
+    # Heat flows along x from tissue 0 (k = 0.5) into tissue 1 (k = 0.1): the exact steady
+    # profile falls q/k_0 per metre in tissue 0 and five times faster in tissue 1, so tissue
+    # 1's hottest point is the interface, at T_b. The field is given at the cell centres.
+    q_w_m2, t_b = 2000.0, 60.0
+    grid, labels = slab_grid(boundary_mm)
+    faces = interface_faces(grid, labels, slab(boundary_mm), np.zeros(grid.shape, bool))
+    x_m = np.broadcast_to(grid.centres_m()[0], grid.shape)
+    b_m = boundary_mm * 1e-3
+    field = np.where(
+        x_m < b_m, t_b + q_w_m2 / K[0] * (b_m - x_m), t_b - q_w_m2 / K[1] * (x_m - b_m)
+    )
+    dose = field - 37.0  # any second field takes the same weights
+    temperature, second = faces.peaks_along(1, [field, dose], K)
+    assert temperature == pytest.approx(t_b, abs=1e-6)
+    assert second == pytest.approx(t_b - 37.0, abs=1e-6)
+    # The straight line between the two centres reads the interface 2.6-4 K low here.
+    lower_x_mm = np.floor(boundary_mm - 0.5) + 0.5
+    s = boundary_mm - lower_x_mm
+    t_lo = t_b + q_w_m2 / K[0] * s * 1e-3
+    t_hi = t_b - q_w_m2 / K[1] * (1.0 - s) * 1e-3
+    assert t_lo + (t_hi - t_lo) * s < t_b - 1.0
+    # Tissue 0's own peak on these segments is its hotter end, the lower cell's centre.
+    assert faces.peaks_along(0, [field], K)[0] == pytest.approx(t_lo, abs=1e-6)
+    # A tissue with no piece on them gives -inf; a value that is not finite, NaN.
+    assert faces.peaks_along(5, [field], K) == [-np.inf]
+    field[tuple(faces.lower[0])] = np.nan
+    assert np.isnan(faces.peaks_along(1, [field], K)[0])
+
+
+def test_a_preset_s_neural_peaks_are_no_lower_than_along_its_interface_faces():
+    # The lumbar preset at 1 mm: the epidural space's hot edge is against the posterior
+    # cortex (0.32 against 0.21 W/(m K)), where the straight-line read was low.
+    scenario = scenario_from_dict(
+        {
+            "anatomy": {"preset": "lumbar-metastasis"},
+            "grid": {"spacing_mm": 1.0},
+            "duration_s": 120.0,
+        }  # fmt: skip
+    )
+    from thermablate.physics.engine import simulate
+
+    result = simulate(scenario)
+    faces = Simulation(scenario).interface_faces
+    conductivity = scenario.material_tables().k
+    names = [t.name for t in scenario.tissues]
+    peak_field = result.fields["max_temperature_c"]
+    for name in ("epidural-fat", "dura", "csf", "cauda-equina"):
+        along = faces.peaks_along(names.index(name), [peak_field], conductivity)[0]
+        assert result.tissues[name]["max_temp_c"] >= along, name
+    # Where the straight line was low, the read is the one along the faces.
+    along = faces.peaks_along(names.index("epidural-fat"), [peak_field], conductivity)[0]
+    assert result.tissues["epidural-fat"]["max_temp_c"] == along

@@ -92,3 +92,16 @@ def test_an_anatomy_without_a_neural_structure_says_no_peak_was_read():
     )  # fmt: skip
     assert not result.neural_peaks_over_exact_shapes
     assert result.to_dict()["neural_peaks_read_over"] is None
+
+
+def test_a_run_with_whole_voxels_says_so_in_what_the_model_leaves_out():
+    from thermablate.planning.report import report_dict
+    from thermablate.planning.safety import MODEL_LIMITATIONS, WHOLE_VOXELS
+
+    default = simulate(lumbar(1.0, duration_s=10.0))
+    voxels = simulate(lumbar(1.0, duration_s=10.0, solver={"subvoxel_interfaces": False}))
+    assert report_dict(default)["safety"]["model_leaves_out"] == list(MODEL_LIMITATIONS)
+    leaves_out = report_dict(voxels)["safety"]["model_leaves_out"]
+    assert leaves_out[-1] == WHOLE_VOXELS and leaves_out[:-1] == list(MODEL_LIMITATIONS[:-1])
+    assert "subvoxel_interfaces = false" in summary(voxels)
+    assert "subvoxel_interfaces = false" not in summary(default)

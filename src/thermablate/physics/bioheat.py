@@ -774,6 +774,8 @@ def steady_state(grid: Grid, label, tables: MaterialTables, source_w_m3, held, h
     """Steady solution of Pennes' equation with the same spatial operator as :func:`step`.
 
     ``-div(k grad T) + W (T - T_a) = q`` with held cells and the boundary ghost node. [°C]
+    The perfusion ``W`` is each cell's drawn tissue's: the verifications that use this solver
+    have no tissue fractions (``physics/volume_fractions.py``).
     ``embedded`` faces (``physics/embedded.py``) join the held electrode to the tissue at its
     true surface, as in :class:`BioheatState`; ``interfaces`` (the thermal conductivity's
     ``InterfaceConductances``, ``physics/interfaces.py``) conduct as the tissues between

@@ -173,8 +173,8 @@ def lower_shares(sigma_s_m, fixed, interfaces: InterfaceConductances | None = No
     conductivity ``s_lo`` and ``s_hi`` (the harmonic-mean face) that is ``s_hi / (s_lo +
     s_hi)``; for a face near a tissue interface, its halves' resistances from the exact shapes
     (``interfaces``), each scaled by its cell's conductivity factor. Between CSF and epidural
-    fat (50 times less conductive) the fat's half takes 98 % of the heat, where an even split
-    put half of it in the CSF. A face beside a contact (``fixed``) is split evenly: on an
+    fat (81 times less conductive) the fat's half takes 98.8 % of the heat, where an even
+    split put half of it in the CSF. A face beside a contact (``fixed``) is split evenly: on an
     embedded face the contact cell's half heats the contact node, whose voxel also holds the
     tissue between the true surface and the voxel's faces.
     """

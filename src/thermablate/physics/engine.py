@@ -183,14 +183,16 @@ class Simulation:
         them (``fractions``, ``physics/volume_fractions.py``); without them all three stay
         None, every face is the harmonic mean of its two cells and every cell is its label."""
         self.thermal_faces = self.electric_interfaces = self.fractions = None
+        self.interface_faces = None
         if s.exact_labels_at is None or not s.subvoxel_interfaces:
             return
-        self.fractions = tissue_fractions(
-            s.grid, self.labels, s.exact_labels_at, self.masks.metal, len(s.tissues)
-        )
         faces = interface_faces(s.grid, self.labels, s.exact_labels_at, self.masks.metal)
         if not faces.n_faces:
             return
+        self.interface_faces = faces  # the results read the neural peaks along them too
+        self.fractions = tissue_fractions(
+            s.grid, self.labels, s.exact_labels_at, self.masks.metal, len(s.tissues)
+        )
         thermal = faces.for_property(self.tables.k, self.labels)
         self.thermal_faces = face_coefficients(self.labels, self.tables)
         apply_thermal(self.thermal_faces, thermal, self.tables.k[self.labels], s.grid.spacing_m)

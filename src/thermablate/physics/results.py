@@ -175,6 +175,14 @@ def zone_metrics(grid, mask: np.ndarray, electrode, criterion: str) -> Zone:
     return Zone(criterion, axial, transverse, n * grid.cell_volume_m3 * 1e6)
 
 
+def _hotter(read: float, along: float) -> float:
+    """The larger of the exact-shape read and the read along the interface faces' segments
+    (``InterfaceFaces.peaks_along``; -inf where none holds the tissue); NaN if either is."""
+    if math.isnan(read) or math.isnan(along):
+        return math.nan
+    return max(read, along)
+
+
 class Recorder:
     """Collects probe samples during a run and assembles the :class:`Result`."""
 
@@ -202,7 +210,10 @@ class Recorder:
     def _tissue_peaks(self, state) -> tuple[dict[str, dict[str, float]], bool]:
         """Each tissue's peak temperature and dose over its cells (the electrodes' excluded),
         a neural tissue's over its exact shape when the scenario has one
-        (``physics/true_surface.py``); and whether any was read over an exact shape."""
+        (``physics/true_surface.py``), and no lower than along the segments of the faces at
+        its interfaces, where the field follows the heat flux across the change of
+        conductivity (``InterfaceFaces.peaks_along``); and whether any was read over an exact
+        shape."""
         s, sim = self.sim.scenario, self.sim
         fields = [state.max_temperature_c, state.cem43_min]
         exact = None
@@ -224,6 +235,9 @@ class Recorder:
                 # that is not finite beside it, passed on for the verdict to see.
                 if -math.inf not in read:
                     peaks, over_shapes = read, True
+                    if sim.interface_faces is not None:
+                        along = sim.interface_faces.peaks_along(i, fields, sim.tables.k)
+                        peaks = [_hotter(p, a) for p, a in zip(peaks, along, strict=True)]
             tissues[t.name] = {"max_temp_c": peaks[0], "max_cem43_min": peaks[1]}
         return tissues, over_shapes
 

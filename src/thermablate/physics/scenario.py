@@ -123,8 +123,11 @@ class Scenario:
     subvoxel_interfaces : bool
         With ``exact_labels_at``, the faces near a tissue interface take the thermal and
         electrical conductance of what lies between their cell centres
-        (``physics/interfaces.py``). On by default; off only to compare with the voxelised
-        interfaces.
+        (``physics/interfaces.py``), the cells beside one the heat capacity, perfusion and
+        water of what they hold (``physics/volume_fractions.py``), and the neural peaks are
+        also read along those faces (``InterfaceFaces.peaks_along``). On by default; off
+        only to compare with the voxelised interfaces (the Joule heat's split by resistance,
+        ``electric.lower_shares``, stays on for the voxels' harmonic faces).
     exact_labels_at : callable or None
         The labels of the exact shapes ``labels`` was drawn from, at points given as x, y, z
         arrays in mm (a preset's anatomy; None for a segmented image). With it, each neural

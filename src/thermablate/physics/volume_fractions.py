@@ -2,8 +2,8 @@
 
 A label volume gives each cell the heat capacity, perfusion and water of the one tissue its
 centre lies in. Beside an interface that misplaces up to half a cell of material: a cell whose
-centre is just inside a 1.5 mm layer of epidural fat holds the fat's heat capacity (about 60 %
-of the CSF's, :mod:`thermablate.physics.tissues`) while most of its volume is CSF, and the
+centre is just inside a 1.5 mm layer of epidural fat holds the fat's heat capacity (52 % of
+the CSF's, :mod:`thermablate.physics.tissues`) while most of its volume is CSF, and the
 layer stores heat as if it were shifted by up to half a cell, differently at every alignment of
 the grid. :mod:`physics.interfaces` gives the faces near an interface the conductance of what
 lies between their centres; this module gives the cells near one the capacities of what lies
@@ -12,10 +12,16 @@ faces carry) follow the exact shapes, not the drawn labels.
 
 Each cell within a face of a change of drawn tissue (the cells
 :func:`physics.interfaces.cells_at_a_change` marks; every layer is drawn at least a cell thick,
-so a layer inside a cell is seen there) is sampled at :data:`SUBSAMPLES` ^ 3 points, the
-centres of an even subdivision of the cell (the midpoint rule: a plane cutting the cell is
-found to within ``h / SUBSAMPLES``, and the error of the total over many cells averages out,
-tests/physics/test_volume_fractions.py). A cell's volumetric property is then the mean of its
+so a layer inside a cell is seen there; a cell whose only other tissue lies across an edge or
+a corner is not, a few cells in a thousand of a sphere's surface) is sampled at
+:data:`SAMPLES_PER_CELL` points of a rank-1 lattice, not of an even 4 x 4 x 4 subdivision: the
+subdivision rounds every cell's share of a plane along a grid axis (the vertebral end plates,
+the discs) to quarters, the same way in every cell of the plane, which puts the whole plane
+up to an eighth of a cell off, where the faces' conductances place it exactly. The lattice's
+points are as evenly spread in the cell (nearest neighbours 0.25 of a cell apart, as in the
+subdivision) but have 64 distinct coordinates along each axis, so such a plane is placed to
+1/128 of a cell (tests/physics/test_volume_fractions.py). A cell's volumetric property is then
+the mean of its
 tissues' weighted by their fractions: exact for the heat capacity, the latent heat of the
 water and the dry heat capacity, which are extensive (heat per volume, added over the
 volume), and for the Pennes perfusion sink, which is a blood flow per volume of tissue.
@@ -34,8 +40,14 @@ from thermablate.physics.grid import Grid
 from thermablate.physics.interfaces import cells_at_a_change
 from thermablate.physics.true_surface import ExactLabels
 
-SUBSAMPLES = 4
-"""Sample points per cell along each axis (``SUBSAMPLES ** 3`` per cell). [-]"""
+SAMPLES_PER_CELL = 64
+"""Sample points per cell. [-]"""
+
+LATTICE_GENERATOR = (1, 5, 19)
+"""The rank-1 lattice's generating vector: point ``n`` is at ``(n g / N + 1 / (2N)) mod 1`` of
+the cell along each axis, ``N = SAMPLES_PER_CELL``. Chosen by search among odd generators for
+the largest distance between nearest points (0.2475 of a cell; an even subdivision has 0.25)
+and every axis's coordinates distinct. [-]"""
 
 CHUNK_CELLS = 16_384
 """Cells sampled at once (bounds the memory of the sample points to a few tens of MB). [-]"""
@@ -71,9 +83,9 @@ def tissue_fractions(grid: Grid, labels: np.ndarray, exact_labels_at: ExactLabel
     candidates = np.argwhere(cells_at_a_change(labels) & ~excluded)
     h = grid.spacing_mm
     origin_mm = np.asarray(grid.origin_m) * 1e3
-    steps = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES - 0.5
-    offsets = np.stack(np.meshgrid(steps, steps, steps, indexing="ij"), axis=-1).reshape(-1, 3)
-    offsets *= h
+    n = np.arange(SAMPLES_PER_CELL)[:, None]
+    lattice = (n * np.asarray(LATTICE_GENERATOR)) % SAMPLES_PER_CELL
+    offsets = ((lattice + 0.5) / SAMPLES_PER_CELL - 0.5) * h
     kept_cells, kept_fractions = [], []
     for start in range(0, len(candidates), CHUNK_CELLS):
         cells = candidates[start : start + CHUNK_CELLS]

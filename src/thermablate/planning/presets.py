@@ -105,9 +105,10 @@ def _vertebra_scenario(name: str, model: Vertebra, parameters: dict) -> dict:
     # 0.5 mm: at 1 mm the canal's thin layers (1.5 mm of anterior epidural space, the dura)
     # are one voxel and the CSF, dura and cauda equina came out 2-3 K cooler than at 0.5 mm
     # (issue 13). With the exact shapes inside the cells the grid-error estimate still warns
-    # at 0.5 mm for the dura (1.24 K against 0.75 mm), though 0.375 mm moves every neural
-    # peak by at most 0.16 K: the 0.75 mm companion's alignment, not the 0.5 mm grid's error
-    # (docs/thermal-engine.md, "Tissue fractions inside the cells").
+    # at 0.5 mm for the epidural space and the dura (1.2 K against 0.75 mm), though
+    # 0.375 mm moves every neural peak by at most 0.16 K: the 0.75 mm companion's alignment,
+    # not the 0.5 mm grid's error (docs/thermal-engine.md, "Tissue fractions inside the
+    # cells").
     spacing_mm = 0.5
     nx_, ny_ = model.neural_centre_mm()
     if model.holds_the_cord:

@@ -13,7 +13,6 @@ from thermablate.physics.results import Result
 from thermablate.planning.anatomy import NERVE_ROOT_OF_SIDE
 from thermablate.planning.convergence import GridConvergence
 from thermablate.planning.safety import (
-    MODEL_LIMITATIONS,
     NEURAL_CEM43_THRESHOLD_MIN,
     NEURAL_TEMPERATURE_THRESHOLD_C,
     THRESHOLD_SOURCES,
@@ -65,7 +64,7 @@ def _safety_dict(verdict: SafetyVerdict) -> dict:
         ],
         "not_modelled": list(verdict.not_modelled),
         "problems": verdict.problems_text() or None,
-        "model_leaves_out": list(MODEL_LIMITATIONS),
+        "model_leaves_out": list(verdict.model_leaves_out),
     }
 
 
@@ -159,5 +158,5 @@ def safety_lines(verdict: SafetyVerdict) -> list[str]:
     if verdict.not_modelled:
         absent = ", ".join(structure_name(name) for name in verdict.not_modelled)
         lines.append(f"Not in this model: {absent}.")
-    lines.append(f"The model leaves out: {'; '.join(MODEL_LIMITATIONS)}.")
+    lines.append(f"The model leaves out: {'; '.join(verdict.model_leaves_out)}.")
     return lines

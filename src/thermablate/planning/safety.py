@@ -87,13 +87,32 @@ MODEL_LIMITATIONS = (
     "hyperaemia; the heat capacity's change with temperature below boiling; k at the "
     "electrode's true surface stays at its 37 °C value",
     "large vessels as heat sinks (basivertebral vein, segmental arteries, epidural veins)",
-    "sub-voxel tissue geometry: where the Joule heat is deposited beside a tissue interface, "
-    "and the needle's insulated shaft, follow the voxels (a preset's conductances at tissue "
-    "interfaces, its cells' heat capacity, perfusion and water, and its neural peaks follow "
-    "its exact shapes; a segmented image is whole voxels throughout; see the grid error)",
+    "sub-voxel geometry of the needle's insulated shaft, which follows the voxels (a preset's "
+    "conductances at tissue interfaces, its cells' heat capacity, perfusion and water, where "
+    "its Joule heat is dissipated and its neural peaks follow its exact shapes; a segmented "
+    "image is whole voxels throughout; see the grid error)",
 )
 """What the engine does not model yet (issue 13), stated with every verdict: each would
 change the temperatures the verdict rests on."""
+
+WHOLE_VOXELS = (
+    "sub-voxel tissue geometry: this run drew every cell as its one tissue and every face as "
+    "the harmonic mean of its two cells ([solver] subvoxel_interfaces = false; the "
+    "electrode's contacts keep their true surface and the neural peaks are read over the "
+    "anatomy's exact shapes; see the grid error)"
+)
+"""The last of :data:`MODEL_LIMITATIONS` for a preset run with its exact shapes inside the
+cells turned off (:func:`model_limitations`)."""
+
+
+def model_limitations(result: Result) -> tuple[str, ...]:
+    """:data:`MODEL_LIMITATIONS` as they hold for ``result``: a preset's run with the exact
+    shapes inside the cells turned off says it drew whole voxels."""
+    s = result.scenario
+    if s is not None and s.exact_labels_at is not None and not s.subvoxel_interfaces:
+        return (*MODEL_LIMITATIONS[:-1], WHOLE_VOXELS)
+    return MODEL_LIMITATIONS
+
 
 STATUSES = ("below thresholds", "at risk", "cannot judge", "nothing to judge")
 
@@ -168,12 +187,14 @@ class SafetyVerdict:
 
     ``not_modelled`` names the structures of :data:`NEURAL_STRUCTURES` the anatomy lacks;
     ``problems`` say why numbers could not be trusted (a run that stopped early, a value that
-    is not finite).
+    is not finite); ``model_leaves_out`` what the run did not model
+    (:func:`model_limitations`).
     """
 
     structures: tuple[StructureVerdict, ...]
     not_modelled: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    model_leaves_out: tuple[str, ...] = MODEL_LIMITATIONS
 
     @property
     def status(self) -> str:
@@ -241,4 +262,4 @@ def neural_safety(
                 f"the {v.structure} peak of {v.max_temperature_c:.1f} °C is within its estimated "
                 f"grid error ({error:.1f} K) of {NEURAL_TEMPERATURE_THRESHOLD_C:g} °C"
             )
-    return SafetyVerdict(structures, not_modelled, tuple(problems))
+    return SafetyVerdict(structures, not_modelled, tuple(problems), model_limitations(result))
