@@ -32,6 +32,13 @@ about 25 % (cProfile at load 4.5). With the contact's true surface in the potent
 and the conductivity following the water boiled off (issue 13), alternating with the code
 before at load 3.0: plan_s 22.54 s before, 22.83 s after (engine 22.28, 20.87 s): no
 measurable change, as nothing boils in this plan and its 9 potential solves cost the same.
+
+Measured 2026-12-08 on a slower machine (its thermal benchmark 1.5-1.9 s, where the machine
+above gave 1.25 s), alternating with the code before the tissue fractions, the Joule split by
+resistance and the reads along the interface faces (issue 13), load 1.0-1.4: plan_s 17.44 and
+20.00 s before, 18.23 and 21.37 s after (engine_s 16.26, 16.03 and 17.67, 18.82 s); largest
+gap between progress writes 0.77-0.88 s. Still over the 10 s target; the step kernel at
+0.5 mm is about half of it (docs/thermal-engine.md, "Performance", for what would win it).
 """
 
 from __future__ import annotations
