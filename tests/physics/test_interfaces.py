@@ -141,37 +141,63 @@ def test_a_preset_s_run_uses_the_exact_interfaces_unless_told_not_to():
     )
 
 
+@pytest.mark.parametrize("axis", [0, 1, 2])
 @pytest.mark.parametrize("boundary_mm", [3.8, 4.0, 4.3])
 def test_a_peak_at_an_interface_follows_the_flux_where_a_straight_line_reads_it_low(
-    boundary_mm,
+    boundary_mm, axis
 ):
-    # Heat flows along x from tissue 0 (k = 0.5) into tissue 1 (k = 0.1): the exact steady
-    # profile falls q/k_0 per metre in tissue 0 and five times faster in tissue 1, so tissue
-    # 1's hottest point is the interface, at T_b. The field is given at the cell centres.
+    # Heat flows along the axis from tissue 0 (k = 0.5) into tissue 1 (k = 0.1): the exact
+    # steady profile falls q/k_0 per metre in tissue 0 and five times faster in tissue 1, so
+    # tissue 1's hottest point is the interface, at T_b. The field is given at the centres.
     q_w_m2, t_b = 2000.0, 60.0
-    grid, labels = slab_grid(boundary_mm)
-    faces = interface_faces(grid, labels, slab(boundary_mm), np.zeros(grid.shape, bool))
-    x_m = np.broadcast_to(grid.centres_m()[0], grid.shape)
+    extent = [4.0, 4.0, 4.0]
+    extent[axis] = 8.0
+    grid = Grid.from_extent_mm(tuple(extent), 1.0, (0.0, 0.0, 0.0))
+
+    def exact(x, y, z):
+        along = np.broadcast_arrays(x, y, z)[axis]
+        return np.where(along >= boundary_mm, 1, 0).astype(np.uint8)
+
+    centres_m = np.broadcast_arrays(*grid.centres_m())
+    labels = np.ascontiguousarray(exact(*(c * 1e3 for c in centres_m)))
+    faces = interface_faces(grid, labels, exact, np.zeros(grid.shape, bool))
+    assert set(faces.axis) == {axis}
+    u_m = centres_m[axis]
     b_m = boundary_mm * 1e-3
     field = np.where(
-        x_m < b_m, t_b + q_w_m2 / K[0] * (b_m - x_m), t_b - q_w_m2 / K[1] * (x_m - b_m)
+        u_m < b_m, t_b + q_w_m2 / K[0] * (b_m - u_m), t_b - q_w_m2 / K[1] * (u_m - b_m)
     )
     dose = field - 37.0  # any second field takes the same weights
     temperature, second = faces.peaks_along(1, [field, dose], K)
     assert temperature == pytest.approx(t_b, abs=1e-6)
     assert second == pytest.approx(t_b - 37.0, abs=1e-6)
     # The straight line between the two centres reads the interface 2.6-4 K low here.
-    lower_x_mm = np.floor(boundary_mm - 0.5) + 0.5
-    s = boundary_mm - lower_x_mm
+    lower_mm = np.floor(boundary_mm - 0.5) + 0.5
+    s = boundary_mm - lower_mm
     t_lo = t_b + q_w_m2 / K[0] * s * 1e-3
     t_hi = t_b - q_w_m2 / K[1] * (1.0 - s) * 1e-3
     assert t_lo + (t_hi - t_lo) * s < t_b - 1.0
     # Tissue 0's own peak on these segments is its hotter end, the lower cell's centre.
     assert faces.peaks_along(0, [field], K)[0] == pytest.approx(t_lo, abs=1e-6)
+    # Heat flowing the other way (into the better conductor): tissue 0's edge is read at
+    # the interface, below the straight line, and a larger read elsewhere would stand.
+    backwards = np.where(
+        u_m < b_m, t_b - q_w_m2 / K[0] * (b_m - u_m), t_b + q_w_m2 / K[1] * (u_m - b_m)
+    )
+    assert faces.peaks_along(0, [backwards], K)[0] == pytest.approx(t_b, abs=1e-6)
     # A tissue with no piece on them gives -inf; a value that is not finite, NaN.
     assert faces.peaks_along(5, [field], K) == [-np.inf]
     field[tuple(faces.lower[0])] = np.nan
     assert np.isnan(faces.peaks_along(1, [field], K)[0])
+
+
+def test_the_larger_read_stands_and_not_finite_is_passed_on():
+    from thermablate.physics.results import _hotter
+
+    assert _hotter(50.0, 50.4) == 50.4  # along the faces, higher: it stands
+    assert _hotter(50.4, 50.0) == 50.4  # the exact shape's, higher: it stands
+    assert _hotter(50.0, -np.inf) == 50.0  # no face holds the tissue
+    assert np.isnan(_hotter(np.nan, 50.0)) and np.isnan(_hotter(50.0, np.nan))
 
 
 def test_a_preset_s_neural_peaks_are_no_lower_than_along_its_interface_faces():
@@ -191,9 +217,14 @@ def test_a_preset_s_neural_peaks_are_no_lower_than_along_its_interface_faces():
     conductivity = scenario.material_tables().k
     names = [t.name for t in scenario.tissues]
     peak_field = result.fields["max_temperature_c"]
-    for name in ("epidural-fat", "dura", "csf", "cauda-equina"):
-        along = faces.peaks_along(names.index(name), [peak_field], conductivity)[0]
-        assert result.tissues[name]["max_temp_c"] >= along, name
-    # Where the straight line was low, the read is the one along the faces.
-    along = faces.peaks_along(names.index("epidural-fat"), [peak_field], conductivity)[0]
-    assert result.tissues["epidural-fat"]["max_temp_c"] == along
+    along = {
+        name: faces.peaks_along(names.index(name), [peak_field], conductivity)[0]
+        for name in ("epidural-fat", "dura", "csf", "cauda-equina")
+    }
+    for name, value in along.items():
+        assert result.tissues[name]["max_temp_c"] >= value, name
+    # Where the straight line was low (heat from the cortex into the fat), the read is the
+    # one along the faces; where it was high (from the fat into the dura), the exact
+    # shape's stands.
+    assert result.tissues["epidural-fat"]["max_temp_c"] == along["epidural-fat"]
+    assert result.tissues["dura"]["max_temp_c"] > along["dura"]

@@ -63,9 +63,9 @@ def test_it_measures_a_sphere_s_volume_at_every_alignment_where_voxels_miss_it()
         fraction_errors.append(abs(sphere_volume_mm3(grid, labels, fractions) - exact_mm3)
                                / exact_mm3)  # fmt: skip
     # A 3.3 mm sphere on a 1 mm grid: the voxels' count is off by up to 6.3 % with the
-    # alignment; 64 samples per boundary cell find it to 0.25 % at worst.
-    assert max(fraction_errors) < 0.01
-    assert max(voxel_errors) > 5 * max(fraction_errors)
+    # alignment; 64 samples per boundary cell find it to 0.35 % at worst.
+    assert max(fraction_errors) < 0.005
+    assert max(voxel_errors) > 10 * max(fraction_errors)
 
 
 def test_the_error_of_the_sampled_volume_falls_with_the_spacing():
@@ -79,7 +79,8 @@ def test_the_error_of_the_sampled_volume_falls_with_the_spacing():
             volume = sphere_volume_mm3(grid, labels, fractions)
             worst = max(worst, abs(volume - exact_mm3) / exact_mm3)
         errors.append(worst)
-    assert errors[2] < errors[0] / 4  # at least first order over a factor of 4 of spacing
+    # Measured 0.35 % at 1 mm and 0.014 % at 0.25 mm (25-fold); at least 10-fold here.
+    assert errors[2] < errors[0] / 10
 
 
 @pytest.mark.parametrize("axis", [0, 1, 2])
@@ -103,6 +104,33 @@ def test_a_plane_along_the_grid_is_placed_to_a_hundredth_of_a_cell(axis, plane_m
     assert placed_mm == pytest.approx(plane_mm, abs=0.01)
 
 
+@pytest.mark.parametrize("offset_mm", [0.0, 0.13, 0.37, 0.61])
+def test_an_oblique_plane_is_placed_to_a_fiftieth_of_a_cell(offset_mm):
+    # A plane at another angle cuts every cell's unshifted lattice the same way: with normal
+    # (1, -4, 1) it came out 0.02-0.07 of a cell off, the same way at every offset; each
+    # cell's lattice shifted by its own offset, 0.007 at most.
+    normal = np.array([1.0, -4.0, 1.0]) / np.sqrt(18.0)
+    grid = Grid.from_extent_mm((10.0, 10.0, 10.0), 1.0, (-5.0, -5.0, -5.0))
+
+    def exact(x, y, z):
+        along = normal[0] * x + normal[1] * y + normal[2] * z
+        return np.where(along >= offset_mm, 1, 0).astype(np.uint8)
+
+    x, y, z = (c * 1e3 for c in grid.centres_m())
+    labels = np.ascontiguousarray(np.broadcast_to(exact(x, y, z), grid.shape))
+    fractions = tissue_fractions(grid, labels, exact, np.zeros(grid.shape, bool), 2)
+    above = (labels == 1).astype(float)
+    above[tuple(fractions.cells.T)] = fractions.fractions[:, 1]
+    # Exactly: over each (x, z) the tissue holds y <= (n_x x + n_z z - offset) / |n_y|, a
+    # piecewise linear height integrated on a fine (x, z) grid.
+    s = (np.arange(2000) + 0.5) / 2000 * 10.0 - 5.0
+    xs, zs = np.meshgrid(s, s, indexing="ij")
+    top = (normal[0] * xs + normal[2] * zs - offset_mm) / -normal[1]
+    exact_mm3 = float(np.clip(top + 5.0, 0.0, 10.0).mean()) * 100.0
+    # The error as a shift of the plane along y, over the 10 x 10 mm cross-section.
+    assert (above.sum() - exact_mm3) / 100.0 == pytest.approx(0.0, abs=0.02)
+
+
 def test_cells_away_from_an_interface_and_excluded_cells_keep_their_tissue():
     grid, labels, exact = sphere_grid(OFFSETS[2])
     excluded = np.zeros(grid.shape, bool)
@@ -121,7 +149,7 @@ def test_cells_away_from_an_interface_and_excluded_cells_keep_their_tissue():
 
 
 def test_a_cell_s_capacities_are_its_tissues_weighted_by_volume():
-    grid, labels, exact = sphere_grid(OFFSETS[3])
+    grid, labels, exact = sphere_grid(OFFSETS[0])  # the voxels' volume 6.3 % off
     fractions = tissue_fractions(grid, labels, exact, np.zeros(grid.shape, bool), 2)
     tables = MaterialTables(np.array([0.5, 0.5]), RHOC, SINK, grid.spacing_m)
     cells = CellProperties.of(tables, labels, fractions)

@@ -98,6 +98,27 @@ def test_a_plan_stored_with_both_roots_together_still_shows_them(client, clinici
     assert old.result == BEFORE_ISSUE_14["result"]
 
 
+def test_an_old_plan_shows_what_its_own_model_left_out(client, clinician, lesion, patient):
+    # Stored before boiling and the exact shapes were modelled: its page and the chosen-plan
+    # section of the MDT page say what that run left out, not what today's engine does.
+    from thermablate.planning.safety import MODEL_LIMITATIONS
+
+    old = stored_before_issue_14(lesion, clinician)
+    Plan.objects.filter(pk=old.pk).update(
+        chosen=True, chosen_by=clinician, chosen_at=old.created_at
+    )
+    then = BEFORE_ISSUE_14["result"]["safety"]["model_leaves_out"]
+    assert then != list(MODEL_LIMITATIONS)
+    login(client, clinician)
+    detail = client.get(reverse("plan_detail", args=[old.pk])).content.decode()
+    mdt = client.get(reverse("mdt_create", args=[patient.registry_number])).content.decode()
+    for page in (detail, mdt):
+        assert "vaporisation, charring and the generator" in page  # its own list
+        assert "tissue water boils at 100 °C" not in page  # today's
+    # A plan not run yet has no list of its own: today's.
+    assert queued_plan(lesion, clinician, name="queued").model_leaves_out == list(MODEL_LIMITATIONS)
+
+
 def test_an_old_plan_that_had_no_roots_names_them_as_not_in_its_model(client, clinician, lesion):
     # A long-bone plan stored before the split listed "nerve-root" as not modelled: reading
     # that key must not break its page.

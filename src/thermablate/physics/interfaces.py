@@ -91,15 +91,18 @@ class InterfaceFaces:
         one's edge is hotter than the straight line between the centres says, and its peak is
         read low (by 0.27 K for the lumbar preset's epidural space at 0.5 mm). Each piece is
         linear in ``s``, so its largest value is at one of its two ends. The same weights are
-        applied to the dose: positive weights of the two cells' values, as the temperature's.
-        -inf where no piece is of the tissue. [unit of each field]"""
+        applied to the dose (positive weights of the two cells' values); like the straight
+        line of the exact-shape read, they can read a dose a few per cent under the dose of
+        the interpolated temperature where the two cells straddle 43 °C, whose rate bends
+        there. -inf where no piece is of the tissue. [unit of each field]"""
         own = self.tissues == label
         if not own.any():
             return [-np.inf] * len(fields)
         faces = np.nonzero(own.any(axis=1))[0]
         own = own[faces]
         widths = np.diff(self.edges[faces], axis=1)
-        resistance = widths / conductivity_by_label[self.tissues[faces]]
+        with np.errstate(divide="ignore", invalid="ignore"):  # k = 0: refused by the tissues
+            resistance = widths / conductivity_by_label[self.tissues[faces]]
         to_edge = np.concatenate([np.zeros((len(faces), 1)), np.cumsum(resistance, axis=1)], 1)
         weight = to_edge / to_edge[:, -1:]  # 0 at the lower centre, 1 at the upper one
         lower = tuple(self.lower[faces].T)

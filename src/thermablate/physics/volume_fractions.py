@@ -18,13 +18,17 @@ a corner is not, a few cells in a thousand of a sphere's surface) is sampled at
 subdivision rounds every cell's share of a plane along a grid axis (the vertebral end plates,
 the discs) to quarters, the same way in every cell of the plane, which puts the whole plane
 up to an eighth of a cell off, where the faces' conductances place it exactly. The lattice's
-points are as evenly spread in the cell (nearest neighbours 0.25 of a cell apart, as in the
-subdivision) but have 64 distinct coordinates along each axis, so such a plane is placed to
-1/128 of a cell (tests/physics/test_volume_fractions.py). A cell's volumetric property is then
-the mean of its
-tissues' weighted by their fractions: exact for the heat capacity, the latent heat of the
-water and the dry heat capacity, which are extensive (heat per volume, added over the
-volume), and for the Pennes perfusion sink, which is a blood flow per volume of tissue.
+points are about as evenly spread in the cell (nearest neighbours 0.2475 of a cell apart,
+0.25 in the subdivision) but have 64 distinct coordinates along each axis, so such a plane
+is placed to 1/128 of a cell. Each cell's lattice is shifted by its own pseudo-random offset
+(a Cranley-Patterson rotation, seeded, so a run is repeatable): a plane at another angle
+cuts every cell's unshifted lattice the same way, and its share came out off by up to 0.16
+the same way in every cell; shifted, the cells' errors have no common sign and the plane's
+total averages out (tests/physics/test_volume_fractions.py). A cell's volumetric property is
+then the mean of its tissues' weighted by their fractions: exact for the heat capacity, the
+latent heat of the water and the dry heat capacity, which are extensive (heat per volume,
+added over the volume), and for the Pennes perfusion sink, which is a blood flow per volume
+of tissue.
 
 The electrodes' metal keeps its drawn properties (the needle is modelled apart,
 :mod:`physics.needle`).
@@ -45,9 +49,12 @@ SAMPLES_PER_CELL = 64
 
 LATTICE_GENERATOR = (1, 5, 19)
 """The rank-1 lattice's generating vector: point ``n`` is at ``(n g / N + 1 / (2N)) mod 1`` of
-the cell along each axis, ``N = SAMPLES_PER_CELL``. Chosen by search among odd generators for
+the cell along each axis, ``N = SAMPLES_PER_CELL``, before the cell's own shift. Chosen by search among odd generators for
 the largest distance between nearest points (0.2475 of a cell; an even subdivision has 0.25)
 and every axis's coordinates distinct. [-]"""
+
+SHIFT_SEED = 20261208
+"""Seed of the cells' lattice shifts: the same scenario gives the same fractions. [-]"""
 
 CHUNK_CELLS = 16_384
 """Cells sampled at once (bounds the memory of the sample points to a few tens of MB). [-]"""
@@ -84,15 +91,17 @@ def tissue_fractions(grid: Grid, labels: np.ndarray, exact_labels_at: ExactLabel
     h = grid.spacing_mm
     origin_mm = np.asarray(grid.origin_m) * 1e3
     n = np.arange(SAMPLES_PER_CELL)[:, None]
-    lattice = (n * np.asarray(LATTICE_GENERATOR)) % SAMPLES_PER_CELL
-    offsets = ((lattice + 0.5) / SAMPLES_PER_CELL - 0.5) * h
+    lattice = (n * np.asarray(LATTICE_GENERATOR)) % SAMPLES_PER_CELL / SAMPLES_PER_CELL
+    shifts = np.random.default_rng(SHIFT_SEED).random((len(candidates), 3))
     kept_cells, kept_fractions = [], []
     for start in range(0, len(candidates), CHUNK_CELLS):
         cells = candidates[start : start + CHUNK_CELLS]
-        points = (origin_mm + (cells + 0.5) * h)[:, None, :] + offsets[None, :, :]
+        shift = shifts[start : start + CHUNK_CELLS]
+        offsets = ((lattice[None, :, :] + shift[:, None, :]) % 1.0 - 0.5) * h
+        points = (origin_mm + (cells + 0.5) * h)[:, None, :] + offsets
         flat = points.reshape(-1, 3)
         found = np.asarray(exact_labels_at(flat[:, 0], flat[:, 1], flat[:, 2]), np.intp)
-        found = found.reshape(len(cells), len(offsets))
+        found = found.reshape(len(cells), SAMPLES_PER_CELL)
         mixed = (found != labels[tuple(cells.T)][:, None]).any(axis=1)
         if not mixed.any():
             continue

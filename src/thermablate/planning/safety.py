@@ -98,8 +98,9 @@ change the temperatures the verdict rests on."""
 WHOLE_VOXELS = (
     "sub-voxel tissue geometry: this run drew every cell as its one tissue and every face as "
     "the harmonic mean of its two cells ([solver] subvoxel_interfaces = false; the "
-    "electrode's contacts keep their true surface and the neural peaks are read over the "
-    "anatomy's exact shapes; see the grid error)"
+    "electrode's contacts keep their true surface; the neural peaks are read over the "
+    "anatomy's exact shapes by straight lines between cell centres, which read a structure's "
+    "edge low where heat flows into it from a better conductor; see the grid error)"
 )
 """The last of :data:`MODEL_LIMITATIONS` for a preset run with its exact shapes inside the
 cells turned off (:func:`model_limitations`)."""

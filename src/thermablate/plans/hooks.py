@@ -89,7 +89,6 @@ def _difference(predicted, observed) -> dict | None:
 def patient_section(request, patient) -> str:
     """The chosen plans of the patient's lesions, for the MDT decision and the consent
     discussion (the verdict, what the model leaves out, the uncertainties)."""
-    from thermablate.planning.safety import MODEL_LIMITATIONS
     from thermablate.plans.models import Plan
 
     if not request.user.has_perm("plans.view_plan"):
@@ -99,7 +98,7 @@ def patient_section(request, patient) -> str:
         return ""
     return render_to_string(
         "plans/_chosen_plans.html",
-        {"plans": chosen, "model_leaves_out": MODEL_LIMITATIONS},
+        {"plans": chosen},
         request=request,
     )
 

@@ -108,6 +108,16 @@ class Plan(models.Model):
         return (self.result or {}).get("safety", {}).get("status", "")
 
     @property
+    def model_leaves_out(self) -> list[str]:
+        """What the model of this plan's run left out, as its stored result says (a plan run
+        by an earlier engine shows its own list, not today's), or today's list for a plan
+        without one (not run yet, or stored before the result said)."""
+        from thermablate.planning.safety import MODEL_LIMITATIONS
+
+        stored = (self.result or {}).get("safety", {}).get("model_leaves_out")
+        return list(stored) if stored else list(MODEL_LIMITATIONS)
+
+    @property
     def is_finished(self) -> bool:
         return self.status in (PlanStatus.SUCCEEDED, PlanStatus.FAILED)
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from thermablate.planning.anatomy import NERVE_ROOT_OF_SIDE
 from thermablate.planning.lesion_plan import CannotPlan, default_options, modelled_levels
-from thermablate.planning.safety import MODEL_LIMITATIONS, structure_name
+from thermablate.planning.safety import structure_name
 from thermablate.plans import access, actions
 from thermablate.plans.forms import ObservedZoneForm, PlanForm
 from thermablate.plans.models import Plan, PlanStatus
@@ -84,7 +84,7 @@ def plan_detail(request, plan_id: int):
         "not_modelled": [
             structure_name(n) for n in result.get("safety", {}).get("not_modelled", [])
         ],
-        "model_leaves_out": MODEL_LIMITATIONS,
+        "model_leaves_out": plan.model_leaves_out,
         "can_choose": request.user.has_perm("plans.change_plan"),
     }
     return render(request, "plans/plan_detail.html", context)
