@@ -52,6 +52,16 @@ def sphere_volume_mm3(grid, labels, fractions) -> float:
     return float(inside.sum()) * grid.spacing_mm**3
 
 
+def share_of_each_cell(grid, exact, tissue: int) -> np.ndarray:
+    """Each cell's share of ``tissue`` (of two), with the labels drawn at the centres."""
+    x, y, z = (c * 1e3 for c in grid.centres_m())
+    labels = np.ascontiguousarray(np.broadcast_to(exact(x, y, z), grid.shape))
+    fractions = tissue_fractions(grid, labels, exact, np.zeros(grid.shape, bool), 2)
+    share = (labels == tissue).astype(float)
+    share[tuple(fractions.cells.T)] = fractions.fractions[:, tissue]
+    return share
+
+
 def test_it_measures_a_sphere_s_volume_at_every_alignment_where_voxels_miss_it():
     exact_mm3 = 4.0 / 3.0 * math.pi * RADIUS_MM**3
     voxel_errors, fraction_errors = [], []
@@ -94,13 +104,8 @@ def test_a_plane_along_the_grid_is_placed_to_a_hundredth_of_a_cell(axis, plane_m
         along = np.broadcast_arrays(x, y, z)[axis]
         return np.where(along >= plane_mm, 1, 0).astype(np.uint8)
 
-    x, y, z = (c * 1e3 for c in grid.centres_m())
-    labels = np.ascontiguousarray(np.broadcast_to(exact(x, y, z), grid.shape))
-    fractions = tissue_fractions(grid, labels, exact, np.zeros(grid.shape, bool), 2)
-    below = (labels == 0).astype(float)
-    below[tuple(fractions.cells.T)] = fractions.fractions[:, 0]
     # The plane's position: the volume below it over the cross-section.
-    placed_mm = below.sum() / (8.0 * 8.0)
+    placed_mm = share_of_each_cell(grid, exact, 0).sum() / (8.0 * 8.0)
     assert placed_mm == pytest.approx(plane_mm, abs=0.01)
 
 
@@ -116,11 +121,7 @@ def test_an_oblique_plane_is_placed_to_a_fiftieth_of_a_cell(offset_mm):
         along = normal[0] * x + normal[1] * y + normal[2] * z
         return np.where(along >= offset_mm, 1, 0).astype(np.uint8)
 
-    x, y, z = (c * 1e3 for c in grid.centres_m())
-    labels = np.ascontiguousarray(np.broadcast_to(exact(x, y, z), grid.shape))
-    fractions = tissue_fractions(grid, labels, exact, np.zeros(grid.shape, bool), 2)
-    above = (labels == 1).astype(float)
-    above[tuple(fractions.cells.T)] = fractions.fractions[:, 1]
+    above = share_of_each_cell(grid, exact, 1)
     # Exactly: over each (x, z) the tissue holds y <= (n_x x + n_z z - offset) / |n_y|, a
     # piecewise linear height integrated on a fine (x, z) grid.
     s = (np.arange(2000) + 0.5) / 2000 * 10.0 - 5.0
