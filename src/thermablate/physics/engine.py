@@ -274,9 +274,9 @@ def _water_drift(column_boiling, column_at_solve, latent, latent_at_solve, inv_l
     (``electric.lower_shares``), so between tissue cells ``q_i`` is the discrete
     sensitivity itself; beside a contact the face is split evenly (its half heats the contact
     node, which carries no water), so there a tissue cell's ``q_i`` is about half its
-    sensitivity and the trigger fires at up to twice ``electric_update_conductance``. Measured against re-solving per
-    1-2 % of any cell's water, the zone moves by 0.1 % and a roll-off is found on time
-    (tests/physics/test_desiccation.py).
+    sensitivity and the trigger fires at up to twice ``electric_update_conductance``.
+    Measured against re-solving per 1-2 % of any cell's water, the zone moves by 0.1 % and a
+    roll-off is found on time (tests/physics/test_desiccation.py).
 
     Only the z-columns that hold latent heat now or held some at the solve
     (``column_boiling``, the kernel's count, and its copy at the solve) are visited: boiling is

@@ -48,10 +48,10 @@ SAMPLES_PER_CELL = 64
 """Sample points per cell. [-]"""
 
 LATTICE_GENERATOR = (1, 5, 19)
-"""The rank-1 lattice's generating vector: point ``n`` is at ``(n g / N + 1 / (2N)) mod 1`` of
-the cell along each axis, ``N = SAMPLES_PER_CELL``, before the cell's own shift. Chosen by search among odd generators for
-the largest distance between nearest points (0.2475 of a cell; an even subdivision has 0.25)
-and every axis's coordinates distinct. [-]"""
+"""The rank-1 lattice's generating vector: point ``n`` is at ``(n g / N + u) mod 1`` of the
+cell along each axis, ``N = SAMPLES_PER_CELL`` and ``u`` the cell's own shift. Chosen by
+search among odd generators for the largest distance between nearest points (0.2475 of a
+cell; an even subdivision has 0.25) and every axis's coordinates distinct. [-]"""
 
 SHIFT_SEED = 20261208
 """Seed of the cells' lattice shifts: the same scenario gives the same fractions. [-]"""
